@@ -1,0 +1,15 @@
+{
+  "targets": [
+    {
+      "target_name": "cmdcm",
+      "sources": ["<!@(node native/build-config.cjs sources)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS", "<!@(node native/build-config.cjs defines)"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions"],
+      "cflags_cc": ["-std=c++17", "-O3", "<!@(node native/build-config.cjs cflags)"],
+      "cflags": ["-O3"],
+      "libraries": ["<!@(node native/build-config.cjs libraries)"]
+    }
+  ]
+}

@@ -1,0 +1,11 @@
+// Each concern of the addon registers its functions on the exports object from its own file.
+#pragma once
+#include <napi.h>
+
+namespace cmdcm {
+void InitHashing(Napi::Env env, Napi::Object exports);   // native/features/hashing.cc
+void InitPacking(Napi::Env env, Napi::Object exports);   // native/features/packing.cc
+void InitKernels(Napi::Env env, Napi::Object exports);   // native/engine/*.cc
+void InitOptim(Napi::Env env, Napi::Object exports);     // native/engine/optim.cc
+void InitShm(Napi::Env env, Napi::Object exports);       // native/parallel/shm.cc
+}  // namespace cmdcm

@@ -1,0 +1,57 @@
+import { CmdcmError } from '../util/errors.js';
+
+/**
+ * `cmdcm <command> [flags]`. Each command lives in ./commands/<name>.ts and exports
+ * `run(argv): Promise<number | void>` (the exit code) and is loaded only when invoked, so
+ * `cmdcm inspect` never pays for loading tfjs.
+ */
+export const COMMANDS: Record<string, string> = {
+  demo: 'generate a dataset, prepare it, train and compare models, print the table',
+  generate: 'write a synthetic pre-promotion log (Tianchi 2014 format) and its ground truth',
+  prepare: 'turn behavior logs into a dataset directory of binary sample shards',
+  inspect: 'summarize a log file or a dataset: counts, date range, per-day bar chart',
+  train: 'train a model on a prepared dataset',
+  eval: 'evaluate a trained run on its dataset\'s target pre-window',
+  predict: 'write per-click predictions of a trained run as CSV',
+  compare: 'train several models on one dataset and print one comparison table',
+  bench: 'benchmarks: `bench kernels`, `bench step` (JSON lines)',
+};
+
+export function usage(): string {
+  const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
+  return ['usage: cmdcm <command> [flags]   (cmdcm <command> --help for its flags)', '', 'commands:',
+    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
+    process.stdout.write(usage() + '\n');
+    return cmd ? 0 : 2;
+  }
+  if (cmd === '--version' || cmd === '-v') {
+    const { createRequire } = await import('node:module');
+    const pkg = createRequire(import.meta.url)('../../../package.json') as { version: string };
+    process.stdout.write(pkg.version + '\n');
+    return 0;
+  }
+  if (!(cmd in COMMANDS)) {
+    process.stderr.write(`cmdcm: unknown command '${cmd}'\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const mod = (await import(`./commands/${cmd}.js`)) as { run(argv: string[]): Promise<number | void> };
+    return (await mod.run(rest)) ?? 0;
+  } catch (e) {
+    if (e instanceof CmdcmError) {
+      process.stderr.write(`cmdcm ${cmd}: ${e.message}\n`);
+      return e.exitCode;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err && (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')) {
+      process.stderr.write(`cmdcm ${cmd}: ${err.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,117 @@
+/**
+ * What a prepared dataset holds per sample, and what a model consumes per batch.
+ *
+ * Sparse/dense split (TorchRec-style): every sparse id is hashed into ONE embedding table whose
+ * rows are partitioned into per-field bucket ranges (`Schema.hash`). Row 0 is reserved as padding
+ * and never a bucket. Sequence tokens reuse the item/category ranges of the target fields (so a
+ * clicked item in the history has the same embedding as the target item, DIN-style) and add
+ * behavior and time-gap-bucket ranges.
+ */
+
+/** One hashed field's bucket range in the shared table: rows [offset, offset + size). */
+export interface FieldHash {
+  name: string;
+  offset: number;
+  size: number;
+}
+
+export interface Schema {
+  /** Target (per-sample) sparse fields, in the column order of `Batch.fields`. */
+  fields: string[];
+  /** Sequence length L (events kept before the click). */
+  seqLen: number;
+  /** Tokens per sequence event, in order: item, category, behavior, gap bucket. */
+  seqTokens: ['item', 'category', 'behavior', 'gap'];
+  /** Names of the dense features, in column order of `Batch.dense`. */
+  dense: string[];
+  /** Hash ranges for every hashed field (target fields plus 'behavior' and 'gap'). */
+  hash: FieldHash[];
+  /** Total rows of the shared embedding table (max offset + size). */
+  tableRows: number;
+}
+
+/** Column-major-by-sample arrays of N samples (one shard, or one batch). Row-major within a sample. */
+export interface SampleColumns {
+  n: number;
+  /** N × F hashed table rows */
+  fields: Int32Array;
+  /** N × L × 4 hashed table rows (0 = padding) */
+  seq: Int32Array;
+  /** N: number of valid events in seq; they are the last L before the click, oldest first, left-aligned */
+  seqLen: Int32Array;
+  /** N × S dense features */
+  dense: Float32Array;
+  /** N × 3 labels in TASKS order (direct, atc, delayed), 0/1 */
+  labels: Float32Array;
+  /** N × 3 availability masks in TASKS order, 0/1 */
+  mask: Float32Array;
+  /** N: interned user index (dataset-local; GAUC groups by it, predict maps it back to the raw id) */
+  user: Int32Array;
+  /** N: interned item index */
+  item: Int32Array;
+  /** N: click time, local wall-clock seconds */
+  time: Int32Array;
+  /** N: whole days from the click's day to its promotion day (>= 1) */
+  daysToPromo: Int32Array;
+  /** N: index into meta.promotions */
+  promo: Int32Array;
+}
+
+export type Batch = SampleColumns;
+
+/** Names of the per-sample arrays of SampleColumns (everything but n). */
+export const SAMPLE_COLUMNS = ['fields', 'seq', 'seqLen', 'dense', 'labels', 'mask', 'user', 'item', 'time', 'daysToPromo', 'promo'] as const;
+export type SampleColumnName = (typeof SAMPLE_COLUMNS)[number];
+
+/** Per-sample width of each column given a schema. */
+export function columnWidths(schema: Schema): Record<SampleColumnName, number> {
+  return {
+    fields: schema.fields.length,
+    seq: schema.seqLen * 4,
+    seqLen: 1,
+    dense: schema.dense.length,
+    labels: 3,
+    mask: 3,
+    user: 1,
+    item: 1,
+    time: 1,
+    daysToPromo: 1,
+    promo: 1,
+  };
+}
+
+/** Allocate empty columns for n samples. */
+export function allocColumns(schema: Schema, n: number): SampleColumns {
+  const w = columnWidths(schema);
+  return {
+    n,
+    fields: new Int32Array(n * w.fields),
+    seq: new Int32Array(n * w.seq),
+    seqLen: new Int32Array(n),
+    dense: new Float32Array(n * w.dense),
+    labels: new Float32Array(n * 3),
+    mask: new Float32Array(n * 3),
+    user: new Int32Array(n),
+    item: new Int32Array(n),
+    time: new Int32Array(n),
+    daysToPromo: new Int32Array(n),
+    promo: new Int32Array(n),
+  };
+}
+
+/** Copy the samples at `idx` of `src` into a new contiguous batch (the trainer's batch assembly). */
+export function gatherColumns(schema: Schema, src: SampleColumns, idx: ArrayLike<number>): SampleColumns {
+  const w = columnWidths(schema);
+  const out = allocColumns(schema, idx.length);
+  for (const name of SAMPLE_COLUMNS) {
+    const width = w[name];
+    const s = src[name] as Int32Array | Float32Array;
+    const d = out[name] as Int32Array | Float32Array;
+    if (width === 1) {
+      for (let i = 0; i < idx.length; i++) d[i] = s[idx[i]];
+    } else {
+      for (let i = 0; i < idx.length; i++) d.set(s.subarray(idx[i] * width, idx[i] * width + width), i * width);
+    }
+  }
+  return out;
+}

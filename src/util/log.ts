@@ -1,0 +1,32 @@
+import pino, { type Logger } from 'pino';
+
+/**
+ * Logging: JSON lines (pino) to a file or stderr. Human-readable progress goes to the TTY separately
+ * (see progress.ts), so logs stay machine-readable.
+ * CMDCM_LOG_LEVEL sets the level (default 'info'; 'silent' in tests).
+ */
+let root: Logger | undefined;
+
+export function createLogger(opts: { file?: string; level?: string } = {}): Logger {
+  const level = opts.level ?? process.env.CMDCM_LOG_LEVEL ?? 'info';
+  const dest = opts.file ? pino.destination({ dest: opts.file, mkdir: true, sync: true }) : pino.destination({ dest: 2, sync: true });
+  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+}
+
+export function log(): Logger {
+  if (!root) root = createLogger({ level: process.env.CMDCM_LOG_LEVEL ?? (process.stderr.isTTY ? 'warn' : 'info') });
+  return root;
+}
+
+export function setLogger(l: Logger): void {
+  root = l;
+}
+
+/** Warn once per key: used for fallbacks (e.g. the addon failing to load) that should not spam. */
+const warned = new Set<string>();
+export function warnOnce(key: string, msg: string): void {
+  if (warned.has(key)) return;
+  warned.add(key);
+  if (process.env.CMDCM_QUIET !== '1') process.stderr.write(`cmdcm: warning: ${msg}\n`);
+  log().warn({ key }, msg);
+}
