@@ -52,3 +52,37 @@ export const SECONDS_PER_HOUR = 3600;
 export const TASKS = ['direct', 'atc', 'delayed'] as const;
 export type TaskName = (typeof TASKS)[number];
 export const T_DIRECT = 0, T_ATC = 1, T_DELAYED = 2;
+
+/**
+ * Events in compact columnar memory, ids interned per field (index into `Vocabs`), side fields
+ * -1 where missing. `GroupedEvents` additionally has all events grouped by user (CSR:
+ * user u's events are [userStart[u], userStart[u+1])) and sorted by time within a user (stable:
+ * equal times keep file order). User index u is the interned user id.
+ */
+export interface EventColumns {
+  n: number;
+  user: Int32Array;
+  item: Int32Array;
+  category: Int32Array;
+  seller?: Int32Array;
+  brand?: Int32Array;
+  geohash?: Int32Array;
+  behavior: Uint8Array;
+  time: Int32Array;
+}
+
+export interface Vocabs {
+  user: string[];
+  item: string[];
+  category: string[];
+  seller?: string[];
+  brand?: string[];
+  geohash?: string[];
+}
+
+export interface GroupedEvents extends EventColumns {
+  userStart: Int32Array;
+  vocab: Vocabs;
+  resolution: TimeResolution;
+  format: LogFormat;
+}

@@ -1,0 +1,52 @@
+import type { Batch } from '../data/batch.js';
+
+/** Model names accepted by `--model` (baselines and CM-DCM ablations run on the same pipeline). */
+export const MODEL_NAMES = ['cmdcm', 'dnn', 'esmm', 'escm2-ipw', 'escm2-dr', 'mmoe', 'cmdcm-nogate', 'cmdcm-nocf', 'cmdcm-nodirect'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: 'glorot' | 'zeros' | 'ones' | 'normal';
+}
+
+/** Dense parameters as one flat Float32Array: spec i lives at [offsets[i], offsets[i] + size). */
+export interface ParamLayout {
+  specs: ParamSpec[];
+  offsets: number[];
+  total: number;
+}
+
+export interface GradResult {
+  loss: number;
+  /** each loss term's value (already weighted), e.g. direct, atc, ctcvr, cf */
+  terms: Record<string, number>;
+  /** flat, same layout as the params */
+  denseGrad: Float32Array;
+  /** unique touched table rows, ascending */
+  rows: Int32Array;
+  /** rows.length × dim */
+  rowGrad: Float32Array;
+}
+
+/** Per-sample probabilities. `transition` = P(delayed | click, do(atc)); `delayed` = atc · transition. */
+export interface Predictions {
+  direct: Float32Array;
+  atc: Float32Array;
+  transition: Float32Array;
+  delayed: Float32Array;
+}
+
+export interface Model {
+  readonly name: ModelName;
+  readonly dim: number;
+  readonly layout: ParamLayout;
+  initParams(seed: number): Float32Array;
+  /**
+   * Loss and gradients of one (micro-)batch. `lossScale` multiplies the batch-mean loss (a worker
+   * passes microBatch / globalBatch so workers' gradients sum to the global-batch gradient).
+   * Pure: no I/O, no global state.
+   */
+  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale?: number): GradResult;
+  predict(params: Float32Array, table: Float32Array, batch: Batch): Predictions;
+}
