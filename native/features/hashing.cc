@@ -1,5 +1,179 @@
+// Feature hashing (HACKING.md "Hashed table"); src/features/hashing.ts computes the same buckets.
+// bucket = offset + (fmix64(FNV-1a-64(utf8(field + "\x1f" + value))) mod size), unsigned.
+#include <cstring>
+#include <string>
+
 #include "addon.h"
+#include "features/typed_args.h"
 
 namespace cmdcm {
-void InitHashing(Napi::Env env, Napi::Object exports) {}
+namespace {
+
+constexpr uint64_t kFnvBasis = 0xcbf29ce484222325ULL;
+constexpr uint64_t kFnvPrime = 0x100000001b3ULL;
+
+inline uint64_t FnvBytes(uint64_t h, const uint8_t* p, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    h ^= p[i];
+    h *= kFnvPrime;
+  }
+  return h;
+}
+
+inline uint64_t Fmix64(uint64_t k) {
+  k ^= k >> 33;
+  k *= 0xff51afd7ed558ccdULL;
+  k ^= k >> 33;
+  k *= 0xc4ceb53fe1a85ec5ULL;
+  k ^= k >> 33;
+  return k;
+}
+
+// FNV state after `field` and the unit separator: every value of a field continues from it, so the
+// field name is hashed once per call instead of once per value.
+uint64_t FieldPrefix(const std::string& field) {
+  uint64_t h = FnvBytes(kFnvBasis, reinterpret_cast<const uint8_t*>(field.data()), field.size());
+  const uint8_t sep = 0x1f;
+  return FnvBytes(h, &sep, 1);
+}
+
+// hashVocab(field, offset, size, bytes: Uint8Array, units: Int32Array, out: Int32Array) -> out
+// `bytes` is the UTF-8 of values.join("\0"): one JS-side encode for all values instead of one per
+// value; the separator keeps a trailing high surrogate and the next value's leading low surrogate
+// from fusing into one code point. `units[i]` is values[i].length (UTF-16 code units), which JS
+// knows for free; the byte extent of each value is recovered here by walking the UTF-8 lead bytes
+// (a 4-byte sequence is 2 units, every shorter one 1 unit, lone surrogates included since they
+// were encoded as the 3-byte U+FFFD).
+Napi::Value HashVocab(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "argument field must be a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string field = info[0].As<Napi::String>().Utf8Value();
+  int64_t offset, size;
+  if (!args::Int(info, 1, "offset", 0, INT32_MAX, &offset)) return env.Undefined();
+  if (!args::Int(info, 2, "size", 1, INT32_MAX, &size)) return env.Undefined();
+  if (offset + size - 1 > INT32_MAX) {
+    Napi::RangeError::New(env, "offset + size exceeds the int32 range").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  uint8_t* bytes;
+  int32_t *units, *out;
+  size_t nBytes, n, nOut;
+  if (!args::Typed(info, 3, "bytes", napi_uint8_array, &bytes, &nBytes)) return env.Undefined();
+  if (!args::Typed(info, 4, "units", napi_int32_array, &units, &n)) return env.Undefined();
+  if (!args::Typed(info, 5, "out", napi_int32_array, &out, &nOut)) return env.Undefined();
+  if (nOut < n) {
+    Napi::RangeError::New(env, "out is shorter than units").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+
+  const uint64_t prefix = FieldPrefix(field);
+  const uint64_t usize = static_cast<uint64_t>(size);
+  const int32_t off = static_cast<int32_t>(offset);
+
+  int64_t unitSum = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (units[i] < 0) {
+      Napi::RangeError::New(env, "units must be non-negative").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    unitSum += units[i];
+  }
+  const int64_t seps = n > 0 ? static_cast<int64_t>(n) - 1 : 0;
+
+  if (static_cast<int64_t>(nBytes) == unitSum + seps) {
+    // Every character is ASCII (any other one has more bytes than units): extents are the units.
+    size_t pos = 0;
+    for (size_t i = 0; i < n; i++) {
+      const size_t len = static_cast<size_t>(units[i]);
+      out[i] = off + static_cast<int32_t>(Fmix64(FnvBytes(prefix, bytes + pos, len)) % usize);
+      pos += len + 1;
+    }
+    return info[5];
+  }
+
+  size_t pos = 0;
+  for (size_t i = 0; i < n; i++) {
+    int64_t left = units[i];
+    uint64_t h = prefix;
+    while (left > 0) {
+      if (pos >= nBytes) {
+        Napi::RangeError::New(env, "bytes end before the units say").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      const uint8_t lead = bytes[pos];
+      const size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
+      if (pos + len > nBytes) {
+        Napi::RangeError::New(env, "bytes end inside a UTF-8 sequence").ThrowAsJavaScriptException();
+        return env.Undefined();
+      }
+      h = FnvBytes(h, bytes + pos, len);
+      pos += len;
+      left -= len == 4 ? 2 : 1;
+    }
+    out[i] = off + static_cast<int32_t>(Fmix64(h) % usize);
+    pos += 1;  // the separator
+  }
+  return info[5];
+}
+
+// hashStrings(field, offset, size, values: string[], out: Int32Array) -> out
+// Reads each string straight from the JS array: no JS-side join or encode.
+Napi::Value HashStrings(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) {
+    Napi::TypeError::New(env, "argument field must be a string").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const std::string field = info[0].As<Napi::String>().Utf8Value();
+  int64_t offset, size;
+  if (!args::Int(info, 1, "offset", 0, INT32_MAX, &offset)) return env.Undefined();
+  if (!args::Int(info, 2, "size", 1, INT32_MAX, &size)) return env.Undefined();
+  if (info.Length() < 4 || !info[3].IsArray()) {
+    Napi::TypeError::New(env, "argument values must be an array of strings").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  napi_value arr = info[3];
+  int32_t* out;
+  size_t nOut;
+  if (!args::Typed(info, 4, "out", napi_int32_array, &out, &nOut)) return env.Undefined();
+  uint32_t n;
+  napi_get_array_length(env, arr, &n);
+  if (nOut < n) {
+    Napi::RangeError::New(env, "out is shorter than values").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  const uint64_t prefix = FieldPrefix(field);
+  const uint64_t usize = static_cast<uint64_t>(size);
+  const int32_t off = static_cast<int32_t>(offset);
+  std::string big;
+  char small[256];
+  for (uint32_t i = 0; i < n; i++) {
+    napi_value v;
+    napi_get_element(env, arr, i, &v);
+    size_t len;
+    if (napi_get_value_string_utf8(env, v, small, sizeof small, &len) != napi_ok) {
+      Napi::TypeError::New(env, "values must be strings").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    const uint8_t* p = reinterpret_cast<const uint8_t*>(small);
+    if (len >= sizeof small - 1) {
+      napi_get_value_string_utf8(env, v, nullptr, 0, &len);
+      big.resize(len + 1);
+      napi_get_value_string_utf8(env, v, &big[0], len + 1, &len);
+      p = reinterpret_cast<const uint8_t*>(big.data());
+    }
+    out[i] = off + static_cast<int32_t>(Fmix64(FnvBytes(prefix, p, len)) % usize);
+  }
+  return info[4];
+}
+
+}  // namespace
+
+void InitHashing(Napi::Env env, Napi::Object exports) {
+  exports.Set("hashVocab", Napi::Function::New(env, HashVocab, "hashVocab"));
+  exports.Set("hashStrings", Napi::Function::New(env, HashStrings, "hashStrings"));
+}
 }  // namespace cmdcm

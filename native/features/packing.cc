@@ -1,5 +1,189 @@
+// Behavior-sequence packing (HACKING.md "Hashed table"); src/features/packing.ts is the reference.
+// Zero-copy: reads the event columns and writes the caller's output arrays in place.
+#include <algorithm>
+#include <cstring>
+#ifdef __AVX2__
+#include <immintrin.h>
+#endif
+
 #include "addon.h"
+#include "features/typed_args.h"
 
 namespace cmdcm {
-void InitPacking(Napi::Env env, Napi::Object exports) {}
+namespace {
+
+inline int64_t FloorDiv(int64_t a, int64_t b) {
+  int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+struct PackArgs {
+  const int32_t *time, *itemRow, *catRow, *userStart, *sampleUser, *sampleTime;
+  const uint8_t* behavior;
+  int64_t L, res, behOff, gapOff, G;
+  int32_t *outSeq, *outLen;
+};
+
+inline int32_t GapBucket(int64_t gapSeconds, int64_t G) {
+  const int64_t gapHours = gapSeconds / 3600;  // gapSeconds > 0, so truncation is the floor
+  return gapHours > 0 ? static_cast<int32_t>(std::min<int64_t>(G - 1, 64 - __builtin_clzll(static_cast<uint64_t>(gapHours)))) : 0;
+}
+
+// Writes events [start, end) of one sample as (item, cat, behavior, gap) rows at dst, then zero
+// padding up to L events. Stream: non-temporal stores, for outputs far larger than the cache,
+// where they skip reading every output line before overwriting it (dst must be 16-byte aligned).
+template <bool Stream>
+inline void PackOne(const PackArgs& a, int64_t t, int32_t start, int32_t end, int32_t* dst) {
+  int32_t e = start;
+#ifdef __AVX2__
+  // 4 events per step: gap hours by exact double division (t - te is an exact double, and the
+  // correctly rounded quotient cannot cross an integer), 1 + floor(log2 h) from the exponent of
+  // float(h) (exact: h < 2^24), then a 4×4 transpose into (item, cat, behavior, gap) rows.
+  const __m256d tv = _mm256_set1_pd(static_cast<double>(t));
+  const __m256d hour = _mm256_set1_pd(3600.0);
+  const __m128i behOff = _mm_set1_epi32(static_cast<int32_t>(a.behOff));
+  const __m128i gapOff = _mm_set1_epi32(static_cast<int32_t>(a.gapOff));
+  const __m128i gMax = _mm_set1_epi32(static_cast<int32_t>(a.G - 1));
+  const __m128i zero = _mm_setzero_si128();
+  for (; e + 4 <= end; e += 4, dst += 16) {
+    const __m128i te = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.time + e));
+    const __m256d gap = _mm256_sub_pd(tv, _mm256_cvtepi32_pd(te));
+    const __m128i h = _mm256_cvttpd_epi32(_mm256_floor_pd(_mm256_div_pd(gap, hour)));
+    const __m128i expo = _mm_srli_epi32(_mm_castps_si128(_mm_cvtepi32_ps(h)), 23);
+    __m128i bucket = _mm_max_epi32(_mm_sub_epi32(expo, _mm_set1_epi32(126)), zero);  // h = 0 -> 0
+    bucket = _mm_min_epi32(bucket, gMax);
+    int32_t b4;
+    std::memcpy(&b4, a.behavior + e, 4);
+    const __m128i beh = _mm_add_epi32(_mm_cvtepu8_epi32(_mm_cvtsi32_si128(b4)), behOff);
+    const __m128i gtok = _mm_add_epi32(bucket, gapOff);
+    const __m128i item = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.itemRow + e));
+    const __m128i cat = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.catRow + e));
+    const __m128i t0 = _mm_unpacklo_epi32(item, cat), t1 = _mm_unpacklo_epi32(beh, gtok);
+    const __m128i t2 = _mm_unpackhi_epi32(item, cat), t3 = _mm_unpackhi_epi32(beh, gtok);
+    __m128i* d = reinterpret_cast<__m128i*>(dst);
+    if (Stream) {
+      _mm_stream_si128(d, _mm_unpacklo_epi64(t0, t1));
+      _mm_stream_si128(d + 1, _mm_unpackhi_epi64(t0, t1));
+      _mm_stream_si128(d + 2, _mm_unpacklo_epi64(t2, t3));
+      _mm_stream_si128(d + 3, _mm_unpackhi_epi64(t2, t3));
+    } else {
+      _mm_storeu_si128(d, _mm_unpacklo_epi64(t0, t1));
+      _mm_storeu_si128(d + 1, _mm_unpackhi_epi64(t0, t1));
+      _mm_storeu_si128(d + 2, _mm_unpacklo_epi64(t2, t3));
+      _mm_storeu_si128(d + 3, _mm_unpackhi_epi64(t2, t3));
+    }
+  }
+#endif
+  for (; e < end; e++, dst += 4) {
+    dst[0] = a.itemRow[e];
+    dst[1] = a.catRow[e];
+    dst[2] = static_cast<int32_t>(a.behOff + a.behavior[e]);
+    dst[3] = static_cast<int32_t>(a.gapOff) + GapBucket(t - a.time[e], a.G);
+  }
+  const int64_t pad = a.L - (end - start);
+#ifdef __AVX2__
+  if (Stream) {
+    __m128i* d = reinterpret_cast<__m128i*>(dst);
+    for (int64_t k = 0; k < pad; k++) _mm_stream_si128(d + k, _mm_setzero_si128());
+    return;
+  }
+#endif
+  std::memset(dst, 0, static_cast<size_t>(pad) * 4 * sizeof(int32_t));
+}
+
+template <bool Stream>
+void PackRange(const PackArgs& a, size_t from, size_t to) {
+  const size_t width = static_cast<size_t>(a.L) * 4;
+  for (size_t i = from; i < to; i++) {
+    const int32_t u = a.sampleUser[i];
+    const int32_t lo = a.userStart[u], hi = a.userStart[u + 1];
+    const int64_t t = a.sampleTime[i];
+    // floor(te / res) < floor(t / res)  <=>  te < floor(t / res) * res
+    const int64_t threshold = FloorDiv(t, a.res) * a.res;
+    const int32_t end = static_cast<int32_t>(
+        std::lower_bound(a.time + lo, a.time + hi, threshold, [](int32_t x, int64_t y) { return x < y; }) - a.time);
+    const int32_t start = static_cast<int32_t>(std::max<int64_t>(lo, static_cast<int64_t>(end) - a.L));
+    a.outLen[i] = end - start;
+    PackOne<Stream>(a, t, start, end, a.outSeq + i * width);
+  }
+#ifdef __AVX2__
+  if (Stream) _mm_sfence();
+#endif
+}
+
+inline void Throw(Napi::Env env, const std::string& msg) {
+  Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
+}
+
+// packSequences(time, itemRow, catRow, behavior, userStart, sampleUser, sampleTime,
+//               seqLen, resolution, behaviorOffset, gapOffset, gapBuckets, outSeq, outLen)
+Napi::Value PackSequences(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int32_t *time, *itemRow, *catRow, *userStart, *sampleUser, *sampleTime, *outSeq, *outLen;
+  uint8_t* behavior;
+  size_t nTime, nItem, nCat, nBeh, nStart, nSU, nST, nOutSeq, nOutLen;
+  int64_t L, res, behOff, gapOff, G;
+  if (!args::Typed(info, 0, "time", napi_int32_array, &time, &nTime) ||
+      !args::Typed(info, 1, "itemRow", napi_int32_array, &itemRow, &nItem) ||
+      !args::Typed(info, 2, "catRow", napi_int32_array, &catRow, &nCat) ||
+      !args::Typed(info, 3, "behavior", napi_uint8_array, &behavior, &nBeh) ||
+      !args::Typed(info, 4, "userStart", napi_int32_array, &userStart, &nStart) ||
+      !args::Typed(info, 5, "sampleUser", napi_int32_array, &sampleUser, &nSU) ||
+      !args::Typed(info, 6, "sampleTime", napi_int32_array, &sampleTime, &nST) ||
+      !args::Int(info, 7, "seqLen", 0, 1 << 20, &L) ||
+      !args::Int(info, 8, "resolution", 1, INT32_MAX, &res) ||
+      !args::Int(info, 9, "behaviorOffset", 0, INT32_MAX - 255, &behOff) ||
+      !args::Int(info, 10, "gapOffset", 0, INT32_MAX - 64, &gapOff) ||
+      !args::Int(info, 11, "gapBuckets", 1, 64, &G) ||
+      !args::Typed(info, 12, "outSeq", napi_int32_array, &outSeq, &nOutSeq) ||
+      !args::Typed(info, 13, "outLen", napi_int32_array, &outLen, &nOutLen))
+    return env.Undefined();
+  const size_t nEvents = nTime;
+  if (nItem != nEvents || nCat != nEvents || nBeh != nEvents) {
+    Throw(env, "time, itemRow, catRow and behavior must have one entry per event");
+    return env.Undefined();
+  }
+  if (nStart < 1) {
+    Throw(env, "userStart must have U + 1 entries");
+    return env.Undefined();
+  }
+  const size_t nUsers = nStart - 1;
+  const size_t N = nSU;
+  if (nST != N) {
+    Throw(env, "sampleUser and sampleTime must have the same length");
+    return env.Undefined();
+  }
+  const size_t width = static_cast<size_t>(L) * 4;
+  if (nOutSeq < N * width || nOutLen < N) {
+    Throw(env, "output arrays are too short for N samples of seqLen events");
+    return env.Undefined();
+  }
+
+  // Validate every sample's user range first, so the kernel below runs without checks.
+  for (size_t i = 0; i < N; i++) {
+    const int32_t u = sampleUser[i];
+    if (u < 0 || static_cast<size_t>(u) >= nUsers) {
+      Throw(env, "sampleUser[" + std::to_string(i) + "] = " + std::to_string(u) + " is not a user index");
+      return env.Undefined();
+    }
+    const int32_t lo = userStart[u], hi = userStart[u + 1];
+    if (lo < 0 || hi < lo || static_cast<size_t>(hi) > nEvents) {
+      Throw(env, "userStart of user " + std::to_string(u) + " is not a range of the events");
+      return env.Undefined();
+    }
+  }
+  const PackArgs a{time, itemRow, catRow, userStart, sampleUser, sampleTime, behavior, L, res, behOff, gapOff, G, outSeq, outLen};
+  // Non-temporal stores pay off once the output is well beyond the last-level cache share of one
+  // core; a chunk the caller reuses while it is hot is better served by ordinary stores.
+  const bool stream = (reinterpret_cast<uintptr_t>(outSeq) & 15) == 0 && N * width * sizeof(int32_t) >= (size_t{16} << 20);
+  if (stream) PackRange<true>(a, 0, N);
+  else PackRange<false>(a, 0, N);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitPacking(Napi::Env env, Napi::Object exports) {
+  exports.Set("packSequences", Napi::Function::New(env, PackSequences, "packSequences"));
+}
 }  // namespace cmdcm

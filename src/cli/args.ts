@@ -16,7 +16,12 @@ export type FlagSpec = {
 export function parseFlags<T extends Record<string, FlagSpec>>(argv: string[], spec: T, opts: { positionals?: boolean } = {}) {
   const options: NonNullable<ParseArgsConfig['options']> = {};
   for (const [k, v] of Object.entries(spec)) {
-    options[k] = { type: v.type, multiple: v.multiple, short: v.short, default: v.default } as never;
+    // parseArgs rejects keys present with an undefined value (e.g. `short: undefined`)
+    const o: Record<string, unknown> = { type: v.type };
+    if (v.multiple !== undefined) o.multiple = v.multiple;
+    if (v.short !== undefined) o.short = v.short;
+    if (v.default !== undefined) o.default = v.default;
+    options[k] = o as never;
   }
   options.help = { type: 'boolean', short: 'h' };
   const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: opts.positionals ?? false, strict: true });

@@ -1,13 +1,121 @@
 import * as tf from '@tensorflow/tfjs';
+import { execFileSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { setOptimKernels, tsOptim } from '../train/optim.js';
+import { CmdcmError } from '../util/errors.js';
+import { warnOnce } from '../util/log.js';
+import { engineAddon, type EngineAddon } from './native/addon.js';
+import { registerNativeBackend } from './native/backend.js';
+import { nativeOptim } from './native/optim.js';
+
+export { startKernelProfile, stopKernelProfile, type KernelProfile } from './native/backend.js';
 
 /**
- * Engine selection (DESIGN.md "Compute engines"). An engine is a tfjs backend.
- * PLACEHOLDER until the native engine lands: 'native' and 'auto' fall back to 'cpu'.
+ * Engine selection (DESIGN.md "Compute engines"). An engine is a tfjs backend:
+ * - 'native': tfjs's CPU backend with its hot kernels in the C++ addon (src/engine/native/);
+ * - 'cpu': pure tfjs, the slow reference;
+ * - 'tensorflow': @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, when the user installed one;
+ * - 'auto': tensorflow on a GPU host that has it, else native, else cpu with a warning.
+ * Callable in every worker thread: each thread has its own tfjs and loads its own addon instance.
  */
 export type EngineName = 'native' | 'cpu' | 'tensorflow' | 'auto';
+export const ENGINE_NAMES: readonly EngineName[] = ['native', 'cpu', 'tensorflow', 'auto'];
 
-export async function useEngine(name: EngineName = 'auto'): Promise<string> {
+const TF_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
+
+/** The tfjs-node package resolvable from here, without loading it (loading it costs seconds). */
+export function installedTensorflowPackage(): string | undefined {
+  const req = createRequire(import.meta.url);
+  for (const p of TF_PACKAGES) {
+    try {
+      req.resolve(p);
+      return p;
+    } catch { /* not installed */ }
+  }
+  return undefined;
+}
+
+/** Whether this host has an NVIDIA GPU that TensorFlow could use. */
+export function gpuPresent(): boolean {
+  const cvd = process.env.CUDA_VISIBLE_DEVICES;
+  if (cvd !== undefined) return cvd.trim() !== '' && cvd.trim() !== '-1';
+  try {
+    return /GPU \d+:/.test(execFileSync('nvidia-smi', ['-L'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString());
+  } catch {
+    return false;
+  }
+}
+
+/** The addon's GEMM in use (for `cmdcm bench`), or undefined without the addon. */
+export function gemmInfo(): ReturnType<EngineAddon['gemmInfo']> | undefined {
+  return engineAddon()?.gemmInfo();
+}
+
+async function useNative(): Promise<string> {
+  const a = engineAddon();
+  if (!a) {
+    throw new CmdcmError("engine 'native' needs the cmdcm C++ addon, which is not built or failed to load " +
+      '(run `npx node-gyp rebuild` in the cmdcm package, or pick --engine cpu)');
+  }
+  registerNativeBackend(a);
+  setOptimKernels(nativeOptim(a));
+  if (!(await tf.setBackend('native'))) throw new CmdcmError("engine 'native': tfjs could not initialize the backend");
+  await tf.ready();
+  return 'native';
+}
+
+async function useCpu(): Promise<string> {
+  setOptimKernels(tsOptim);
   await tf.setBackend('cpu');
   await tf.ready();
-  return name === 'auto' ? 'cpu' : name;
+  return 'cpu';
+}
+
+async function useTensorflow(): Promise<string> {
+  let lastErr: unknown;
+  for (const p of TF_PACKAGES) {
+    try {
+      await import(p);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ERR_MODULE_NOT_FOUND' || code === 'MODULE_NOT_FOUND') continue;
+      lastErr = e;
+      continue;
+    }
+    if (await tf.setBackend('tensorflow')) {
+      await tf.ready();
+      const a = engineAddon();
+      setOptimKernels(a ? nativeOptim(a) : tsOptim);
+      return 'tensorflow';
+    }
+  }
+  if (lastErr) {
+    throw new CmdcmError(`engine 'tensorflow': @tensorflow/tfjs-node(-gpu) is installed but failed to load: ${(lastErr as Error).message}`, { cause: lastErr });
+  }
+  throw new CmdcmError("engine 'tensorflow' needs TensorFlow for Node, which is not installed: run " +
+    '`npm install @tensorflow/tfjs-node-gpu` (NVIDIA GPU with CUDA) or `npm install @tensorflow/tfjs-node` (CPU), ' +
+    'or pick --engine native');
+}
+
+/** Selects the compute engine for this thread; returns the engine actually in use. */
+export async function useEngine(name: EngineName = 'auto'): Promise<'native' | 'cpu' | 'tensorflow'> {
+  switch (name) {
+    case 'native': return (await useNative()) as 'native';
+    case 'cpu': return (await useCpu()) as 'cpu';
+    case 'tensorflow': return (await useTensorflow()) as 'tensorflow';
+    case 'auto': {
+      if (installedTensorflowPackage() && gpuPresent()) {
+        try {
+          return (await useTensorflow()) as 'tensorflow';
+        } catch (e) {
+          warnOnce('engine-tf', `engine 'auto': TensorFlow failed to load, trying native: ${(e as Error).message}`);
+        }
+      }
+      if (engineAddon()) return (await useNative()) as 'native';
+      warnOnce('engine-cpu', "engine 'auto': the native addon is unavailable, using the slow pure-JS 'cpu' engine");
+      return (await useCpu()) as 'cpu';
+    }
+    default:
+      throw new CmdcmError(`unknown engine '${String(name)}' (expected one of ${ENGINE_NAMES.join(', ')})`);
+  }
 }

@@ -1,0 +1,97 @@
+/**
+ * Reader + event-store throughput on a generated Tianchi-2014-format log (users interleaved, not
+ * time-sorted, like the real file). Prints one JSON line per stage:
+ *   parse   — bytes → rows, null sink (the reader alone)
+ *   load    — parse + id interning into columns (EventStoreBuilder, no grouping)
+ *   group   — loadEvents end to end (parse + intern + CSR group + time sort)
+ *   gz      — loadEvents on the same log gzipped (only with --gz)
+ * usage: node dist/bench/read.js [--rows 5000000] [--users 200000] [--gz]
+ */
+import { mkdtempSync, rmSync, openSync, writeSync, closeSync, statSync, createReadStream, createWriteStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGzip } from 'node:zlib';
+import { pipeline } from 'node:stream/promises';
+import { readLog } from '../src/data/readers/read.js';
+import { EventStoreBuilder, loadEvents } from '../src/data/events.js';
+
+function arg(name: string, def: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : def;
+}
+
+/** xorshift32: the bench log is the same on every run */
+function rng(seed: number): () => number {
+  let s = seed >>> 0 || 1;
+  return () => {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    return s / 4294967296;
+  };
+}
+
+function generate(file: string, rows: number, users: number): void {
+  const r = rng(42);
+  const fd = openSync(file, 'w');
+  const userIds = Array.from({ length: users }, () => String(10000000 + Math.floor(r() * 90000000)));
+  const itemIds = Array.from({ length: 300000 }, () => String(100000000 + Math.floor(r() * 300000000)));
+  const cats = Array.from({ length: 300000 }, () => String(1 + Math.floor(r() * 9000)));
+  const geos = ['', '', '', '9r5g2k1', '96ulk0l', '9q9gk1u'];
+  const times: string[] = [];
+  for (let d = 0; d < 31; d++) {
+    const day = new Date(Date.UTC(2014, 10, 18 + d)).toISOString().slice(0, 10);
+    for (let h = 0; h < 24; h++) times.push(`${day} ${String(h).padStart(2, '0')}`);
+  }
+  let out = 'user_id,item_id,behavior_type,user_geohash,item_category,time\r\n';
+  for (let i = 0; i < rows; i++) {
+    const it = Math.floor(r() * r() * itemIds.length);
+    const x = r();
+    const b = x < 0.9 ? 1 : x < 0.93 ? 2 : x < 0.98 ? 3 : 4;
+    out += `${userIds[Math.floor(r() * users)]},${itemIds[it]},${b},${geos[Math.floor(r() * geos.length)]},${cats[it]},${times[Math.floor(r() * times.length)]}\r\n`;
+    if (out.length > 1 << 22) { writeSync(fd, out); out = ''; }
+  }
+  writeSync(fd, out);
+  closeSync(fd);
+}
+
+async function main(): Promise<void> {
+  const rows = arg('rows', 5_000_000);
+  const users = arg('users', 200_000);
+  const dir = mkdtempSync(join(tmpdir(), 'cmdcm-bench-read-'));
+  try {
+    const file = join(dir, 'log.csv');
+    let t0 = performance.now();
+    generate(file, rows, users);
+    const genSec = (performance.now() - t0) / 1000;
+    const bytes = statSync(file).size;
+    const emit = (stage: string, sec: number, extra: Record<string, unknown> = {}) => process.stdout.write(JSON.stringify({
+      bench: 'read', stage, rows, bytes, seconds: +sec.toFixed(3), rowsPerSec: Math.round(rows / sec), mbPerSec: +(bytes / 1e6 / sec).toFixed(1),
+      rssMB: Math.round(process.memoryUsage().rss / 1e6), ...extra,
+    }) + '\n');
+    process.stderr.write(`generated ${rows} rows (${(bytes / 1e6).toFixed(0)} MB) in ${genSec.toFixed(1)}s\n`);
+
+    t0 = performance.now();
+    let check = 0;
+    await readLog(file, {}, { row(_b, _ids, beh, t) { check += beh + (t & 1); } });
+    emit('parse', (performance.now() - t0) / 1000, { check });
+
+    t0 = performance.now();
+    const b = new EventStoreBuilder(1 << 20);
+    await readLog(file, {}, b);
+    emit('load', (performance.now() - t0) / 1000, { users: b.interners.user.size, items: b.interners.item.size });
+
+    t0 = performance.now();
+    const { events } = await loadEvents([file]);
+    emit('group', (performance.now() - t0) / 1000, { users: events.vocab.user.length, items: events.vocab.item.length });
+
+    if (process.argv.includes('--gz')) {
+      await pipeline(createReadStream(file), createGzip({ level: 1 }), createWriteStream(file + '.gz'));
+      t0 = performance.now();
+      await loadEvents([file + '.gz']);
+      emit('gz', (performance.now() - t0) / 1000, { gzBytes: statSync(file + '.gz').size });
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

@@ -1,0 +1,186 @@
+// Element-wise kernels of the native engine: binary ops over broadcast shapes (the TS side collapses
+// the shapes to at most 6 dims and passes per-operand strides, 0 on a broadcast dim) and unary ops,
+// with tfjs's CPU semantics (NaN propagation in Maximum, Relu, Step; Softplus thresholds).
+#include "engine/engine.h"
+#include "engine/simd_math.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+namespace cmdcm {
+namespace {
+
+enum BinOp { kAdd = 0, kSub, kMul, kDiv, kMax, kMin, kSqDiff, kPow, kGreater = 10, kGreaterEq, kLess, kLessEq, kEqual, kNotEqual };
+
+template <int Op>
+inline float Bin(float a, float b) {
+  if constexpr (Op == kAdd) return a + b;
+  if constexpr (Op == kSub) return a - b;
+  if constexpr (Op == kMul) return a * b;
+  if constexpr (Op == kDiv) return a / b;
+  if constexpr (Op == kMax) return a != a ? a : (b != b ? b : (a > b ? a : b));
+  if constexpr (Op == kMin) return a != a ? a : (b != b ? b : (a < b ? a : b));
+  if constexpr (Op == kSqDiff) return (a - b) * (a - b);
+  if constexpr (Op == kPow) return std::pow(a, b);
+  return 0.f;
+}
+template <int Op>
+inline uint8_t Cmp(float a, float b) {
+  if constexpr (Op == kGreater) return a > b;
+  if constexpr (Op == kGreaterEq) return a >= b;
+  if constexpr (Op == kLess) return a < b;
+  if constexpr (Op == kLessEq) return a <= b;
+  if constexpr (Op == kEqual) return a == b;
+  if constexpr (Op == kNotEqual) return a != b;
+  return 0;
+}
+
+template <int Op, typename O>
+inline O Apply(float a, float b) {
+  if constexpr (Op >= kGreater) return Cmp<Op>(a, b);
+  else return Bin<Op>(a, b);
+}
+
+// Innermost loop, specialized on the stride pattern so the common cases vectorize.
+template <int Op, typename O>
+inline void Inner(const float* a, const float* b, O* o, int n, int sa, int sb) {
+  if (sa == 1 && sb == 1) for (int i = 0; i < n; i++) o[i] = Apply<Op, O>(a[i], b[i]);
+  else if (sa == 1 && sb == 0) { const float bv = *b; for (int i = 0; i < n; i++) o[i] = Apply<Op, O>(a[i], bv); }
+  else if (sa == 0 && sb == 1) { const float av = *a; for (int i = 0; i < n; i++) o[i] = Apply<Op, O>(av, b[i]); }
+  else for (int i = 0; i < n; i++) o[i] = Apply<Op, O>(a[(size_t)i * sa], b[(size_t)i * sb]);
+}
+
+template <int Op, typename O>
+void Run(const float* a, const float* b, O* o, int rank, const int32_t* dims, const int32_t* sa, const int32_t* sb) {
+  if (rank == 0) { o[0] = Apply<Op, O>(a[0], b[0]); return; }
+  const int last = rank - 1;
+  const int n = dims[last];
+  size_t outer = 1;
+  for (int d = 0; d < last; d++) outer *= (size_t)dims[d];
+  int idx[8] = {0};
+  size_t ao = 0, bo = 0;
+  for (size_t r = 0; r < outer; r++) {
+    Inner<Op, O>(a + ao, b + bo, o + r * n, n, sa[last], sb[last]);
+    for (int d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      ao += sa[d];
+      bo += sb[d];
+      if (idx[d] < dims[d]) break;
+      ao -= (size_t)sa[d] * dims[d];
+      bo -= (size_t)sb[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+// binary(op, a, b, out, dims, aStrides, bStrides): out is Float32Array, or Uint8Array for comparisons.
+Napi::Value Binary(const Napi::CallbackInfo& info) {
+  const int op = I(info, 0);
+  const float* a = Ptr<float>(info[1]);
+  const float* b = Ptr<float>(info[2]);
+  const int32_t* dims = Ptr<int32_t>(info[4]);
+  const int rank = (int)Len(info[4]);
+  const int32_t* sa = Ptr<int32_t>(info[5]);
+  const int32_t* sb = Ptr<int32_t>(info[6]);
+  if (rank > 8) {
+    Napi::Error::New(info.Env(), "binary: rank > 8").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  for (int d = 0; d < rank; d++) if (dims[d] == 0) return info.Env().Undefined();
+#define CASE_F(OP) case OP: Run<OP, float>(a, b, Ptr<float>(info[3]), rank, dims, sa, sb); break;
+#define CASE_U(OP) case OP: Run<OP, uint8_t>(a, b, Ptr<uint8_t>(info[3]), rank, dims, sa, sb); break;
+  switch (op) {
+    CASE_F(kAdd) CASE_F(kSub) CASE_F(kMul) CASE_F(kDiv) CASE_F(kMax) CASE_F(kMin) CASE_F(kSqDiff) CASE_F(kPow)
+    CASE_U(kGreater) CASE_U(kGreaterEq) CASE_U(kLess) CASE_U(kLessEq) CASE_U(kEqual) CASE_U(kNotEqual)
+    default: Napi::Error::New(info.Env(), "binary: unknown op").ThrowAsJavaScriptException();
+  }
+#undef CASE_F
+#undef CASE_U
+  return info.Env().Undefined();
+}
+
+enum UnOp {
+  kRelu = 0, kSigmoid, kExp, kLog, kLog1p, kSoftplus, kNeg, kSquare, kSqrt, kRsqrt, kAbs, kTanh, kStep, kReciprocal,
+  kElu, kClip, kLeakyRelu, kRelu6, kExpm1
+};
+
+inline float Softplus(float x) {
+  // tfjs's thresholds: exp(x) below, x above, log1p-free log(1 + e^x) between.
+  const float threshold = std::log(1.1920928955078125e-7f) + 2.0f;
+  const float e = std::exp(x);
+  if (x < threshold) return e;
+  if (x > -threshold) return x;
+  return std::log(1.0f + e);
+}
+
+void Unary(int op, const float* x, float* o, size_t n, float alpha, float beta) {
+  size_t i = 0;
+  switch (op) {
+    case kRelu: for (; i < n; i++) o[i] = x[i] > 0.f ? x[i] : (x[i] != x[i] ? x[i] : 0.f); break;
+    case kSigmoid:
+#if CMDCM_SIMD_EXP
+      for (; i + 8 <= n; i += 8) {
+        const __m256 e = Exp256(_mm256_sub_ps(_mm256_setzero_ps(), _mm256_loadu_ps(x + i)));
+        _mm256_storeu_ps(o + i, _mm256_div_ps(_mm256_set1_ps(1.f), _mm256_add_ps(_mm256_set1_ps(1.f), e)));
+      }
+#endif
+      for (; i < n; i++) o[i] = 1.f / (1.f + std::exp(-x[i]));
+      break;
+    case kExp:
+#if CMDCM_SIMD_EXP
+      for (; i + 8 <= n; i += 8) _mm256_storeu_ps(o + i, Exp256(_mm256_loadu_ps(x + i)));
+#endif
+      for (; i < n; i++) o[i] = std::exp(x[i]);
+      break;
+    case kLog: for (; i < n; i++) o[i] = std::log(x[i]); break;
+    case kLog1p: for (; i < n; i++) o[i] = std::log1p(x[i]); break;
+    case kSoftplus: for (; i < n; i++) o[i] = Softplus(x[i]); break;
+    case kNeg: for (; i < n; i++) o[i] = -x[i]; break;
+    case kSquare: for (; i < n; i++) o[i] = x[i] * x[i]; break;
+    case kSqrt: for (; i < n; i++) o[i] = std::sqrt(x[i]); break;
+    case kRsqrt: for (; i < n; i++) o[i] = 1.f / std::sqrt(x[i]); break;
+    case kAbs: for (; i < n; i++) o[i] = std::fabs(x[i]); break;
+    case kTanh: for (; i < n; i++) o[i] = std::tanh(x[i]); break;
+    case kStep: for (; i < n; i++) o[i] = x[i] != x[i] ? x[i] : (x[i] > 0.f ? 1.f : alpha); break;
+    case kReciprocal: for (; i < n; i++) o[i] = 1.f / x[i]; break;
+    case kElu: for (; i < n; i++) o[i] = x[i] >= 0.f ? x[i] : std::exp(x[i]) - 1.f; break;
+    case kClip: for (; i < n; i++) o[i] = x[i] > beta ? beta : (x[i] < alpha ? alpha : x[i]); break;
+    case kLeakyRelu: for (; i < n; i++) o[i] = x[i] < 0.f ? alpha * x[i] : x[i]; break;
+    case kRelu6: for (; i < n; i++) o[i] = x[i] != x[i] ? x[i] : std::min(6.f, std::max(0.f, x[i])); break;
+    case kExpm1: for (; i < n; i++) o[i] = std::expm1(x[i]); break;
+    default: break;
+  }
+}
+
+// unary(op, x, out, alpha, beta)
+Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
+  const int op = I(info, 0);
+  const size_t n = Len(info[1]);
+  Unary(op, Ptr<float>(info[1]), Ptr<float>(info[2]), n, (float)D(info, 3), (float)D(info, 4));
+  return info.Env().Undefined();
+}
+
+// select(cond Uint8Array, t, e, out, innerBroadcast): tfjs Select with cond of the output's
+// shape (inner = 1) or of its leading dim (inner = elements per leading index).
+Napi::Value Select(const Napi::CallbackInfo& info) {
+  const uint8_t* c = Ptr<uint8_t>(info[0]);
+  const float* t = Ptr<float>(info[1]);
+  const float* e = Ptr<float>(info[2]);
+  float* o = Ptr<float>(info[3]);
+  const size_t inner = (size_t)D(info, 4);
+  const size_t n = Len(info[3]);
+  if (inner <= 1) for (size_t i = 0; i < n; i++) o[i] = c[i] ? t[i] : e[i];
+  else for (size_t i = 0; i < n; i++) o[i] = c[i / inner] ? t[i] : e[i];
+  return info.Env().Undefined();
+}
+
+}  // namespace
+
+void InitElementwise(Napi::Env env, Napi::Object exports) {
+  exports.Set("binary", Napi::Function::New(env, Binary, "binary"));
+  exports.Set("unary", Napi::Function::New(env, UnaryFn, "unary"));
+  exports.Set("select", Napi::Function::New(env, Select, "select"));
+}
+
+}  // namespace cmdcm

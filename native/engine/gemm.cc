@@ -1,0 +1,316 @@
+// Single-precision GEMM for the native engine: OpenBLAS sgemm when the build found it (pinned to one
+// thread: the trainer parallelizes over workers), otherwise an in-tree BLIS-style kernel: B packed
+// into 16-column panels, A into 6-row panels, and a 6x16 register-blocked AVX2/FMA micro-kernel
+// (compiled with -march=native). A portable scalar path keeps non-x86 builds working.
+#include "engine/engine.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#if CMDCM_HAVE_OPENBLAS
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int);
+#endif
+#if defined(__AVX2__) && defined(__FMA__)
+#include <immintrin.h>
+#define CMDCM_AVX2 1
+#else
+#define CMDCM_AVX2 0
+#endif
+
+namespace cmdcm {
+namespace {
+
+constexpr int MR = 6, NR = 16;
+constexpr int KC = 256, MC = 144, NC = 2048;
+
+struct AlignedBuf {
+  float* p = nullptr;
+  size_t n = 0;
+  float* get(size_t want) {
+    if (want > n) {
+      std::free(p);
+      p = static_cast<float*>(std::aligned_alloc(64, ((want * sizeof(float) + 63) / 64) * 64));
+      n = want;
+    }
+    return p;
+  }
+  ~AlignedBuf() { std::free(p); }
+};
+// Per thread: every worker thread runs its own GEMMs on its own packing buffers.
+thread_local AlignedBuf packA, packB;
+// Per thread too: benchmarks and tests switch a BLAS build to the in-tree kernel with setGemm().
+thread_local bool useBlas = CMDCM_HAVE_OPENBLAS != 0;
+
+inline float At(const float* A, int lda, bool t, int i, int k) { return t ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k]; }
+
+// Packs rows [i0, i0+mc) x cols [k0, k0+kc) of op(A) into MR-row panels, zero-padded.
+void PackA(const float* A, int lda, bool t, int M, int i0, int mc, int k0, int kc, float* dst) {
+  for (int ip = 0; ip < mc; ip += MR) {
+    const int rows = std::min(MR, mc - ip);
+    if (!t) {
+      for (int r = 0; r < MR; r++) {
+        if (r < rows) {
+          const float* src = A + (size_t)(i0 + ip + r) * lda + k0;
+          for (int k = 0; k < kc; k++) dst[k * MR + r] = src[k];
+        } else {
+          for (int k = 0; k < kc; k++) dst[k * MR + r] = 0.f;
+        }
+      }
+    } else {
+      for (int k = 0; k < kc; k++) {
+        const float* src = A + (size_t)(k0 + k) * lda + i0 + ip;
+        for (int r = 0; r < MR; r++) dst[k * MR + r] = r < rows ? src[r] : 0.f;
+      }
+    }
+    dst += (size_t)kc * MR;
+  }
+  (void)M;
+}
+
+// Packs rows [k0, k0+kc) x cols [j0, j0+nc) of op(B) into NR-column panels, zero-padded.
+void PackB(const float* B, int ldb, bool t, int k0, int kc, int j0, int nc, float* dst) {
+  for (int jp = 0; jp < nc; jp += NR) {
+    const int cols = std::min(NR, nc - jp);
+    if (!t) {
+      for (int k = 0; k < kc; k++) {
+        const float* src = B + (size_t)(k0 + k) * ldb + j0 + jp;
+        float* d = dst + k * NR;
+        if (cols == NR) std::memcpy(d, src, NR * sizeof(float));
+        else {
+          for (int c = 0; c < cols; c++) d[c] = src[c];
+          for (int c = cols; c < NR; c++) d[c] = 0.f;
+        }
+      }
+    } else {
+      for (int c = 0; c < NR; c++) {
+        if (c < cols) {
+          const float* src = B + (size_t)(j0 + jp + c) * ldb + k0;
+          for (int k = 0; k < kc; k++) dst[k * NR + c] = src[k];
+        } else {
+          for (int k = 0; k < kc; k++) dst[k * NR + c] = 0.f;
+        }
+      }
+    }
+    dst += (size_t)kc * NR;
+  }
+}
+
+#if CMDCM_AVX2
+// C[6x16] (=|+=) Ap[kc x 6]^T-panel · Bp[kc x 16]-panel.
+inline void Micro(int kc, const float* Ap, const float* Bp, float* C, int ldc, bool acc) {
+  __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps(), c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
+  __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps(), c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
+  __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps(), c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
+  for (int k = 0; k < kc; k++) {
+    const __m256 b0 = _mm256_load_ps(Bp), b1 = _mm256_load_ps(Bp + 8);
+    __m256 a;
+    a = _mm256_broadcast_ss(Ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
+    a = _mm256_broadcast_ss(Ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
+    a = _mm256_broadcast_ss(Ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
+    a = _mm256_broadcast_ss(Ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
+    a = _mm256_broadcast_ss(Ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
+    a = _mm256_broadcast_ss(Ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
+    Ap += MR;
+    Bp += NR;
+  }
+#define CMDCM_ST(r, x0, x1)                                                              \
+  {                                                                                    \
+    float* row = C + (size_t)(r) * ldc;                                                \
+    if (acc) {                                                                         \
+      _mm256_storeu_ps(row, _mm256_add_ps(_mm256_loadu_ps(row), x0));                  \
+      _mm256_storeu_ps(row + 8, _mm256_add_ps(_mm256_loadu_ps(row + 8), x1));          \
+    } else {                                                                           \
+      _mm256_storeu_ps(row, x0);                                                       \
+      _mm256_storeu_ps(row + 8, x1);                                                   \
+    }                                                                                  \
+  }
+  CMDCM_ST(0, c00, c01) CMDCM_ST(1, c10, c11) CMDCM_ST(2, c20, c21)
+  CMDCM_ST(3, c30, c31) CMDCM_ST(4, c40, c41) CMDCM_ST(5, c50, c51)
+#undef CMDCM_ST
+}
+#else
+inline void Micro(int kc, const float* Ap, const float* Bp, float* C, int ldc, bool acc) {
+  float c[MR][NR] = {};
+  for (int k = 0; k < kc; k++, Ap += MR, Bp += NR)
+    for (int r = 0; r < MR; r++)
+      for (int j = 0; j < NR; j++) c[r][j] += Ap[r] * Bp[j];
+  for (int r = 0; r < MR; r++)
+    for (int j = 0; j < NR; j++) C[(size_t)r * ldc + j] = acc ? C[(size_t)r * ldc + j] + c[r][j] : c[r][j];
+}
+#endif
+
+void BlockedSgemm(bool tA, bool tB, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+                  int ldc, bool accumulate) {
+  float* bp = packB.get((size_t)KC * (NC + NR));
+  float* ap = packA.get((size_t)KC * (MC + MR));
+  alignas(32) float tile[MR * NR];
+  for (int jc = 0; jc < N; jc += NC) {
+    const int nc = std::min(NC, N - jc);
+    for (int pc = 0; pc < K; pc += KC) {
+      const int kc = std::min(KC, K - pc);
+      const bool acc = accumulate || pc > 0;
+      PackB(B, ldb, tB, pc, kc, jc, nc, bp);
+      for (int ic = 0; ic < M; ic += MC) {
+        const int mc = std::min(MC, M - ic);
+        PackA(A, lda, tA, M, ic, mc, pc, kc, ap);
+        for (int jr = 0; jr < nc; jr += NR) {
+          const int nr = std::min(NR, nc - jr);
+          const float* bpanel = bp + (size_t)(jr / NR) * kc * NR;
+          for (int ir = 0; ir < mc; ir += MR) {
+            const int mr = std::min(MR, mc - ir);
+            const float* apanel = ap + (size_t)(ir / MR) * kc * MR;
+            float* c = C + (size_t)(ic + ir) * ldc + jc + jr;
+            if (mr == MR && nr == NR) {
+              Micro(kc, apanel, bpanel, c, ldc, acc);
+            } else {
+              Micro(kc, apanel, bpanel, tile, NR, false);
+              for (int r = 0; r < mr; r++)
+                for (int j = 0; j < nr; j++) c[(size_t)r * ldc + j] = (acc ? c[(size_t)r * ldc + j] : 0.f) + tile[r * NR + j];
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+// Tiny products (attention scores, per-sample dots) do not amortize packing.
+void SmallSgemm(bool tA, bool tB, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
+                int ldc, bool accumulate) {
+  for (int i = 0; i < M; i++) {
+    float* c = C + (size_t)i * ldc;
+    if (!accumulate) std::fill(c, c + N, 0.f);
+    if (!tB) {
+      for (int k = 0; k < K; k++) {
+        const float a = At(A, lda, tA, i, k);
+        const float* b = B + (size_t)k * ldb;
+        for (int j = 0; j < N; j++) c[j] += a * b[j];
+      }
+    } else {
+      for (int j = 0; j < N; j++) {
+        const float* b = B + (size_t)j * ldb;
+        float s = 0.f;
+        if (!tA) {
+          const float* a = A + (size_t)i * lda;
+          for (int k = 0; k < K; k++) s += a[k] * b[k];
+        } else {
+          for (int k = 0; k < K; k++) s += A[(size_t)k * lda + i] * b[k];
+        }
+        c[j] += s;
+      }
+    }
+  }
+}
+
+}  // namespace
+
+const char* GemmName() {
+  if (useBlas) return "openblas";
+#if CMDCM_AVX2
+  return "in-tree-avx2-fma";
+#else
+  return "in-tree-scalar";
+#endif
+}
+
+void Sgemm(bool tA, bool tB, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C, int ldc,
+           bool accumulate) {
+  if (M == 0 || N == 0) return;
+  if (K == 0) {
+    if (!accumulate)
+      for (int i = 0; i < M; i++) std::fill(C + (size_t)i * ldc, C + (size_t)i * ldc + N, 0.f);
+    return;
+  }
+  if ((double)M * N * K < 32.0 * 32 * 32 || M < 4 || N < 8) {
+    SmallSgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+    return;
+  }
+#if CMDCM_HAVE_OPENBLAS
+  if (useBlas) {
+    cblas_sgemm(CblasRowMajor, tA ? CblasTrans : CblasNoTrans, tB ? CblasTrans : CblasNoTrans, M, N, K, 1.0f, A, lda,
+                B, ldb, accumulate ? 1.0f : 0.0f, C, ldc);
+    return;
+  }
+#endif
+  BlockedSgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
+}
+
+namespace {
+
+enum Act { kLinear = 0, kRelu = 1, kSigmoid = 2, kElu = 3, kLeakyRelu = 4, kRelu6 = 5 };
+enum BiasKind { kNone = 0, kScalar = 1, kRow = 2, kCol = 3, kFull = 4, kFullBatch = 5 };
+
+// matmul(a, b, out, batch, M, N, K, transA, transB, strideA, strideB, bias|null, biasKind, act, alpha)
+// out[batch, M, N]; strideA/strideB are 0 for a broadcast operand.
+Napi::Value MatMul(const Napi::CallbackInfo& info) {
+  const float* a = Ptr<float>(info[0]);
+  const float* b = Ptr<float>(info[1]);
+  float* out = Ptr<float>(info[2]);
+  const int batch = I(info, 3), M = I(info, 4), N = I(info, 5), K = I(info, 6);
+  const bool tA = B(info, 7), tB = B(info, 8);
+  const size_t sA = (size_t)D(info, 9), sB = (size_t)D(info, 10);
+  const float* bias = info[11].IsTypedArray() ? Ptr<float>(info[11]) : nullptr;
+  const int biasKind = I(info, 12), act = I(info, 13);
+  const float alpha = (float)D(info, 14);
+  const int lda = tA ? M : K, ldb = tB ? K : N;
+  for (int p = 0; p < batch; p++) {
+    float* c = out + (size_t)p * M * N;
+    Sgemm(tA, tB, M, N, K, a + p * sA, lda, b + p * sB, ldb, c, N, false);
+    if (bias && biasKind != kNone) {
+      for (int i = 0; i < M; i++) {
+        float* row = c + (size_t)i * N;
+        switch (biasKind) {
+          case kScalar: for (int j = 0; j < N; j++) row[j] += bias[0]; break;
+          case kRow: for (int j = 0; j < N; j++) row[j] += bias[j]; break;
+          case kCol: for (int j = 0; j < N; j++) row[j] += bias[i]; break;
+          case kFull: for (int j = 0; j < N; j++) row[j] += bias[(size_t)i * N + j]; break;
+          case kFullBatch: for (int j = 0; j < N; j++) row[j] += bias[((size_t)p * M + i) * N + j]; break;
+        }
+      }
+    }
+    const size_t n = (size_t)M * N;
+    switch (act) {
+      case kRelu: for (size_t i = 0; i < n; i++) c[i] = c[i] > 0.f ? c[i] : (std::isnan(c[i]) ? c[i] : 0.f); break;
+      case kSigmoid: for (size_t i = 0; i < n; i++) c[i] = 1.f / (1.f + std::exp(-c[i])); break;
+      case kElu: for (size_t i = 0; i < n; i++) c[i] = c[i] >= 0.f ? c[i] : std::exp(c[i]) - 1.f; break;
+      case kLeakyRelu: for (size_t i = 0; i < n; i++) c[i] = c[i] < 0.f ? alpha * c[i] : c[i]; break;
+      case kRelu6: for (size_t i = 0; i < n; i++) c[i] = std::min(6.f, std::max(0.f, c[i])); break;
+      default: break;
+    }
+  }
+  return info.Env().Undefined();
+}
+
+// setGemm('openblas' | 'in-tree'): returns the GEMM now in use ('openblas' only in a BLAS build).
+Napi::Value SetGemm(const Napi::CallbackInfo& info) {
+  const std::string want = info[0].As<Napi::String>().Utf8Value();
+  useBlas = CMDCM_HAVE_OPENBLAS != 0 && want == "openblas";
+  return Napi::String::New(info.Env(), GemmName());
+}
+
+Napi::Value GemmInfo(const Napi::CallbackInfo& info) {
+  Napi::Object o = Napi::Object::New(info.Env());
+  o.Set("gemm", GemmName());
+  o.Set("blasBuilt", CMDCM_HAVE_OPENBLAS != 0);
+  o.Set("simd", CMDCM_AVX2 ? "avx2-fma" : "scalar");
+  o.Set("threads", 1);
+  return o;
+}
+
+}  // namespace
+
+void InitGemm(Napi::Env env, Napi::Object exports) {
+#if CMDCM_HAVE_OPENBLAS
+  openblas_set_num_threads(1);
+#endif
+  exports.Set("matmul", Napi::Function::New(env, MatMul, "matmul"));
+  exports.Set("setGemm", Napi::Function::New(env, SetGemm, "setGemm"));
+  exports.Set("gemmInfo", Napi::Function::New(env, GemmInfo, "gemmInfo"));
+}
+
+}  // namespace cmdcm

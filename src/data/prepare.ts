@@ -1,0 +1,203 @@
+import { promises as fsp } from 'node:fs';
+import { join } from 'node:path';
+import { CmdcmError, flagError } from '../util/errors.js';
+import { buildDirAtomic } from '../util/atomic.js';
+import { log } from '../util/log.js';
+import { Progress } from '../util/progress.js';
+import { BEHAVIORS, SECONDS_PER_DAY, type GroupedEvents, type LogFormat, type Promotion } from './types.js';
+import type { ReadOptions } from './readers/options.js';
+import type { ReadReport } from './readers/read.js';
+import { loadEvents, ingestEvents, type EventSource } from './events.js';
+import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
+import { planSamples, buildSamples, type SampleOptions, type SampleChunk } from './samples.js';
+import { encodeShard } from './shards.js';
+import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
+
+/**
+ * `prepare`: behavior logs -> a dataset directory (see dataset.ts for the layout).
+ *
+ * Atomic: everything is written into a temp directory beside `out` and renamed into place at the
+ * end (meta.json last), so an interrupted or failed prepare never leaves a directory that looks
+ * like a complete dataset, and an existing dataset at `out` survives a failed run.
+ */
+export interface PrepareOptions extends SampleOptions {
+  /** log files (any supported format, .gz too); or give `events`/`grouped` instead */
+  logs?: string[];
+  /** reader options (format, year, columns, behaviors, max bad rows) for `logs` */
+  read?: ReadOptions;
+  /** events as objects (library input); their clock is described by `eventsFormat`/`eventsResolution` */
+  events?: EventSource;
+  eventsFormat?: LogFormat;
+  eventsResolution?: GroupedEvents['resolution'];
+  /** already grouped events */
+  grouped?: GroupedEvents;
+  /** `DATE:DAYS` strings or promotions; 'auto' reads the `<log>.promos.json` sidecar of the first log (written by `cmdcm generate`) */
+  promos: readonly (string | Promotion)[] | 'auto';
+  /** the target promotion: a date or a 0-based index into `promos` (default: the last) */
+  target?: string | number;
+  out: string;
+  /** days at the end of the latest historical pre-window held out for validation (default 2) */
+  validDays?: number;
+  /** samples per shard, at least (default 65536) */
+  shardSize?: number;
+  /** show a progress line on a TTY (default true) */
+  progress?: boolean;
+  /** test hook: runs inside the temp dir after the shards are written, before meta.json */
+  beforeCommit?: (tmpDir: string) => Promise<void> | void;
+}
+
+export interface PrepareResult {
+  dir: string;
+  meta: DatasetMeta;
+  /** wall-clock ms per phase */
+  timings: { load: number; build: number; total: number };
+}
+
+export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
+  const t0 = Date.now();
+  if (!opts.out) throw flagError('out', 'required: the dataset directory to write');
+  await refuseForeignDir(opts.out);
+  const seqLen = opts.seqLen ?? 50;
+  const validDays = opts.validDays ?? 2;
+  const shardSize = opts.shardSize ?? 65536;
+  if (!Number.isInteger(validDays) || validDays < 0) throw flagError('valid-days', `must be an integer >= 0, got ${validDays}`);
+  if (!Number.isInteger(shardSize) || shardSize < 1) throw flagError('shard-size', `must be a positive integer, got ${shardSize}`);
+  if (!Number.isInteger(seqLen) || seqLen < 1 || seqLen > 1000) throw flagError('seq-len', `must be an integer in [1, 1000], got ${seqLen}`);
+
+  // promotions are parsed before reading, so a typo fails in milliseconds rather than after the log
+  const promoSpec = opts.promos === 'auto' ? await readSidecar(opts.logs) : { promos: opts.promos, target: opts.target };
+  const cal0 = buildCalendar(promoSpec.promos, opts.promos === 'auto' ? opts.target ?? promoSpec.target : opts.target);
+
+  // 1. events
+  let g: GroupedEvents;
+  let reports: ReadReport[] = [];
+  const showProgress = opts.progress ?? true;
+  if (opts.grouped) g = opts.grouped;
+  else if (opts.events) g = await ingestEvents(opts.events, { format: opts.eventsFormat, resolution: opts.eventsResolution });
+  else {
+    if (!opts.logs || opts.logs.length === 0) throw flagError('log', 'required: at least one log file');
+    const bar = showProgress ? new Progress('reading', undefined, 'rows') : undefined;
+    const r = await loadEvents(opts.logs, opts.read ?? {}, bar && ((p) => bar.tick(p.events)));
+    bar?.done();
+    g = r.events;
+    reports = r.reports;
+    for (const rep of reports) {
+      log().info({ file: rep.file, format: rep.describe, rows: rep.rows, badRows: rep.badRows, bad: rep.bad }, 'read log');
+      for (const ex of rep.examples) log().warn(ex);
+    }
+  }
+  const tLoad = Date.now();
+  if (g.n === 0) throw new CmdcmError(`no events in ${opts.logs?.join(', ') ?? 'the input'}`);
+
+  // 2. calendar against the log's dates
+  let minT = Infinity, maxT = -Infinity;
+  for (let k = 0; k < g.n; k++) {
+    const t = g.time[k];
+    if (t < minT) minT = t;
+    if (t > maxT) maxT = t;
+  }
+  const firstDay = Math.floor(minT / SECONDS_PER_DAY), lastDay = Math.floor(maxT / SECONDS_PER_DAY);
+  const cal: Calendar = cal0;
+  checkCalendarRange(cal, firstDay, lastDay);
+  const vp = validPromo({ promotions: cal.promotions, target: cal.target });
+  if (vp >= 0 && validDays >= cal.promotions[vp].preDays) {
+    throw flagError('valid-days', `${validDays} days would hold out the whole ${cal.promotions[vp].preDays}-day pre-window of ${cal.promotions[vp].date}, leaving it nothing to train on`);
+  }
+
+  // 3. samples -> shards, in a temp dir renamed into place
+  const plan = planSamples(g, cal, { seqLen, maxBuckets: opts.maxBuckets, hashSizes: opts.hashSizes });
+  const perBehavior: Record<string, number> = Object.fromEntries(BEHAVIORS.map((b) => [b, 0]));
+  const bc = [0, 0, 0, 0];
+  for (let k = 0; k < g.n; k++) bc[g.behavior[k]]++;
+  BEHAVIORS.forEach((b, i) => { perBehavior[b] = bc[i]; });
+
+  let tBuild = 0;
+  const meta = await buildDirAtomic(opts.out, async (tmp) => {
+    await fsp.mkdir(join(tmp, 'shards'));
+    await fsp.mkdir(join(tmp, 'vocab'));
+    const shards: DatasetMeta['shards'] = [];
+    const perPromoShards = cal.promotions.map(() => 0);
+    const bar = showProgress ? new Progress('building samples', g.n, 'events') : undefined;
+    const sink = async (chunk: SampleChunk) => {
+      const file = `shards/p${chunk.promo}-${String(perPromoShards[chunk.promo]++).padStart(4, '0')}.bin`;
+      const buf = encodeShard({ attrs: { promo: chunk.promo, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
+      await fsp.writeFile(join(tmp, file), buf);
+      shards.push({ file, n: chunk.n, promo: chunk.promo });
+    };
+    const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, onProgress: bar && ((done) => bar.tick(done)) });
+    bar?.done();
+    await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), g.vocab.user.join('\n') + (g.vocab.user.length ? '\n' : ''));
+    await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), g.vocab.item.join('\n') + (g.vocab.item.length ? '\n' : ''));
+    await opts.beforeCommit?.(tmp);
+
+    const target = cal.target;
+    const histSamples = stats.perPromo.reduce((s, n, i) => (i === target ? s : s + n), 0);
+    const valid = vp >= 0 ? stats.perPromoLate[vp] : 0;
+    const badRows: Record<string, number> = {};
+    for (const r of reports) for (const [k, v] of Object.entries(r.bad)) badRows[k] = (badRows[k] ?? 0) + v;
+    const m: DatasetMeta = {
+      formatVersion: DATASET_FORMAT_VERSION,
+      createdAt: new Date().toISOString(),
+      sources: reports.length
+        ? reports.map((r) => ({ file: r.file, format: r.format, rows: r.rows, badRows: r.badRows }))
+        : [{ file: opts.events ? '(events)' : '(grouped events)', format: g.format, rows: g.n, badRows: 0 }],
+      resolution: g.resolution,
+      promotions: cal.promotions,
+      target,
+      targetOutcomeKnown: stats.targetOutcomeKnown,
+      validDays,
+      schema: plan.schema,
+      counts: {
+        events: g.n, users: g.vocab.user.length, items: g.vocab.item.length, samples: stats.samples,
+        perSplit: { train: histSamples - valid + stats.perPromo[target], valid, test: stats.perPromo[target] },
+        perBehavior,
+      },
+      timeFormat: g.format,
+      badRows,
+      shards,
+      dateRange: [dateOfDay(firstDay), dateOfDay(lastDay)],
+      perPromotion: cal.promotions.map((p, i) => ({
+        date: p.date, preDays: p.preDays, samples: stats.perPromo[i],
+        positives: { direct: stats.positives[i][0], atc: stats.positives[i][1], delayed: stats.positives[i][2] },
+      })),
+      badExamples: reports.flatMap((r) => r.examples),
+      usersWithSamples: stats.usersWithSamples,
+    };
+    await fsp.writeFile(join(tmp, 'meta.json'), JSON.stringify(m, null, 1) + '\n');
+    tBuild = Date.now();
+    return m;
+  });
+  const res: PrepareResult = { dir: opts.out, meta, timings: { load: tLoad - t0, build: tBuild - tLoad, total: Date.now() - t0 } };
+  log().info({ out: opts.out, samples: meta.counts.samples, perSplit: meta.counts.perSplit, timings: res.timings }, 'prepared dataset');
+  return res;
+}
+
+/** Refuse to replace a directory that is not a cmdcm dataset (a mistyped --out must not wipe a home dir). */
+async function refuseForeignDir(out: string): Promise<void> {
+  let entries: string[];
+  try {
+    const st = await fsp.stat(out);
+    if (!st.isDirectory()) throw new CmdcmError(`--out: ${out} exists and is a file, not a dataset directory`, { exitCode: 2 });
+    entries = await fsp.readdir(out);
+  } catch (e) {
+    if (e instanceof CmdcmError) throw e;
+    return;
+  }
+  if (entries.length > 0 && !entries.includes('meta.json')) {
+    throw new CmdcmError(`--out: ${out} is a non-empty directory that is not a cmdcm dataset (no meta.json); refusing to replace it`, { exitCode: 2 });
+  }
+}
+
+async function readSidecar(logs: string[] | undefined): Promise<{ promos: string[]; target: string }> {
+  if (!logs || logs.length === 0) throw flagError('promo', "'auto' needs a --log whose FILE.promos.json sidecar (written by `cmdcm generate`) lists the promotions");
+  const p = sidecarPathFor(logs[0]);
+  let sc: PromoSidecar;
+  try {
+    sc = JSON.parse(await fsp.readFile(p, 'utf8')) as PromoSidecar;
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (e as Error).message;
+    throw flagError('promo', `'auto' reads ${p}: ${why}; give the promotions explicitly, e.g. --promo 2014-12-12:10`);
+  }
+  if (!Array.isArray(sc.promotions) || sc.promotions.length === 0) throw flagError('promo', `${p}: no promotions listed`);
+  return { promos: sc.promotions.map((x) => `${x.date}:${x.preDays}`), target: sc.target };
+}

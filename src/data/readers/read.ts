@@ -1,0 +1,200 @@
+import { CmdcmError } from '../../util/errors.js';
+import type { LogFormat, SideField, TimeResolution } from '../types.js';
+import { DEFAULT_MAX_BAD_ROWS, type ReadOptions } from './options.js';
+import { openLog, type ByteSource } from './gz.js';
+import { CsvSplitter } from './csv.js';
+import { DETECT_LINES, resolveSpec } from './detect.js';
+import { N_ROLES, R_CATEGORY, type RowSpec } from './spec.js';
+import { mmddTable, parseDateTime, parseMmdd, parseUint, parseUintLoose } from './bytes.js';
+
+export type BadReason = 'columns' | 'behavior' | 'time' | 'id';
+export const BAD_REASONS: Record<BadReason, string> = {
+  columns: 'wrong column count',
+  behavior: 'unknown behavior code',
+  time: 'unparsable time',
+  id: 'empty id',
+};
+
+/** What reading one file found: its format, good and bad rows, and the first bad rows as file:line. */
+export interface ReadReport {
+  file: string;
+  format: LogFormat;
+  /** format plus layout quirks, e.g. 'tmall2015 (leading index column)' */
+  describe: string;
+  resolution: TimeResolution;
+  sideFields: SideField[];
+  /** good rows (events) */
+  rows: number;
+  badRows: number;
+  bad: Record<BadReason, number>;
+  /** the first few bad rows, `file:line: reason (detail)` */
+  examples: string[];
+  gzip: boolean;
+  /** bytes on disk */
+  bytes: number;
+}
+
+/**
+ * Receives good rows in file order. `ids` holds [start, end) byte offsets into `buf` per role
+ * (R_USER … R_GEOHASH at 2r, 2r+1); start is -1 where the format lacks the field, and start == end
+ * for an empty optional field. `buf` is only valid during the call.
+ */
+export interface RowSink {
+  begin?(spec: RowSpec, file: string): void;
+  row(buf: Buffer, ids: Int32Array, behavior: number, time: number): void;
+}
+
+export interface ReadProgress {
+  file: string;
+  bytesRead: number;
+  size: number;
+  rows: number;
+}
+
+const PEEK_BYTES = 256 * 1024;
+const INT32_MAX = 2147483647;
+
+/** Streams `file` into `sink`, constant memory in file size; resolves to the file's report. */
+export async function readLog(file: string, opts: ReadOptions, sink: RowSink, onProgress?: (p: ReadProgress) => void): Promise<ReadReport> {
+  const it = readLogSteps(file, opts, sink, onProgress);
+  for (;;) {
+    const r = await it.next();
+    if (r.done) return r.value;
+  }
+}
+
+/** Split a peeked head into lines of fields (complete lines only, unless at EOF). */
+function headLines(head: Buffer, eof: boolean): string[][] {
+  const text = head.toString('utf8');
+  const parts = text.split('\n');
+  if (!eof) parts.pop();
+  const out: string[][] = [];
+  for (const p of parts) {
+    const line = p.endsWith('\r') ? p.slice(0, -1) : p;
+    if (line.length === 0) continue;
+    out.push(line.split(','));
+    if (out.length >= DETECT_LINES + 1) break;
+  }
+  return out;
+}
+
+/**
+ * The reading loop as an async generator that yields after every chunk (so `readEvents` can hand
+ * out events chunk by chunk) and returns the report.
+ */
+export async function* readLogSteps(file: string, opts: ReadOptions, sink: RowSink, onProgress?: (p: ReadProgress) => void): AsyncGenerator<void, ReadReport> {
+  const src = await openLog(file);
+  const iter = src.chunks[Symbol.asyncIterator]();
+  try {
+    return yield* readOpened(file, opts, sink, onProgress, src, iter);
+  } finally {
+    // closes the file (and gunzip) when reading stops early: an abort, or a consumer that breaks off
+    await iter.return?.();
+  }
+}
+
+async function* readOpened(file: string, opts: ReadOptions, sink: RowSink, onProgress: ((p: ReadProgress) => void) | undefined,
+  src: ByteSource, iter: AsyncIterator<Buffer>): AsyncGenerator<void, ReadReport> {
+  // peek enough lines to detect the format before any row is parsed
+  const pending: Buffer[] = [];
+  let peeked = 0, eof = false;
+  while (peeked < PEEK_BYTES) {
+    const r = await iter.next();
+    if (r.done) { eof = true; break; }
+    pending.push(r.value);
+    peeked += r.value.length;
+    let nl = 0;
+    for (const c of pending) for (let i = c.indexOf(10); i >= 0 && nl <= DETECT_LINES + 1; i = c.indexOf(10, i + 1)) nl++;
+    if (nl > DETECT_LINES + 1) break;
+  }
+  const head = Buffer.concat(pending);
+  const lines = headLines(head, eof);
+  if (lines.length === 0) throw new CmdcmError(`${file}: no data lines (file is blank)`);
+  const spec = resolveSpec(file, lines, opts);
+  sink.begin?.(spec, file);
+
+  const maxBad = opts.maxBadRows ?? DEFAULT_MAX_BAD_ROWS;
+  const maxExamples = opts.badExamples ?? 5;
+  const bad: Record<BadReason, number> = { columns: 0, behavior: 0, time: 0, id: 0 };
+  const examples: string[] = [];
+  let rows = 0, badRows = 0;
+  const report = (): ReadReport => ({
+    file, format: spec.format, describe: spec.describe, resolution: spec.resolution, sideFields: spec.sideFields,
+    rows, badRows, bad: { ...bad }, examples: [...examples], gzip: src.gzip, bytes: src.size,
+  });
+  const abortMessage = (): string => {
+    const total = rows + badRows;
+    const what = maxBad >= 1 || maxBad === 0 ? `${maxBad}` : `${maxBad} (${(maxBad * 100).toFixed(2).replace(/\.?0+$/, '')}% of rows)`;
+    const per = (Object.keys(bad) as BadReason[]).filter((k) => bad[k] > 0).map((k) => `${BAD_REASONS[k]}: ${bad[k]}`).join(', ');
+    return `${file}: ${badRows} bad rows of ${total} read (${(100 * badRows / Math.max(total, 1)).toFixed(1)}%) exceed --max-bad-rows ${what} [${per}]; first: ${examples[0] ?? ''}`
+      + (spec.format !== 'generic' ? ` (read as ${spec.describe}; if that is wrong, pass --format or --columns/--behaviors)` : '');
+  };
+  const countMode = maxBad >= 1 || maxBad === 0;
+
+  const ids = new Int32Array(2 * N_ROLES);
+  const { nCols, idCols, behaviorCol, behaviors, timeKind, timeCol, dayCol, offsetSec, headerLines } = spec;
+  const table = timeKind === 'mmdd' || timeKind === 'monthday' ? mmddTable(spec.year) : new Float64Array(0);
+
+  const badRow = (reason: BadReason, line: number, detail: string) => {
+    bad[reason]++;
+    badRows++;
+    if (examples.length < maxExamples) examples.push(`${file}:${line}: ${BAD_REASONS[reason]} (${detail})`);
+    if (countMode && badRows > maxBad) throw new CmdcmError(abortMessage());
+  };
+
+  const splitter: CsvSplitter = new CsvSplitter((buf, nf, line) => {
+    if (line <= headerLines) return;
+    const st = splitter.start, en = splitter.end;
+    if (nf !== nCols) return badRow('columns', line, `${nf} columns, expected ${nCols}`);
+    const b = behaviors.lookup(buf, st[behaviorCol], en[behaviorCol]);
+    if (b < 0) return badRow('behavior', line, `'${buf.toString('utf8', st[behaviorCol], en[behaviorCol])}'`);
+    let t: number;
+    const ts = st[timeCol], te = en[timeCol];
+    switch (timeKind) {
+      case 'datetime': t = parseDateTime(buf, ts, te); break;
+      case 'unix': t = parseUintLoose(buf, ts, te) + offsetSec; break;
+      case 'mmdd': t = parseMmdd(buf, ts, te, table); break;
+      default: {
+        const mo = parseUint(buf, ts, te), d = parseUint(buf, st[dayCol], en[dayCol]);
+        t = mo >= 1 && mo <= 12 && d >= 1 && d <= 31 ? table[mo * 100 + d] : NaN;
+      }
+    }
+    if (!(t >= -INT32_MAX && t <= INT32_MAX)) {
+      const raw = buf.toString('utf8', ts, te) + (timeKind === 'monthday' ? '/' + buf.toString('utf8', st[dayCol], en[dayCol]) : '');
+      return badRow('time', line, `'${raw}'`);
+    }
+    for (let r = 0; r < N_ROLES; r++) {
+      const c = idCols[r];
+      if (c < 0) { ids[2 * r] = -1; ids[2 * r + 1] = -1; continue; }
+      const s = st[c], e = en[c];
+      if (r <= R_CATEGORY && s === e) return badRow('id', line, `empty ${['user', 'item', 'category'][r]}`);
+      ids[2 * r] = s;
+      ids[2 * r + 1] = e;
+    }
+    rows++;
+    sink.row(buf, ids, b, t);
+  });
+
+  const progress = () => onProgress?.({ file, bytesRead: src.bytesRead(), size: src.size, rows });
+  const checkFraction = (final: boolean) => {
+    const total = rows + badRows;
+    if (!countMode && (final || total >= 100_000) && badRows > maxBad * total) throw new CmdcmError(abortMessage());
+  };
+  for (const c of pending) splitter.push(c);
+  pending.length = 0;
+  progress();
+  yield;
+  for (;;) {
+    const r = await iter.next();
+    if (r.done) break;
+    splitter.push(r.value);
+    checkFraction(false);
+    progress();
+    yield;
+  }
+  splitter.flush();
+  checkFraction(true);
+  progress();
+  if (rows === 0 && badRows === 0) throw new CmdcmError(`${file}: no data rows (only a header)`);
+  return report();
+}

@@ -1,0 +1,449 @@
+import type { GroupedEvents, Promotion } from './types.js';
+import { BUY, CART, CLICK, COLLECT, SECONDS_PER_DAY, SECONDS_PER_HOUR, TASKS, BEHAVIORS } from './types.js';
+import type { Schema, FieldHash } from './batch.js';
+import type { Calendar } from './calendar.js';
+import { buildItemDayStats, itemEntryBefore } from './stats.js';
+import { hashVocab, layoutHash, packSequences } from '../features/index.js';
+import { CmdcmError } from '../util/errors.js';
+import type { Column } from './shards.js';
+
+/**
+ * The sample builder (DESIGN.md "Data semantics"): every click of a user on an item inside a
+ * promotion's pre-window is one sample.
+ *
+ * Labels look at the user's events at or after the click's time bucket (the log's resolution: a
+ * cart in the click's own hour counts), up to the promotion's day:
+ *   direct  = a buy of the item before the promotion day,
+ *   atc     = a cart of the item before the promotion day,
+ *   delayed = a buy of the item on the promotion day, and not direct.
+ * Features use only events in strictly earlier buckets. Both come out of two linear passes over
+ * each user's time-sorted CSR slice per pre-window (backward for labels, forward for features),
+ * with per-item "stamp" arrays instead of per-user maps, so nothing is allocated per sample.
+ *
+ * Leakage guard by construction: the feature columns are the fixed list below, every one computed
+ * from state that is updated only after the click's bucket has been emitted; `assertNoLabelColumns`
+ * refuses any feature name that is, or is derived from, a label; the leakage test mutates events at
+ * or after a click and checks its features stay byte-identical.
+ */
+
+/** Dense features, in `Schema.dense` order. Counts are log1p-scaled; rates are smoothed. */
+export const DENSE_FEATURES = [
+  'u_win_click', 'u_win_collect', 'u_win_cart', 'u_win_buy', // user, current pre-window so far
+  'u_hist_click', 'u_hist_collect', 'u_hist_cart', 'u_hist_buy', // user, earlier promotions' pre-windows
+  'u_hist_cart_promo_buy_rate', // items the user carted in earlier pre-windows and bought on that promotion day (smoothed)
+  'u_has_hist', // the user was active in an earlier pre-window (0/1)
+  'ui_win_click', 'ui_win_carted', // this user on this item, current pre-window so far
+  'i_click', 'i_cart_rate', 'i_buy_rate', 'i_promo_buy', // item popularity, all users, days before the click's day
+  'days_to_promo_frac', // days to the promotion / pre-window length
+] as const;
+
+// Smoothing priors (pseudo-counts): keep rates of rarely seen users/items near a typical value.
+const USER_CONV_PRIOR = 0.2, USER_CONV_STRENGTH = 2;
+const ITEM_CART_PRIOR = 0.05, ITEM_BUY_PRIOR = 0.01, ITEM_STRENGTH = 10;
+
+/** Gap buckets of sequence events (HACKING.md "Sequence packing"). */
+export const GAP_BUCKETS = 16;
+
+/** Refuses feature names that are labels or derived from them (the AUC = 1.0 pitfall in DESIGN.md). */
+export function assertNoLabelColumns(names: readonly string[]): void {
+  const bad = names.filter((n) => (TASKS as readonly string[]).includes(n) || /^(label|target|y)(_|$)/i.test(n) || /(^|_)(direct|atc|delayed|label)(_|$)/i.test(n));
+  if (bad.length) throw new CmdcmError(`refusing label-derived feature column(s): ${bad.join(', ')}`);
+}
+
+export interface SampleOptions {
+  /** sequence length L (default 50) */
+  seqLen?: number;
+  /** upper bound for any field's bucket count (default 2^20) */
+  maxBuckets?: number;
+  /** fixed bucket counts per field name, overriding the data-driven choice (tests, re-use of a schema) */
+  hashSizes?: Record<string, number>;
+}
+
+/**
+ * Bucket count for a field with `distinct` values: next power of two >= 2 x distinct (collisions
+ * then hit about a fifth of the values), at least 16, capped by maxBuckets. Small enumerations
+ * (<= 64 values: behavior, gap, hour, days-to-promotion) get 64 x their count: they have no
+ * redundancy, so a collision would merge two values for every sample.
+ */
+export function bucketsFor(distinct: number, maxBuckets: number): number {
+  const want = distinct <= 64 ? 64 * Math.max(distinct, 1) : 2 * distinct;
+  let p = 16;
+  while (p < want) p *= 2;
+  return Math.min(p, maxBuckets);
+}
+
+/** Everything the builder needs besides the events: the schema and each value's table row. */
+export interface SamplePlan {
+  schema: Schema;
+  rows: {
+    user: Int32Array; item: Int32Array; category: Int32Array;
+    seller?: Int32Array; brand?: Int32Array; geohash?: Int32Array;
+    /** row of a missing side value (id -1) */
+    missing: Record<string, number>;
+    dtp: Int32Array; hour: Int32Array;
+  };
+}
+
+export function planSamples(g: GroupedEvents, cal: Calendar, opts: SampleOptions = {}): SamplePlan {
+  const seqLen = opts.seqLen ?? 50;
+  if (!Number.isInteger(seqLen) || seqLen < 1) throw new CmdcmError(`--seq-len: must be a positive integer, got ${seqLen}`);
+  const maxBuckets = opts.maxBuckets ?? 1 << 20;
+  const maxPre = Math.max(...cal.promotions.map((p) => p.preDays));
+  const side = (['seller', 'brand', 'geohash'] as const).filter((f) => g[f] !== undefined && g.vocab[f] !== undefined);
+  const fields = ['user', 'item', 'category', ...side, 'dtp', ...(g.resolution === 'day' ? [] : ['hour'])];
+  const distinct: Record<string, number> = {
+    user: g.vocab.user.length, item: g.vocab.item.length, category: g.vocab.category.length,
+    dtp: maxPre, hour: 24, behavior: BEHAVIORS.length, gap: GAP_BUCKETS,
+  };
+  for (const f of side) distinct[f] = g.vocab[f]!.length + 1; // + the missing value
+  const all = [...fields, 'behavior', 'gap'];
+  // behavior and gap rows are offset + code (HACKING.md "Sequence packing"), not hashed
+  const sizeOf = (name: string) => (name === 'behavior' || name === 'gap' ? distinct[name] : opts.hashSizes?.[name] ?? bucketsFor(distinct[name], maxBuckets));
+  const { hash, tableRows } = layoutHash(all.map((name) => ({ name, size: sizeOf(name) })));
+  const fh = (name: string): FieldHash => hash.find((h) => h.name === name)!;
+  const schema: Schema = { fields, seqLen, seqTokens: ['item', 'category', 'behavior', 'gap'], dense: [...DENSE_FEATURES], hash, tableRows };
+  assertNoLabelColumns(schema.dense);
+  assertNoLabelColumns(schema.fields);
+  const nums = (n: number, from = 0) => Array.from({ length: n }, (_, i) => String(i + from));
+  const missing: Record<string, number> = {};
+  const rows: SamplePlan['rows'] = {
+    user: hashVocab(fh('user'), g.vocab.user),
+    item: hashVocab(fh('item'), g.vocab.item),
+    category: hashVocab(fh('category'), g.vocab.category),
+    missing,
+    // index = days to promotion (1..maxPre); index 0 unused
+    dtp: hashVocab(fh('dtp'), nums(maxPre + 1)),
+    hour: g.resolution === 'day' ? new Int32Array(24) : hashVocab(fh('hour'), nums(24)),
+  };
+  for (const f of side) {
+    rows[f] = hashVocab(fh(f), g.vocab[f]!);
+    missing[f] = hashVocab(fh(f), [''])[0];
+  }
+  return { schema, rows };
+}
+
+/**
+ * One chunk of samples of one promotion, as stored in a shard. Behavior sequences are stored
+ * compactly instead of as N x L x 4 tokens (which would be ~800 bytes a sample, 50x the log): the
+ * chunk keeps, per (user, promotion) block, the user's events its samples can look back on
+ * (`ev*`, CSR by `evStart`), and each sample names its block (`seqBlock`). `packSequences` on the
+ * block CSR then yields exactly the last L events strictly before each click (see `packChunk`).
+ */
+export interface SampleChunk {
+  promo: number;
+  n: number;
+  columns: {
+    fields: Int32Array; dense: Float32Array; labels: Uint8Array; mask: Uint8Array;
+    user: Int32Array; item: Int32Array; time: Int32Array; daysToPromo: Int32Array;
+    seqBlock: Int32Array; evStart: Int32Array;
+    evItem: Int32Array; evCategory: Int32Array; evBehavior: Uint8Array; evTime: Int32Array;
+  };
+}
+
+class Grow<T extends Int32Array | Float32Array | Uint8Array> {
+  a: T;
+  constructor(private readonly make: (n: number) => T, cap: number) { this.a = make(cap); }
+  ensure(n: number): T {
+    if (n > this.a.length) {
+      const b = this.make(Math.max(n, this.a.length * 2));
+      b.set(this.a as never);
+      this.a = b;
+    }
+    return this.a;
+  }
+}
+
+const i32 = (n: number) => new Int32Array(n);
+const f32 = (n: number) => new Float32Array(n);
+const u8 = (n: number) => new Uint8Array(n);
+
+class ChunkBuffer {
+  n = 0;
+  evN = 0;
+  fields: Grow<Int32Array>; dense: Grow<Float32Array>; labels = new Grow(u8, 0); mask = new Grow(u8, 0);
+  user = new Grow(i32, 0); item = new Grow(i32, 0); time = new Grow(i32, 0); dtp = new Grow(i32, 0);
+  seqBlock = new Grow(i32, 0); nBlocks = 0; evStart = new Grow(i32, 1024);
+  evItem = new Grow(i32, 0); evCat = new Grow(i32, 0); evBeh = new Grow(u8, 0); evTime = new Grow(i32, 0);
+  constructor(readonly F: number, readonly S: number, cap: number) {
+    this.fields = new Grow(i32, cap * F);
+    this.dense = new Grow(f32, cap * S);
+    this.ensure(cap);
+    this.ensureEv(cap * 4);
+  }
+  ensure(n: number): void {
+    if (n <= this.user.a.length) return;
+    const c = Math.max(n, this.user.a.length * 2, 1024);
+    this.fields.ensure(c * this.F); this.dense.ensure(c * this.S); this.labels.ensure(c * 3); this.mask.ensure(c * 3);
+    this.user.ensure(c); this.item.ensure(c); this.time.ensure(c); this.dtp.ensure(c); this.seqBlock.ensure(c);
+  }
+  ensureEv(n: number): void {
+    if (n <= this.evItem.a.length) return;
+    const c = Math.max(n, this.evItem.a.length * 2, 4096);
+    this.evItem.ensure(c); this.evCat.ensure(c); this.evBeh.ensure(c); this.evTime.ensure(c);
+  }
+  take(promo: number): SampleChunk {
+    const n = this.n, e = this.evN;
+    const chunk: SampleChunk = {
+      promo, n,
+      columns: {
+        fields: this.fields.a.slice(0, n * this.F), dense: this.dense.a.slice(0, n * this.S),
+        labels: this.labels.a.slice(0, n * 3), mask: this.mask.a.slice(0, n * 3),
+        user: this.user.a.slice(0, n), item: this.item.a.slice(0, n), time: this.time.a.slice(0, n), daysToPromo: this.dtp.a.slice(0, n),
+        seqBlock: this.seqBlock.a.slice(0, n), evStart: this.evStart.a.slice(0, this.nBlocks + 1),
+        evItem: this.evItem.a.slice(0, e), evCategory: this.evCat.a.slice(0, e), evBehavior: this.evBeh.a.slice(0, e), evTime: this.evTime.a.slice(0, e),
+      },
+    };
+    this.n = 0;
+    this.evN = 0;
+    this.nBlocks = 0;
+    return chunk;
+  }
+}
+
+export interface BuildStats {
+  samples: number;
+  perPromo: number[];
+  /** samples on the last `validDays` days of each promotion's pre-window */
+  perPromoLate: number[];
+  /** labels summed per promotion, TASKS order */
+  positives: number[][];
+  targetOutcomeKnown: boolean;
+  usersWithSamples: number;
+}
+
+export interface BuildOptions {
+  /** flush a promotion's chunk once it holds at least this many samples (default 65536) */
+  shardSize?: number;
+  validDays?: number;
+  /** called every few thousand users with the number of events processed */
+  onProgress?: (eventsDone: number) => void;
+}
+
+export function resolutionSeconds(r: GroupedEvents['resolution']): number {
+  return r === 'second' ? 1 : r === 'hour' ? SECONDS_PER_HOUR : SECONDS_PER_DAY;
+}
+
+/**
+ * Build all samples of `g` for the calendar, handing full chunks (one promotion each, at least
+ * `shardSize` samples except the last of each promotion) to `sink` in the order they fill up.
+ */
+export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: SamplePlan, sink: (chunk: SampleChunk) => Promise<void> | void,
+  opts: BuildOptions = {}): Promise<BuildStats> {
+  const shardSize = opts.shardSize ?? 65536;
+  const validDays = opts.validDays ?? 0;
+  const { schema, rows } = plan;
+  const F = schema.fields.length, S = schema.dense.length, L = schema.seqLen;
+  const promos: Promotion[] = cal.promotions;
+  const nP = promos.length;
+  const nUsers = g.userStart.length - 1;
+  const nItems = g.vocab.item.length;
+  const res = resolutionSeconds(g.resolution);
+  const { time, item, category, behavior, userStart } = g;
+  let lastDay = -Infinity;
+  for (let k = 0; k < g.n; k++) if (time[k] > lastDay) lastDay = time[k];
+  lastDay = Math.floor(lastDay / SECONDS_PER_DAY);
+  const target = cal.target;
+  const targetOutcomeKnown = lastDay >= promos[target].day;
+  const delayedMaskOf = (pi: number) => (pi === target && !targetOutcomeKnown ? 0 : 1);
+
+  const istats = buildItemDayStats(g, nItems, promos.filter((_, i) => i !== target).map((p) => p.day));
+  const sideCols = schema.fields.filter((f) => f === 'seller' || f === 'brand' || f === 'geohash') as ('seller' | 'brand' | 'geohash')[];
+  const sideIds = sideCols.map((f) => g[f]!);
+  const sideRows = sideCols.map((f) => rows[f]!);
+  const sideMissing = sideCols.map((f) => rows.missing[f]);
+  const hasHour = schema.fields.includes('hour');
+
+  // per-item stamp arrays: a value counts only when its stamp equals the current (user, promotion)
+  const cartSt = new Int32Array(nItems).fill(-1), buySt = new Int32Array(nItems).fill(-1), pBuySt = new Int32Array(nItems).fill(-1);
+  const uiSt = new Int32Array(nItems).fill(-1), uiClicks = new Int32Array(nItems), uiCarted = new Uint8Array(nItems);
+  const convSt = new Int32Array(nItems).fill(-1);
+  let stamp = 0;
+  let labBuf = new Uint8Array(1024);
+
+  const bufs = promos.map(() => new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16)));
+  const stats: BuildStats = {
+    samples: 0, perPromo: new Array(nP).fill(0), perPromoLate: new Array(nP).fill(0),
+    positives: promos.map(() => [0, 0, 0]), targetOutcomeKnown, usersWithSamples: 0,
+  };
+  const winStart = promos.map((p) => (p.day - p.preDays) * SECONDS_PER_DAY);
+  const winEnd = promos.map((p) => p.day * SECONDS_PER_DAY);
+
+  for (let u = 0; u < nUsers; u++) {
+    const s = userStart[u], e = userStart[u + 1];
+    let hClick = 0, hCollect = 0, hCart = 0, hBuy = 0, hCartItems = 0, hConv = 0, hasHist = 0;
+    let k = s;
+    let userHad = false;
+    for (let pi = 0; pi < nP; pi++) {
+      const ws = winStart[pi], we = winEnd[pi], pe = we + SECONDS_PER_DAY;
+      while (k < e && time[k] < ws) k++;
+      const a = k;
+      while (k < e && time[k] < we) k++;
+      const b = k;
+      while (k < e && time[k] < pe) k++;
+      const c = k;
+      if (a === b) continue;
+      stamp++;
+      for (let j = b; j < c; j++) if (behavior[j] === BUY) pBuySt[item[j]] = stamp;
+
+      // labels: walk buckets backward, registering a bucket's carts/buys before labelling its clicks
+      if (labBuf.length < b - a) labBuf = new Uint8Array(Math.max(b - a, labBuf.length * 2));
+      let j = b - 1;
+      while (j >= a) {
+        const bk = Math.floor(time[j] / res);
+        let gs = j;
+        while (gs - 1 >= a && Math.floor(time[gs - 1] / res) === bk) gs--;
+        for (let x = gs; x <= j; x++) {
+          const bh = behavior[x];
+          if (bh === CART) cartSt[item[x]] = stamp;
+          else if (bh === BUY) buySt[item[x]] = stamp;
+        }
+        for (let x = gs; x <= j; x++) {
+          if (behavior[x] !== CLICK) continue;
+          const it = item[x];
+          const direct = buySt[it] === stamp ? 1 : 0;
+          const atc = cartSt[it] === stamp ? 1 : 0;
+          const delayed = direct === 0 && pBuySt[it] === stamp ? 1 : 0;
+          labBuf[x - a] = direct | (atc << 1) | (delayed << 2);
+        }
+        j = gs - 1;
+      }
+
+      // features: walk buckets forward, emitting a bucket's clicks before adding its events to the state
+      const buf = bufs[pi];
+      const blockStart = buf.n;
+      let wClick = 0, wCollect = 0, wCart = 0, wBuy = 0;
+      const pr = promos[pi];
+      const uRow = rows.user[u];
+      const lateFrom = pr.day - validDays;
+      const convRate = (hConv + USER_CONV_PRIOR * USER_CONV_STRENGTH) / (hCartItems + USER_CONV_STRENGTH);
+      const lhClick = Math.log1p(hClick), lhCollect = Math.log1p(hCollect), lhCart = Math.log1p(hCart), lhBuy = Math.log1p(hBuy);
+      const dMask = delayedMaskOf(pi);
+      // the block's events: from the first sample's look-back start to the last sample's bucket
+      let seqLo = 0, seqHi = 0;
+      const pos = stats.positives[pi];
+      j = a;
+      while (j < b) {
+        const bk = Math.floor(time[j] / res);
+        let ge = j + 1;
+        while (ge < b && Math.floor(time[ge] / res) === bk) ge++;
+        for (let x = j; x < ge; x++) {
+          if (behavior[x] !== CLICK) continue;
+          const idx = buf.n++;
+          buf.ensure(buf.n);
+          const t = time[x], it = item[x];
+          const day = Math.floor(t / SECONDS_PER_DAY);
+          const dtp = pr.day - day;
+          const fo = idx * F;
+          const fa = buf.fields.a;
+          fa[fo] = uRow;
+          fa[fo + 1] = rows.item[it];
+          fa[fo + 2] = rows.category[category[x]];
+          let f = 3;
+          for (let q = 0; q < sideCols.length; q++, f++) {
+            const id = sideIds[q][x];
+            fa[fo + f] = id < 0 ? sideMissing[q] : sideRows[q][id];
+          }
+          fa[fo + f++] = rows.dtp[dtp];
+          if (hasHour) fa[fo + f] = rows.hour[Math.floor((t % SECONDS_PER_DAY) / SECONDS_PER_HOUR)];
+
+          const d = buf.dense.a;
+          const o = idx * S;
+          d[o] = Math.log1p(wClick); d[o + 1] = Math.log1p(wCollect); d[o + 2] = Math.log1p(wCart); d[o + 3] = Math.log1p(wBuy);
+          d[o + 4] = lhClick; d[o + 5] = lhCollect; d[o + 6] = lhCart; d[o + 7] = lhBuy;
+          d[o + 8] = convRate; d[o + 9] = hasHist;
+          const seen = uiSt[it] === stamp;
+          d[o + 10] = seen ? Math.log1p(uiClicks[it]) : 0;
+          d[o + 11] = seen ? uiCarted[it] : 0;
+          const en = itemEntryBefore(istats, it, day);
+          const ic = en < 0 ? 0 : istats.clicks[en];
+          const ica = en < 0 ? 0 : istats.carts[en];
+          const ib = en < 0 ? 0 : istats.buys[en];
+          d[o + 12] = Math.log1p(ic);
+          d[o + 13] = (ica + ITEM_CART_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
+          d[o + 14] = (ib + ITEM_BUY_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
+          d[o + 15] = Math.log1p(en < 0 ? 0 : istats.promoBuys[en]);
+          d[o + 16] = dtp / pr.preDays;
+
+          const lab = labBuf[x - a];
+          const lo = idx * 3;
+          const la = buf.labels.a, ma = buf.mask.a;
+          la[lo] = lab & 1; la[lo + 1] = (lab >> 1) & 1; la[lo + 2] = (lab >> 2) & 1;
+          ma[lo] = 1; ma[lo + 1] = 1; ma[lo + 2] = dMask;
+          pos[0] += lab & 1; pos[1] += (lab >> 1) & 1; pos[2] += (lab >> 2) & 1;
+          buf.user.a[idx] = u; buf.item.a[idx] = it; buf.time.a[idx] = t; buf.dtp.a[idx] = dtp;
+          buf.seqBlock.a[idx] = buf.nBlocks;
+          if (idx === blockStart) seqLo = Math.max(s, j - L);
+          seqHi = j;
+          if (day >= lateFrom) stats.perPromoLate[pi]++;
+        }
+        for (let x = j; x < ge; x++) {
+          const bh = behavior[x];
+          const it = item[x];
+          if (uiSt[it] !== stamp) { uiSt[it] = stamp; uiClicks[it] = 0; uiCarted[it] = 0; }
+          if (bh === CLICK) { wClick++; uiClicks[it]++; }
+          else if (bh === COLLECT) wCollect++;
+          else if (bh === CART) { wCart++; uiCarted[it] = 1; }
+          else wBuy++;
+        }
+        j = ge;
+      }
+      const added = buf.n - blockStart;
+      if (added > 0) {
+        userHad = true;
+        stats.perPromo[pi] += added;
+        stats.samples += added;
+        const base = buf.evN;
+        buf.ensureEv(base + seqHi - seqLo);
+        const ei = buf.evItem.a, ec = buf.evCat.a, eb = buf.evBeh.a, et = buf.evTime.a;
+        for (let x = seqLo; x < seqHi; x++) {
+          const q = base + x - seqLo;
+          ei[q] = rows.item[item[x]]; ec[q] = rows.category[category[x]]; eb[q] = behavior[x]; et[q] = time[x];
+        }
+        buf.evN = base + seqHi - seqLo;
+        buf.nBlocks++;
+        buf.evStart.ensure(buf.nBlocks + 1)[buf.nBlocks] = buf.evN;
+      }
+
+      // this pre-window becomes history for the user's later promotions
+      hClick += wClick; hCollect += wCollect; hCart += wCart; hBuy += wBuy; hasHist = 1;
+      for (let x = a; x < b; x++) {
+        if (behavior[x] !== CART) continue;
+        const it = item[x];
+        if (convSt[it] === stamp) continue;
+        convSt[it] = stamp;
+        hCartItems++;
+        if (pBuySt[it] === stamp) hConv++;
+      }
+    }
+    if (userHad) stats.usersWithSamples++;
+    for (let pi = 0; pi < nP; pi++) {
+      if (bufs[pi].n >= shardSize) await sink(bufs[pi].take(pi));
+    }
+    if (opts.onProgress && (u & 1023) === 1023) opts.onProgress(e);
+  }
+  for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await sink(bufs[pi].take(pi));
+  opts.onProgress?.(g.n);
+  return stats;
+}
+
+/**
+ * Pack the behavior sequences of samples `idx` of a chunk (all when absent) into `seq`/`seqLen`
+ * at sample offset `at`: the addon's packSequences (TS fallback) over the chunk's block CSR.
+ */
+export function packChunk(cols: Record<string, Column>, schema: Schema, resolution: number, seq: Int32Array, seqLen: Int32Array, at: number, idx?: ArrayLike<number>): void {
+  const L = schema.seqLen;
+  const block = cols.seqBlock as Int32Array, time = cols.time as Int32Array;
+  const n = idx ? idx.length : block.length;
+  if (n === 0) return;
+  const sampleUser = idx ? new Int32Array(n) : block, sampleTime = idx ? new Int32Array(n) : time;
+  if (idx) for (let q = 0; q < n; q++) { sampleUser[q] = block[idx[q]]; sampleTime[q] = time[idx[q]]; }
+  const off = (name: string) => schema.hash.find((h) => h.name === name)!.offset;
+  packSequences({
+    time: cols.evTime as Int32Array, itemRow: cols.evItem as Int32Array, catRow: cols.evCategory as Int32Array, behavior: cols.evBehavior as Uint8Array,
+    userStart: cols.evStart as Int32Array, sampleUser, sampleTime, seqLen: L, resolution,
+    behaviorOffset: off('behavior'), gapOffset: off('gap'), gapBuckets: GAP_BUCKETS,
+  }, { seq: seq.subarray(at * L * 4, (at + n) * L * 4), seqLen: seqLen.subarray(at, at + n) });
+}
+
+/** The columns' per-sample label bit layout, exported for tests and tools. */
+export const LABEL_ORDER = TASKS;

@@ -1,0 +1,86 @@
+import * as tf from '@tensorflow/tfjs';
+import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+
+/**
+ * What the native kernels need from tfjs's MathBackendCPU (the native backend *is* one): its
+ * typed-array store, read and written in place by the addon (zero copy).
+ */
+export interface CpuBackend {
+  data: { get(dataId: object): { values?: unknown } };
+  makeTensorInfo(shape: number[], dtype: DataType, values?: unknown): TensorInfo;
+  disposeIntermediateTensorInfo(t: TensorInfo): void;
+}
+
+export interface KernelArgs {
+  inputs: Record<string, TensorInfo | TensorInfo[] | undefined>;
+  backend: CpuBackend;
+  attrs?: Record<string, unknown>;
+}
+
+export function f32(backend: CpuBackend, t: TensorInfo): Float32Array {
+  return backend.data.get(t.dataId).values as Float32Array;
+}
+export function i32(backend: CpuBackend, t: TensorInfo): Int32Array {
+  return backend.data.get(t.dataId).values as Int32Array;
+}
+
+/** Dtypes whose elements the addon moves as 4-byte words (gather, transpose, slice, tile). */
+export function is4Byte(t: TensorInfo): boolean {
+  return t.dtype === 'float32' || t.dtype === 'int32';
+}
+
+export function size(shape: number[]): number {
+  let s = 1;
+  for (const d of shape) s *= d;
+  return s;
+}
+
+export function alloc(dtype: DataType, n: number): Float32Array | Int32Array | Uint8Array {
+  return dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n);
+}
+
+/** The CPU backend's kernel for `name`, which a native kernel calls for the cases it does not handle. */
+export function cpuKernel(name: string): KernelFunc {
+  const k = tf.getKernel(name, 'cpu');
+  if (!k) throw new Error(`tfjs has no cpu kernel ${name}`);
+  return k.kernelFunc;
+}
+
+export function fallback(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
+  return cpuKernel(name)(args as never) as TensorInfo | TensorInfo[];
+}
+
+/**
+ * Broadcast shapes collapsed for the addon: dims of size 1 dropped and adjacent dims merged when
+ * both operands stay contiguous across them, so [B,N] + [N] becomes one (B, N) loop with b's outer
+ * stride 0, and same-shape operands become a single flat run.
+ */
+export function broadcastPlan(aShape: number[], bShape: number[]): { outShape: number[]; dims: Int32Array; sa: Int32Array; sb: Int32Array } {
+  const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
+  const r = outShape.length;
+  const pa = [...new Array(r - aShape.length).fill(1), ...aShape];
+  const pb = [...new Array(r - bShape.length).fill(1), ...bShape];
+  const dims: number[] = [], sa: number[] = [], sb: number[] = [];
+  let accA = 1, accB = 1;
+  const stA = new Array<number>(r), stB = new Array<number>(r);
+  for (let d = r - 1; d >= 0; d--) {
+    stA[d] = pa[d] === 1 ? 0 : accA;
+    stB[d] = pb[d] === 1 ? 0 : accB;
+    accA *= pa[d];
+    accB *= pb[d];
+  }
+  for (let d = 0; d < r; d++) {
+    if (outShape[d] === 1) continue;
+    const k = dims.length - 1;
+    if (k >= 0 && sa[k] === stA[d] * outShape[d] && sb[k] === stB[d] * outShape[d]) {
+      dims[k] *= outShape[d];
+      sa[k] = stA[d];
+      sb[k] = stB[d];
+    } else {
+      dims.push(outShape[d]);
+      sa.push(stA[d]);
+      sb.push(stB[d]);
+    }
+  }
+  return { outShape, dims: Int32Array.from(dims), sa: Int32Array.from(sa), sb: Int32Array.from(sb) };
+}

@@ -1,0 +1,188 @@
+import type { SampleColumns } from '../data/batch.js';
+import type { Predictions } from '../model/types.js';
+import { T_ATC, T_DELAYED, T_DIRECT } from '../data/types.js';
+import { auc, gauc, logloss, pcoc } from './metrics.js';
+
+/**
+ * Per-task evaluation of predictions against a split's labels (DESIGN.md "Metrics"):
+ *  - direct:     p_direct vs the direct label, on clicks whose direct label is available;
+ *  - atc:        p_atc vs atc, on clicks whose atc label is available;
+ *  - transition: p_transition vs delayed, on carted clicks (atc = 1) with both labels available;
+ *  - delayed:    p_delayed vs delayed, on all clicks whose delayed label is available.
+ * Overall and broken down by days-to-promotion. Guards: an AUC ≥ 0.999 is flagged as a likely label
+ * leak, and constant predictions (a collapsed model, AUC exactly 0.5) are flagged too.
+ */
+export const EVAL_TASKS = ['direct', 'atc', 'transition', 'delayed'] as const;
+export type EvalTask = (typeof EVAL_TASKS)[number];
+
+/** At or above this AUC a report warns of a label leak: real conversion data is never that separable. */
+export const SUSPICIOUS_AUC = 0.999;
+/** Predictions spanning less than this are treated as constant (collapsed). */
+export const COLLAPSE_RANGE = 1e-6;
+
+export interface TaskMetrics {
+  n: number;
+  positives: number;
+  auc: number | null;
+  gauc: number | null;
+  /** users with both classes that GAUC averaged over */
+  gaucUsers: number;
+  logloss: number | null;
+  pcoc: number | null;
+  meanPred: number | null;
+  meanLabel: number | null;
+}
+
+export interface EvalReport {
+  n: number;
+  tasks: Record<EvalTask, TaskMetrics>;
+  /** key: days to promotion */
+  byDaysToPromo: Record<string, Record<EvalTask, TaskMetrics>>;
+  warnings: string[];
+}
+
+function selectTask(task: EvalTask, cols: SampleColumns, rows?: ArrayLike<number>): { idx: Int32Array; label: Float32Array } {
+  const n = rows ? rows.length : cols.n;
+  const out: number[] = [];
+  const label = new Float32Array(cols.n);
+  const L = cols.labels, M = cols.mask;
+  for (let r = 0; r < n; r++) {
+    const i = rows ? rows[r] : r;
+    const b = i * 3;
+    switch (task) {
+      case 'direct':
+        if (M[b + T_DIRECT] > 0) {
+          out.push(i);
+          label[i] = L[b + T_DIRECT];
+        }
+        break;
+      case 'atc':
+        if (M[b + T_ATC] > 0) {
+          out.push(i);
+          label[i] = L[b + T_ATC];
+        }
+        break;
+      case 'transition':
+        if (M[b + T_ATC] > 0 && M[b + T_DELAYED] > 0 && L[b + T_ATC] > 0.5) {
+          out.push(i);
+          label[i] = L[b + T_DELAYED];
+        }
+        break;
+      case 'delayed':
+        if (M[b + T_DELAYED] > 0) {
+          out.push(i);
+          label[i] = L[b + T_DELAYED];
+        }
+        break;
+    }
+  }
+  return { idx: Int32Array.from(out), label };
+}
+
+function taskMetrics(pred: Float32Array, label: Float32Array, user: Int32Array, idx: Int32Array): TaskMetrics {
+  let pos = 0, sp = 0;
+  for (let k = 0; k < idx.length; k++) {
+    pos += label[idx[k]] > 0.5 ? 1 : 0;
+    sp += pred[idx[k]];
+  }
+  const g = gauc(pred, label, user, idx);
+  const n = idx.length;
+  return {
+    n,
+    positives: pos,
+    auc: auc(pred, label, idx),
+    gauc: g.gauc,
+    gaucUsers: g.groupsUsed,
+    logloss: logloss(pred, label, idx),
+    pcoc: pcoc(pred, label, idx),
+    meanPred: n ? sp / n : null,
+    meanLabel: n ? pos / n : null,
+  };
+}
+
+function predFor(task: EvalTask, p: Predictions): Float32Array {
+  return p[task];
+}
+
+function allTasks(cols: SampleColumns, p: Predictions, rows?: ArrayLike<number>): { metrics: Record<EvalTask, TaskMetrics>; idx: Record<EvalTask, Int32Array> } {
+  const metrics = {} as Record<EvalTask, TaskMetrics>;
+  const idxs = {} as Record<EvalTask, Int32Array>;
+  for (const t of EVAL_TASKS) {
+    const { idx, label } = selectTask(t, cols, rows);
+    metrics[t] = taskMetrics(predFor(t, p), label, cols.user, idx);
+    idxs[t] = idx;
+  }
+  return { metrics, idx: idxs };
+}
+
+/** Warnings for one task: label leak, collapse. */
+export function guardWarnings(task: string, m: TaskMetrics, pred: ArrayLike<number>, idx: ArrayLike<number>): string[] {
+  const w: string[] = [];
+  if (m.n === 0) return w;
+  let lo = Infinity, hi = -Infinity;
+  for (let k = 0; k < idx.length; k++) {
+    const v = pred[idx[k]];
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (m.auc !== null && m.auc >= SUSPICIOUS_AUC) {
+    w.push(`${task}: AUC ${m.auc.toFixed(4)} is suspiciously perfect — a label (or a post-click event) is probably leaking into the features`);
+  }
+  if (hi - lo < COLLAPSE_RANGE) {
+    w.push(`${task}: predictions are constant (${lo.toPrecision(4)}) — the model collapsed; AUC ${m.auc === null ? 'n/a' : m.auc.toFixed(3)} means nothing`);
+  }
+  return w;
+}
+
+export function evaluatePredictions(cols: SampleColumns, p: Predictions): EvalReport {
+  for (const t of EVAL_TASKS) {
+    if (p[t].length !== cols.n) throw new Error(`predictions.${t} has ${p[t].length} values for ${cols.n} samples`);
+  }
+  const overall = allTasks(cols, p);
+  const warnings: string[] = [];
+  for (const t of EVAL_TASKS) {
+    warnings.push(...guardWarnings(t, overall.metrics[t], predFor(t, p), overall.idx[t]));
+    if (overall.metrics[t].n > 0 && overall.metrics[t].auc === null) warnings.push(`${t}: only one class among ${overall.metrics[t].n} samples, AUC undefined`);
+  }
+  const byDay = new Map<number, number[]>();
+  for (let i = 0; i < cols.n; i++) {
+    const d = cols.daysToPromo[i];
+    let a = byDay.get(d);
+    if (!a) byDay.set(d, (a = []));
+    a.push(i);
+  }
+  const byDaysToPromo: EvalReport['byDaysToPromo'] = {};
+  for (const d of [...byDay.keys()].sort((a, b) => a - b)) byDaysToPromo[String(d)] = allTasks(cols, p, byDay.get(d)!).metrics;
+  return { n: cols.n, tasks: overall.metrics, byDaysToPromo, warnings };
+}
+
+const f = (v: number | null, digits = 4) => (v === null ? 'n/a' : v.toFixed(digits));
+
+export function reportMarkdown(r: EvalReport, title = 'Evaluation'): string {
+  const lines = [`### ${title}`, '', `${r.n} samples.`, '', '| task | n | positives | AUC | GAUC | logloss | PCOC |', '|---|---:|---:|---:|---:|---:|---:|'];
+  for (const t of EVAL_TASKS) {
+    const m = r.tasks[t];
+    lines.push(`| ${t} | ${m.n} | ${m.positives} | ${f(m.auc)} | ${f(m.gauc)} | ${f(m.logloss)} | ${f(m.pcoc, 3)} |`);
+  }
+  lines.push('', '#### By days to promotion', '', '| days | n | direct AUC | atc AUC | transition AUC | delayed AUC | delayed GAUC | delayed logloss | delayed PCOC |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const [d, ms] of Object.entries(r.byDaysToPromo)) {
+    lines.push(`| ${d} | ${ms.direct.n} | ${f(ms.direct.auc)} | ${f(ms.atc.auc)} | ${f(ms.transition.auc)} | ${f(ms.delayed.auc)} | ${f(ms.delayed.gauc)} | ${f(ms.delayed.logloss)} | ${f(ms.delayed.pcoc, 3)} |`);
+  }
+  if (r.warnings.length) lines.push('', '**Warnings**', '', ...r.warnings.map((w) => `- ${w}`));
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * Validation logloss per task (the trainer's early-stopping signal): delayed on all clicks with the
+ * label, plus direct and atc. `sum` adds the available ones.
+ */
+export function validationLoglosses(cols: SampleColumns, p: Predictions): { direct: number | null; atc: number | null; delayed: number | null; sum: number } {
+  const out = { direct: null as number | null, atc: null as number | null, delayed: null as number | null, sum: 0 };
+  for (const t of ['direct', 'atc', 'delayed'] as const) {
+    const { idx, label } = selectTask(t, cols);
+    const v = logloss(p[t], label, idx);
+    out[t] = v;
+    if (v !== null) out.sum += v;
+  }
+  return out;
+}

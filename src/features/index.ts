@@ -1,0 +1,82 @@
+import type { FieldHash } from '../data/batch.js';
+import { loadAddon } from '../native.js';
+import { checkFieldHash, hashVocabTS } from './hashing.js';
+import { checkPackRequest, packSequencesTS, type PackedSequences, type PackRequest } from './packing.js';
+
+/**
+ * Feature hashing and sequence packing with the addon's fast path: the public functions use the
+ * addon when it loads (src/native.ts warns once when it does not) and the TypeScript reference
+ * otherwise. Both implementations are exported under explicit names for tests and benches.
+ */
+
+export { hashBucket, hashVocabTS, layoutHash, checkFieldHash } from './hashing.js';
+export { packSequencesTS, gapBucket, GAP_BUCKETS, type PackRequest, type PackedSequences } from './packing.js';
+
+interface FeatureAddon {
+  hashVocab(field: string, offset: number, size: number, bytes: Uint8Array, units: Int32Array, out: Int32Array): Int32Array;
+  packSequences(
+    time: Int32Array, itemRow: Int32Array, catRow: Int32Array, behavior: Uint8Array, userStart: Int32Array,
+    sampleUser: Int32Array, sampleTime: Int32Array, seqLen: number, resolution: number,
+    behaviorOffset: number, gapOffset: number, gapBuckets: number, outSeq: Int32Array, outLen: Int32Array,
+  ): void;
+}
+
+function featureAddon(fn: keyof FeatureAddon): FeatureAddon | undefined {
+  const a = loadAddon();
+  return a && typeof a[fn] === 'function' ? (a as unknown as FeatureAddon) : undefined;
+}
+
+/** True when the addon provides both feature kernels (what `hashVocab`/`packSequences` will use). */
+export function nativeFeaturesAvailable(): boolean {
+  return featureAddon('hashVocab') !== undefined && featureAddon('packSequences') !== undefined;
+}
+
+function requireFeatureAddon(fn: keyof FeatureAddon): FeatureAddon {
+  const a = featureAddon(fn);
+  if (!a) throw new Error(`${fn}Native needs the native addon, which is not available (run \`npx node-gyp rebuild\` in the cmdcm package)`);
+  return a;
+}
+
+/**
+ * Addon bulk hashing. The strings cross into C++ as one UTF-8 buffer of `values.join("\0")` plus
+ * each value's UTF-16 length: one encode for all values, where a per-string hand-over would cost
+ * more than hashing them.
+ */
+export function hashVocabNative(fh: FieldHash, values: readonly string[], out?: Int32Array): Int32Array {
+  const addon = requireFeatureAddon('hashVocab');
+  checkFieldHash(fh);
+  const n = values.length;
+  const res = out ?? new Int32Array(n);
+  if (res.length < n) throw new RangeError(`hashVocab: out has ${res.length} entries for ${n} values`);
+  const units = new Int32Array(n);
+  for (let i = 0; i < n; i++) units[i] = values[i].length;
+  const bytes = Buffer.from(values.join('\0'), 'utf8');
+  addon.hashVocab(fh.name, fh.offset, fh.size, bytes, units, res);
+  return res;
+}
+
+// Below this many values the buffer set-up costs more than the TS loop.
+const NATIVE_HASH_MIN = 32;
+
+/** Table rows of many values of one field (each distinct vocabulary entry hashed once). */
+export function hashVocab(fh: FieldHash, values: readonly string[], out?: Int32Array): Int32Array {
+  if (values.length >= NATIVE_HASH_MIN && featureAddon('hashVocab')) return hashVocabNative(fh, values, out);
+  return hashVocabTS(fh, values, out);
+}
+
+/** Addon packing: zero-copy on the request's arrays, writes into `out` (allocated when absent). */
+export function packSequencesNative(req: PackRequest, out?: PackedSequences): PackedSequences {
+  const addon = requireFeatureAddon('packSequences');
+  const res = checkPackRequest(req, out);
+  addon.packSequences(
+    req.time, req.itemRow, req.catRow, req.behavior, req.userStart, req.sampleUser, req.sampleTime,
+    req.seqLen, req.resolution, req.behaviorOffset, req.gapOffset, req.gapBuckets, res.seq, res.seqLen,
+  );
+  return res;
+}
+
+/** Packs the behavior sequences of N samples (see packing.ts for the exact semantics). */
+export function packSequences(req: PackRequest, out?: PackedSequences): PackedSequences {
+  if (featureAddon('packSequences')) return packSequencesNative(req, out);
+  return packSequencesTS(req, out);
+}

@@ -1,0 +1,67 @@
+import * as tf from '@tensorflow/tfjs';
+import type { ModelConfig } from './config.js';
+import { detach, type Architecture, type ForwardHooks } from './architecture.js';
+import { declareInputs, embedInputs, withDense, type InputInfo, type Inputs } from './inputs.js';
+import { declareGate, declareTower, gate, stopGradient, towerLogit } from './layers.js';
+import type { Heads } from './losses.js';
+import type { LayoutBuilder, ParamView } from './params.js';
+
+/**
+ * CM-DCM (DESIGN.md "Model") and the networks that are CM-DCM with parts removed: the ablations
+ * (no gating / no counterfactual / no direct task) and ESMM / ESCM2 (no gating, no direct task).
+ *
+ * Gating (PEPNet): the gate input is the user's dense statistics ⊕ stop-gradient(user embedding), so
+ * the gates personalise the network without the gate path pulling on the embeddings. The embedding
+ * gate scales the F field embeddings and the pooled history element-wise; each task tower has its
+ * own gate per hidden layer, scaling that layer's ReLU output. Without a direct task, p_direct is an
+ * intercept-only prior (one trained bias), kept so every model fills every prediction column.
+ */
+type Task = 'direct' | 'atc' | 'transition';
+
+export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architecture {
+  const tasks: Task[] = cfg.directTask ? ['direct', 'atc', 'transition'] : ['atc', 'transition'];
+  const gateIn = info.denseDim + info.dim;
+  const nLayers = cfg.towerUnits.length;
+
+  const towerGates = (p: ParamView, gin: tf.Tensor2D | null, task: Task, hooks: ForwardHooks): tf.Tensor2D[] | undefined => {
+    if (!gin) return undefined;
+    return cfg.towerUnits.map((_, i) => {
+      const g = gate(gin, p, `gate/${task}/${i}`);
+      return hooks.constantGates ? stopGradient(g) : g;
+    });
+  };
+
+  return {
+    declare(b: LayoutBuilder) {
+      declareInputs(b, cfg, info);
+      if (cfg.gating) {
+        declareGate(b, 'gate/emb', gateIn, cfg.gateUnits, info.embWidth);
+        for (const t of tasks) cfg.towerUnits.forEach((u, i) => declareGate(b, `gate/${t}/${i}`, gateIn, cfg.gateUnits, u));
+      }
+      for (const t of tasks) declareTower(b, `tower/${t}`, info.inputWidth, cfg.towerUnits);
+      if (!cfg.directTask) b.add('prior/direct', [1], 'zeros');
+      if (cfg.counterfactual === 'dr') declareTower(b, 'tower/imputation', info.inputWidth, cfg.towerUnits);
+    },
+
+    forward(p: ParamView, x: Inputs, hooks: ForwardHooks): Heads {
+      const e = embedInputs(p, x, cfg, info);
+      let emb = e.emb;
+      let gin: tf.Tensor2D | null = null;
+      if (cfg.gating) {
+        const u = detach('gateInput', e.user, hooks);
+        gin = e.dense ? (tf.concat([e.dense, u], 1) as tf.Tensor2D) : u;
+        const g = gate(gin, p, 'gate/emb');
+        emb = tf.mul(emb, hooks.constantGates ? stopGradient(g) : g);
+      }
+      const input = withDense(emb, e.dense);
+      const logit = (t: Task) => towerLogit(input, p, `tower/${t}`, nLayers, towerGates(p, gin, t, hooks));
+      const heads: Heads = {
+        direct: cfg.directTask ? logit('direct') : (tf.broadcastTo(p.get<tf.Tensor1D>('prior/direct'), [x.n]) as tf.Tensor1D),
+        atc: logit('atc'),
+        transition: logit('transition'),
+      };
+      if (cfg.counterfactual === 'dr') heads.imputation = tf.softplus(towerLogit(input, p, 'tower/imputation', nLayers));
+      return heads;
+    },
+  };
+}

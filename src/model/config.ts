@@ -1,0 +1,239 @@
+import { readFileSync } from 'node:fs';
+import { CmdcmError } from '../util/errors.js';
+import { MODEL_NAMES, type ModelName } from './types.js';
+
+/**
+ * Model hyper-parameters: the JSON config file (`--model-config FILE`) is a partial ModelConfig
+ * merged over `defaultModelConfig(name)`. Every field and its default is listed in DEFAULTS_DOC.
+ *
+ * The model *name* picks the network family and its defaults:
+ *  - CM-DCM family (`cmdcm`, `cmdcm-nogate`, `cmdcm-nocf`, `cmdcm-nodirect`, `esmm`, `escm2-ipw`,
+ *    `escm2-dr`): shared input → (optional PEPNet gates) → ATC tower, transition tower, optional
+ *    direct tower, with p_delayed = p_atc · p_transition. ESMM/ESCM2 are this network without gating
+ *    and without the direct task, so the comparison isolates what CM-DCM adds.
+ *  - `dnn`: one tower trained on the delayed label only.
+ *  - `mmoe`: shared experts, one softmax gate and one tower per task (direct, atc, delayed).
+ * Flags that a family does not have (gating/directTask/counterfactual for dnn and mmoe) are rejected.
+ */
+export type Counterfactual = 'ipw' | 'dr' | 'none';
+export type SeqPooling = 'din' | 'mean';
+export type DenseTransform = 'log1p' | 'none';
+
+export interface LossWeights {
+  /** BCE(p_direct, direct), all clicks */
+  direct: number;
+  /** BCE(p_atc, atc), all clicks */
+  atc: number;
+  /** entire-space BCE(p_atc·p_transition, atc∧delayed), all clicks */
+  ctcvr: number;
+  /** counterfactual (IPW or DR) term on p_transition */
+  cf: number;
+  /** DR imputation-tower loss */
+  imp: number;
+  /** BCE(p_delayed, delayed) for models with a delayed head (dnn, mmoe) */
+  delayed: number;
+}
+
+export interface ModelConfig {
+  name: ModelName;
+  /** embedding width = the table's row width */
+  dim: number;
+  seqPooling: SeqPooling;
+  /** hidden units of the DIN attention MLP */
+  attentionUnits: number[];
+  /** tower hidden units (CM-DCM family, dnn) / per-task tower units after the experts (mmoe) */
+  towerUnits: number[];
+  /** PEPNet embedding gate + per-task hidden-layer gates */
+  gating: boolean;
+  /** hidden width of each gate MLP (Linear → ReLU → Linear → 2·sigmoid) */
+  gateUnits: number;
+  /** learn the direct task with its own tower (else an intercept-only prior) */
+  directTask: boolean;
+  counterfactual: Counterfactual;
+  /** the ATC propensity is floored here before inverting */
+  propensityFloor: number;
+  /** inverse-propensity weights are clipped to at most this */
+  maxInverseWeight: number;
+  lossWeights: LossWeights;
+  /** mmoe: number of experts */
+  experts: number;
+  /** mmoe: hidden units of each expert */
+  expertUnits: number[];
+  /** dense user statistics enter as sign(x)·log1p(|x|) ('log1p') or raw */
+  denseTransform: DenseTransform;
+}
+
+const CMDCM_FAMILY: readonly ModelName[] = ['cmdcm', 'cmdcm-nogate', 'cmdcm-nocf', 'cmdcm-nodirect', 'esmm', 'escm2-ipw', 'escm2-dr'];
+
+export function isCmdcmFamily(name: ModelName): boolean {
+  return CMDCM_FAMILY.includes(name);
+}
+
+/** Human-readable table of the defaults (for README / `--help`). */
+export const DEFAULTS_DOC: Record<keyof ModelConfig | string, string> = {
+  dim: '16',
+  seqPooling: "'din' (DIN target attention over the last L events; 'mean' = masked mean)",
+  attentionUnits: '[36]',
+  towerUnits: '[256, 128, 64]; mmoe: [64] (after the experts)',
+  gating: 'true for cmdcm, cmdcm-nocf, cmdcm-nodirect; false otherwise',
+  gateUnits: '64',
+  directTask: 'true for cmdcm, cmdcm-nogate, cmdcm-nocf, mmoe; false otherwise (intercept-only prior)',
+  counterfactual: "'ipw' for cmdcm, cmdcm-nogate, cmdcm-nodirect, escm2-ipw; 'dr' for escm2-dr; 'none' otherwise",
+  propensityFloor: '1e-6',
+  maxInverseWeight: '15 (PaddleRec escm2)',
+  'lossWeights.direct': '1',
+  'lossWeights.atc': '1',
+  'lossWeights.ctcvr': '1',
+  'lossWeights.cf': '0.1 (PaddleRec uses 0.01; see below)',
+  'lossWeights.imp': '0.1',
+  'lossWeights.delayed': '1',
+  experts: '4 (mmoe)',
+  expertUnits: '[256, 128] (mmoe)',
+  denseTransform: "'log1p'",
+};
+
+/**
+ * Defaults per model name.
+ *
+ * Counterfactual weight 0.1 (not PaddleRec's 0.01): the IPW term averages atc·BCE/p_atc over all
+ * clicks, i.e. it is about the size of the transition BCE on carted clicks; on datasets of our size
+ * (10⁵ clicks, not Ali-CCP's 10⁸) 0.01 leaves it far below the noise of the other terms' gradients,
+ * while 1.0 lets the clipped-weight variance dominate. `lossWeights.cf` overrides it.
+ */
+export function defaultModelConfig(name: ModelName): ModelConfig {
+  if (!MODEL_NAMES.includes(name)) throw new CmdcmError(`unknown model '${name}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  const cfg: ModelConfig = {
+    name,
+    dim: 16,
+    seqPooling: 'din',
+    attentionUnits: [36],
+    towerUnits: [256, 128, 64],
+    gating: false,
+    gateUnits: 64,
+    directTask: false,
+    counterfactual: 'none',
+    propensityFloor: 1e-6,
+    maxInverseWeight: 15,
+    lossWeights: { direct: 1, atc: 1, ctcvr: 1, cf: 0.1, imp: 0.1, delayed: 1 },
+    experts: 4,
+    expertUnits: [256, 128],
+    denseTransform: 'log1p',
+  };
+  switch (name) {
+    case 'cmdcm':
+      return { ...cfg, gating: true, directTask: true, counterfactual: 'ipw' };
+    case 'cmdcm-nogate':
+      return { ...cfg, gating: false, directTask: true, counterfactual: 'ipw' };
+    case 'cmdcm-nocf':
+      return { ...cfg, gating: true, directTask: true, counterfactual: 'none' };
+    case 'cmdcm-nodirect':
+      return { ...cfg, gating: true, directTask: false, counterfactual: 'ipw' };
+    case 'esmm':
+      return cfg;
+    case 'escm2-ipw':
+      return { ...cfg, counterfactual: 'ipw' };
+    case 'escm2-dr':
+      return { ...cfg, counterfactual: 'dr' };
+    case 'dnn':
+      return cfg;
+    case 'mmoe':
+      return { ...cfg, directTask: true, towerUnits: [64] };
+  }
+}
+
+type Check = (v: unknown) => string | undefined;
+const posInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'a positive integer');
+const units: Check = (v) =>
+  Array.isArray(v) && v.length >= 1 && v.every((u) => posInt(u) === undefined) ? undefined : 'a non-empty array of positive integers';
+const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false');
+const oneOf = (...xs: string[]): Check => (v) => (typeof v === 'string' && xs.includes(v) ? undefined : `one of ${xs.map((x) => `'${x}'`).join(', ')}`);
+const nonNeg: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a finite number >= 0');
+const prob: Check = (v) => (typeof v === 'number' && v > 0 && v < 1 ? undefined : 'a number in (0, 1)');
+const atLeastOne: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'a finite number >= 1');
+
+const CHECKS: Record<Exclude<keyof ModelConfig, 'lossWeights'>, Check> = {
+  name: oneOf(...MODEL_NAMES),
+  dim: posInt,
+  seqPooling: oneOf('din', 'mean'),
+  attentionUnits: units,
+  towerUnits: units,
+  gating: bool,
+  gateUnits: posInt,
+  directTask: bool,
+  counterfactual: oneOf('ipw', 'dr', 'none'),
+  propensityFloor: prob,
+  maxInverseWeight: atLeastOne,
+  experts: posInt,
+  expertUnits: units,
+  denseTransform: oneOf('log1p', 'none'),
+};
+const WEIGHT_KEYS: (keyof LossWeights)[] = ['direct', 'atc', 'ctcvr', 'cf', 'imp', 'delayed'];
+
+/**
+ * Validate a parsed JSON config (a partial ModelConfig) and merge it over the defaults of its model.
+ * `source` names where it came from (a path, or a flag) for the error messages; `name` (e.g. from
+ * `--model`) wins over the file's "name" when given.
+ */
+export function resolveModelConfig(json: unknown, source: string, name?: ModelName): ModelConfig {
+  if (json === undefined || json === null) json = {};
+  if (typeof json !== 'object' || Array.isArray(json)) throw new CmdcmError(`${source}: a model config must be a JSON object`);
+  const obj = json as Record<string, unknown>;
+  const chosen = name ?? obj.name;
+  if (chosen === undefined) throw new CmdcmError(`${source}: no model name (give "name" or --model)`);
+  const nameErr = CHECKS.name(chosen);
+  if (nameErr) throw new CmdcmError(`${source}: "name" must be ${nameErr}, got ${JSON.stringify(chosen)}`);
+  const cfg = defaultModelConfig(chosen as ModelName);
+  for (const [k, v] of Object.entries(obj)) {
+    if (k === 'name') continue;
+    if (k === 'lossWeights') {
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CmdcmError(`${source}: "lossWeights" must be an object`);
+      for (const [wk, wv] of Object.entries(v as Record<string, unknown>)) {
+        if (!WEIGHT_KEYS.includes(wk as keyof LossWeights)) throw new CmdcmError(`${source}: unknown key "lossWeights.${wk}" (expected ${WEIGHT_KEYS.join(', ')})`);
+        const err = nonNeg(wv);
+        if (err) throw new CmdcmError(`${source}: "lossWeights.${wk}" must be ${err}, got ${JSON.stringify(wv)}`);
+        cfg.lossWeights[wk as keyof LossWeights] = wv as number;
+      }
+      continue;
+    }
+    const check = CHECKS[k as keyof typeof CHECKS];
+    if (!check) throw new CmdcmError(`${source}: unknown key "${k}" (expected ${['name', ...Object.keys(CHECKS).filter((x) => x !== 'name'), 'lossWeights'].join(', ')})`);
+    const err = check(v);
+    if (err) throw new CmdcmError(`${source}: "${k}" must be ${err}, got ${JSON.stringify(v)}`);
+    (cfg as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...v] : v;
+  }
+  if (!isCmdcmFamily(cfg.name)) {
+    const def = defaultModelConfig(cfg.name);
+    for (const k of ['gating', 'directTask', 'counterfactual'] as const) {
+      if (cfg[k] !== def[k]) throw new CmdcmError(`${source}: "${k}" = ${JSON.stringify(cfg[k])} is not supported by model '${cfg.name}' (only ${JSON.stringify(def[k])})`);
+    }
+  }
+  return cfg;
+}
+
+/** Read a JSON model config file; a syntax error names the file, line and column. */
+export function loadModelConfigFile(path: string, name?: ModelName): ModelConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new CmdcmError(`${path}: cannot read model config (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  return resolveModelConfig(parseJsonWithLocation(text, path), path, name);
+}
+
+export function parseJsonWithLocation(text: string, path: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    const msg = (e as Error).message;
+    const m = /position (\d+)/.exec(msg);
+    if (m) {
+      const pos = Number(m[1]);
+      const before = text.slice(0, pos);
+      const line = before.split('\n').length;
+      const col = pos - before.lastIndexOf('\n');
+      throw new CmdcmError(`${path}:${line}:${col}: invalid JSON (${msg})`);
+    }
+    throw new CmdcmError(`${path}: invalid JSON (${msg})`);
+  }
+}

@@ -1,0 +1,32 @@
+import type { Schema } from '../data/batch.js';
+import type { Architecture, ForwardHooks } from './architecture.js';
+import { cmdcmArchitecture } from './cmdcm.js';
+import { isCmdcmFamily, resolveModelConfig, type ModelConfig } from './config.js';
+import { dnnArchitecture } from './dnn.js';
+import { inputInfo } from './inputs.js';
+import { mmoeArchitecture } from './mmoe.js';
+import { NetModel } from './net.js';
+
+/**
+ * Entry point of the model module: `createModel(config, schema)` builds any of MODEL_NAMES behind
+ * the `Model` interface (src/model/types.ts). The returned NetModel additionally offers
+ * `gradTerms` (gradient of chosen loss terms) and `lossTerms` (term values, no gradient).
+ */
+export function createModel(config: ModelConfig, schema: Schema, hooks: ForwardHooks = {}): NetModel {
+  // Re-validate: a config may come from a checkpoint or a hand-built object, not only from a file.
+  const cfg = resolveModelConfig(config, `model config '${config.name}'`);
+  const info = inputInfo(cfg, schema);
+  let arch: Architecture;
+  if (isCmdcmFamily(cfg.name)) arch = cmdcmArchitecture(cfg, info);
+  else if (cfg.name === 'dnn') arch = dnnArchitecture(cfg, info);
+  else arch = mmoeArchitecture(cfg, info);
+  return new NetModel(cfg, schema, info, arch, hooks);
+}
+
+export { NetModel, type GradOptions } from './net.js';
+export { defaultModelConfig, resolveModelConfig, loadModelConfigFile, isCmdcmFamily, DEFAULTS_DOC } from './config.js';
+export type { ModelConfig, LossWeights, Counterfactual, SeqPooling, DenseTransform } from './config.js';
+export type { ForwardHooks } from './architecture.js';
+export { initTable, gatherBatchRows, uniqueRows, scatterAddRows } from './embedding.js';
+export { TERM_NAMES, type TermName } from './losses.js';
+export { MODEL_NAMES, type ModelName, type Model, type GradResult, type Predictions, type ParamLayout, type ParamSpec } from './types.js';

@@ -1,0 +1,94 @@
+import * as tf from '@tensorflow/tfjs';
+import type { LayoutBuilder, ParamView } from './params.js';
+
+/**
+ * Building blocks over a ParamView: each `declareX` adds the parameters of a block under a name
+ * prefix, and the matching function applies it. Declaration and application must agree on the
+ * prefix; the layout is then stable across runs (checkpoints store the flat vector).
+ */
+
+/**
+ * tfjs has no stop_gradient op: an identity whose gradient is zero. The zero flows back through the
+ * producing subgraph, so everything upstream of it receives an exact 0 from this path.
+ */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad(((a: tf.Tensor) => ({ value: a.clone(), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) })) as never);
+  return f(x) as T;
+}
+
+export function declareDense(b: LayoutBuilder, prefix: string, inDim: number, outDim: number): void {
+  b.add(`${prefix}/w`, [inDim, outDim], 'glorot');
+  b.add(`${prefix}/b`, [outDim], 'zeros');
+}
+
+export function dense(x: tf.Tensor2D, p: ParamView, prefix: string, activation: 'relu' | 'linear'): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: p.get(`${prefix}/w`), bias: p.get<tf.Tensor1D>(`${prefix}/b`), activation }) as tf.Tensor2D;
+}
+
+/** ReLU hidden layers `${prefix}/${i}`; returns the output width. */
+export function declareMlp(b: LayoutBuilder, prefix: string, inDim: number, units: number[]): number {
+  let d = inDim;
+  units.forEach((u, i) => {
+    declareDense(b, `${prefix}/${i}`, d, u);
+    d = u;
+  });
+  return d;
+}
+
+/** ReLU hidden layers; `gates[i]` (N × units[i]), when given, scales hidden layer i's output. */
+export function mlp(x: tf.Tensor2D, p: ParamView, prefix: string, nLayers: number, gates?: tf.Tensor2D[]): tf.Tensor2D {
+  let h = x;
+  for (let i = 0; i < nLayers; i++) {
+    h = dense(h, p, `${prefix}/${i}`, 'relu');
+    if (gates) h = tf.mul(h, gates[i]);
+  }
+  return h;
+}
+
+/** A tower: ReLU hidden layers then one logit per sample. */
+export function declareTower(b: LayoutBuilder, prefix: string, inDim: number, units: number[]): void {
+  const d = declareMlp(b, prefix, inDim, units);
+  declareDense(b, `${prefix}/out`, d, 1);
+}
+
+export function towerLogit(x: tf.Tensor2D, p: ParamView, prefix: string, nLayers: number, gates?: tf.Tensor2D[]): tf.Tensor1D {
+  const h = mlp(x, p, prefix, nLayers, gates);
+  return tf.reshape(dense(h, p, `${prefix}/out`, 'linear'), [-1]) as tf.Tensor1D;
+}
+
+/** PEPNet gate: Linear → ReLU → Linear → 2·sigmoid, so a neutral gate is 1. */
+export function declareGate(b: LayoutBuilder, prefix: string, inDim: number, hidden: number, outDim: number): void {
+  declareDense(b, `${prefix}/0`, inDim, hidden);
+  declareDense(b, `${prefix}/1`, hidden, outDim);
+}
+
+export function gate(x: tf.Tensor2D, p: ParamView, prefix: string): tf.Tensor2D {
+  const h = dense(x, p, `${prefix}/0`, 'relu');
+  return tf.mul(2, tf.sigmoid(dense(h, p, `${prefix}/1`, 'linear')));
+}
+
+/** DIN attention unit: MLP over [q, k, q−k, q⊙k] → one score per history event. */
+export function declareDin(b: LayoutBuilder, prefix: string, dim: number, units: number[]): void {
+  declareTower(b, prefix, 4 * dim, units);
+}
+
+/**
+ * DIN target attention: softmax over the valid events of each sample (mask N × L), weighted sum of
+ * the event embeddings. A sample without history pools to zeros.
+ */
+export function dinPool(q: tf.Tensor2D, keys: tf.Tensor3D, mask: tf.Tensor2D, p: ParamView, prefix: string, nLayers: number): tf.Tensor2D {
+  const [n, l, d] = keys.shape;
+  const qb = tf.broadcastTo(tf.reshape(q, [n, 1, d]), [n, l, d]);
+  const feat = tf.concat([qb, keys, tf.sub(qb, keys), tf.mul(qb, keys)], 2);
+  const scores = tf.reshape(towerLogit(tf.reshape(feat, [n * l, 4 * d]) as tf.Tensor2D, p, prefix, nLayers), [n, l]);
+  // −1e9 on padding drives its softmax weight to exactly 0; the final mask zeroes empty histories.
+  const w = tf.mul(tf.softmax(tf.add(scores, tf.mul(tf.sub(mask, 1), 1e9))), mask);
+  return tf.sum(tf.mul(keys, tf.expandDims(w, 2)), 1) as tf.Tensor2D;
+}
+
+/** Masked mean over the valid events (zeros without history). */
+export function meanPool(keys: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
+  const s = tf.sum(tf.mul(keys, tf.expandDims(mask, 2)), 1);
+  const cnt = tf.maximum(tf.sum(mask, 1, true), 1);
+  return tf.div(s, cnt) as tf.Tensor2D;
+}

@@ -1,0 +1,192 @@
+import * as tf from '@tensorflow/tfjs';
+import type { Batch, Schema } from '../data/batch.js';
+import { CmdcmError } from '../util/errors.js';
+import type { Architecture, ForwardHooks } from './architecture.js';
+import type { ModelConfig } from './config.js';
+import { gatherBatchRows } from './embedding.js';
+import { seqMaskOf, transformDense, type InputInfo, type Inputs } from './inputs.js';
+import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } from './losses.js';
+import { initParams, LayoutBuilder, ParamView } from './params.js';
+import type { GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
+
+export interface GradOptions {
+  /** multiplies the batch-mean loss (microBatch / globalBatch under the parallel trainer) */
+  lossScale?: number;
+  /** differentiate only these terms (all by default); `terms` still reports every term's value */
+  only?: readonly TermName[];
+}
+
+/**
+ * A Model over any Architecture: host-side row gathering, one tfjs forward/backward pass per call
+ * inside a tidy, gradients copied out to flat host arrays. Stateless between calls.
+ */
+export class NetModel implements Model {
+  readonly name: ModelName;
+  readonly dim: number;
+  readonly layout: ParamLayout;
+  /** the loss terms this model has, in a stable order */
+  readonly termNames: TermName[];
+
+  constructor(
+    readonly config: ModelConfig,
+    readonly schema: Schema,
+    readonly info: InputInfo,
+    private readonly arch: Architecture,
+    readonly hooks: ForwardHooks = {},
+  ) {
+    this.name = config.name;
+    this.dim = config.dim;
+    const b = new LayoutBuilder();
+    arch.declare(b);
+    this.layout = b.build();
+    this.termNames = this.probeTerms();
+  }
+
+  initParams(seed: number): Float32Array {
+    return initParams(this.layout, seed);
+  }
+
+  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1): GradResult {
+    return this.gradTerms(params, table, batch, { lossScale });
+  }
+
+  /** Gradient of a subset of the loss terms (the gradient checks use one term at a time). */
+  gradTerms(params: Float32Array, table: Float32Array, batch: Batch, opts: GradOptions = {}): GradResult {
+    const lossScale = opts.lossScale ?? 1;
+    if (!(lossScale > 0) || !Number.isFinite(lossScale)) throw new Error(`lossScale must be a positive number, got ${lossScale}`);
+    const only = opts.only ?? this.termNames;
+    for (const t of only) if (!this.termNames.includes(t)) throw new Error(`model ${this.name} has no loss term '${t}' (it has ${this.termNames.join(', ')})`);
+    const host = this.hostInputs(table, batch);
+    const D = this.dim;
+    const terms: Record<string, number> = {};
+    let loss = 0;
+    const denseGrad = new Float32Array(this.layout.total);
+    let rowGrad = new Float32Array(host.rows.length * D);
+    tf.tidy(() => {
+      const pv = new ParamView(this.layout, params);
+      const rowsT = tf.tensor2d(host.values, [host.rows.length, D]);
+      const f = () => {
+        const x = this.tensorInputs(host, rowsT);
+        const t = lossTerms(this.arch.forward(pv, x, this.hooks), this.labels(batch), this.termOptions(), lossScale);
+        let total: tf.Scalar = tf.scalar(0);
+        for (const name of this.termNames) {
+          const v = t[name]!;
+          terms[name] = v.dataSync()[0];
+          if (only.includes(name)) total = tf.add(total, v);
+        }
+        return total;
+      };
+      const xs = [rowsT, ...pv.tensors];
+      const { value, grads } = tf.engine().gradients(f, xs, undefined, true);
+      loss = value.dataSync()[0];
+      if (grads[0]) rowGrad = grads[0].dataSync() as Float32Array;
+      this.layout.offsets.forEach((off, i) => {
+        const g = grads[i + 1];
+        if (g) denseGrad.set(g.dataSync() as Float32Array, off);
+      });
+    });
+    // dataSync may hand back the backend's own buffer; own a copy the caller may keep and mutate.
+    return { loss, terms, denseGrad, rows: host.rows, rowGrad: rowGrad.slice() };
+  }
+
+  /** Loss term values (weighted, scaled) without gradients, e.g. for validation logging. */
+  lossTerms(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1): Record<string, number> {
+    const host = this.hostInputs(table, batch);
+    return tf.tidy(() => {
+      const pv = new ParamView(this.layout, params);
+      const x = this.tensorInputs(host, tf.tensor2d(host.values, [host.rows.length, this.dim]));
+      const t = lossTerms(this.arch.forward(pv, x, this.hooks), this.labels(batch), this.termOptions(), lossScale);
+      const out: Record<string, number> = {};
+      for (const name of this.termNames) out[name] = t[name]!.dataSync()[0];
+      return out;
+    });
+  }
+
+  predict(params: Float32Array, table: Float32Array, batch: Batch): Predictions {
+    const host = this.hostInputs(table, batch);
+    const n = batch.n;
+    return tf.tidy(() => {
+      const pv = new ParamView(this.layout, params);
+      const x = this.tensorInputs(host, tf.tensor2d(host.values, [host.rows.length, this.dim]));
+      const h = this.arch.forward(pv, x, this.hooks);
+      const prob = (z: tf.Tensor1D) => Float32Array.from(tf.sigmoid(z).dataSync() as Float32Array);
+      const direct = prob(h.direct);
+      const atc = prob(h.atc);
+      let transition: Float32Array, delayed: Float32Array;
+      if (h.transition) {
+        transition = prob(h.transition);
+        delayed = new Float32Array(n);
+        for (let i = 0; i < n; i++) delayed[i] = atc[i] * transition[i];
+      } else {
+        delayed = prob(h.delayed!);
+        transition = delayed.slice();
+      }
+      return { direct, atc, transition, delayed };
+    });
+  }
+
+  private termOptions() {
+    const c = this.config;
+    return { counterfactual: c.counterfactual, propensityFloor: c.propensityFloor, maxInverseWeight: c.maxInverseWeight, weights: c.lossWeights, hooks: this.hooks };
+  }
+
+  private probeTerms(): TermName[] {
+    const present = new Set<TermName>(['direct', 'atc']);
+    const c = this.config;
+    if (this.name === 'dnn' || this.name === 'mmoe') present.add('delayed');
+    else {
+      present.add('ctcvr');
+      if (c.counterfactual !== 'none') present.add('cf');
+      if (c.counterfactual === 'dr') present.add('imp');
+    }
+    return TERM_NAMES.filter((t) => present.has(t));
+  }
+
+  private hostInputs(table: Float32Array, batch: Batch) {
+    const n = batch.n;
+    if (!(n > 0)) throw new CmdcmError('empty batch');
+    const F = this.info.fields, L = this.info.seqLen, S = this.info.denseDim, D = this.dim;
+    if (batch.fields.length !== n * F || batch.seq.length !== n * L * 4 || batch.dense.length !== n * S || batch.labels.length !== n * 3 || batch.mask.length !== n * 3) {
+      throw new Error(`batch of ${n} samples does not match the model's schema (fields ${F}, seqLen ${L}, dense ${S})`);
+    }
+    if (table.length !== this.schema.tableRows * D) throw new Error(`embedding table has ${table.length} values, schema needs ${this.schema.tableRows} × ${D}`);
+    const g = gatherBatchRows(table, D, [batch.fields, batch.seq]);
+    return {
+      n,
+      rows: g.rows,
+      values: g.values,
+      fieldIdx: g.local[0],
+      seqIdx: g.local[1],
+      seqMask: seqMaskOf(batch.seqLen, L),
+      dense: S > 0 ? transformDense(batch.dense, this.config.denseTransform) : null,
+    };
+  }
+
+  private tensorInputs(h: ReturnType<NetModel['hostInputs']>, rowsT: tf.Tensor2D): Inputs {
+    const L = this.info.seqLen;
+    return {
+      n: h.n,
+      emb: tf.concat([tf.zeros([1, this.dim]), rowsT], 0) as tf.Tensor2D,
+      fieldIdx: tf.tensor1d(h.fieldIdx, 'int32'),
+      seqIdx: tf.tensor1d(h.seqIdx, 'int32'),
+      seqMask: tf.tensor2d(h.seqMask, [h.n, L]),
+      dense: h.dense ? tf.tensor2d(h.dense, [h.n, this.info.denseDim]) : null,
+    };
+  }
+
+  private labels(batch: Batch): BatchLabels {
+    const n = batch.n;
+    const col = (a: Float32Array, j: number) => {
+      const out = new Float32Array(n);
+      for (let i = 0; i < n; i++) out[i] = a[i * 3 + j];
+      return tf.tensor1d(out);
+    };
+    return {
+      n,
+      y: [col(batch.labels, 0), col(batch.labels, 1), col(batch.labels, 2)],
+      m: [col(batch.mask, 0), col(batch.mask, 1), col(batch.mask, 2)],
+    };
+  }
+}
+
+export type { Heads };

@@ -1,0 +1,155 @@
+import type { Schema } from '../data/batch.js';
+import type { GradResult, Model } from '../model/types.js';
+import type { EngineName } from '../engine/index.js';
+import { optim } from '../train/optim.js';
+import { Barrier } from './barrier.js';
+import { C_BAD, viewsOf, sliceBatch, type RegionLayout, type RegionViews } from './layout.js';
+import { combineOwnedRows, microRange, ownedSlice, sumSlice } from './reduce.js';
+import type { Waiter } from './region.js';
+
+/** What a worker needs to build its model (sent in its init message, so plain data). */
+export interface ModelSpec {
+  /** module exporting createModel(config, schema) → Model; default: cmdcm's src/model */
+  module?: string;
+  config: unknown;
+}
+
+/** Testing hook: make worker `worker` fail at `step` ('throw' an error, 'exit' its thread/process, 'kill' itself with SIGKILL). */
+export interface FaultInjection {
+  worker: number;
+  step: number;
+  kind: 'throw' | 'exit' | 'kill';
+}
+
+export interface WorkerInit {
+  w: number;
+  layout: RegionLayout;
+  schema: Schema;
+  model: ModelSpec;
+  engine: EngineName;
+  fault?: FaultInjection;
+}
+
+/** One step's orders from the coordinator. */
+export interface StepOrder {
+  type: 'step';
+  /** 1-based optimizer step (Adam bias correction) */
+  t: number;
+  /** samples in this global batch */
+  n: number;
+  lr: number;
+  tableLr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+export interface StepReport {
+  type: 'done';
+  w: number;
+  t: number;
+  loss: number;
+  terms: Record<string, number>;
+  /** first non-finite value this worker saw: the step was skipped by every worker */
+  bad?: { term: string; value: number };
+}
+
+export const DEFAULT_MODEL_MODULE = new URL('../model/index.js', import.meta.url).href;
+
+/** Load the engine, then the model, in this thread/process. */
+export async function buildModel(init: WorkerInit): Promise<Model> {
+  const { useEngine } = await import('../engine/index.js');
+  await useEngine(init.engine);
+  const mod = (await import(init.model.module ?? DEFAULT_MODEL_MODULE)) as { createModel?: (c: unknown, s: Schema) => Model };
+  if (typeof mod.createModel !== 'function') throw new Error(`model module ${init.model.module ?? DEFAULT_MODEL_MODULE} has no createModel export`);
+  const model = mod.createModel(init.model.config, init.schema);
+  if (model.layout.total !== init.layout.paramCount || model.dim !== init.layout.dim) {
+    throw new Error(`worker ${init.w}: its model has ${model.layout.total} params × dim ${model.dim}, the coordinator's ${init.layout.paramCount} × ${init.layout.dim}`);
+  }
+  return model;
+}
+
+function firstNonFinite(g: GradResult): { term: string; value: number } | undefined {
+  for (const [k, v] of Object.entries(g.terms)) if (!Number.isFinite(v)) return { term: k, value: v };
+  if (!Number.isFinite(g.loss)) return { term: 'loss', value: g.loss };
+  for (const x of g.denseGrad) if (!Number.isFinite(x)) return { term: 'dense gradient', value: x };
+  for (const x of g.rowGrad) if (!Number.isFinite(x)) return { term: 'embedding gradient', value: x };
+  return undefined;
+}
+
+/**
+ * A worker's part of every step: gradient of its micro-batch, publish, barrier, then the
+ * reduce-scatter (sum its dense slice over workers, Adam on it) and the rows it owns (sum
+ * contributions, lazy Adam / Adagrad once). The coordinator starts the next step only after every
+ * worker reported, so no second barrier is needed.
+ */
+export class WorkerCore {
+  readonly views: RegionViews;
+  private readonly barrier: Barrier;
+  private readonly slice: [number, number];
+  private readonly scratch: Float32Array;
+  private readonly outRows: Int32Array;
+  private readonly outGrad: Float32Array;
+
+  constructor(readonly init: WorkerInit, buffer: ArrayBufferLike, waiter: Waiter, private readonly model: Model) {
+    const L = init.layout;
+    this.views = viewsOf(buffer, L);
+    this.barrier = new Barrier(this.views.ctrl, L.workers, waiter);
+    this.slice = ownedSlice(L.paramCount, L.workers, init.w);
+    this.scratch = new Float32Array(this.slice[1] - this.slice[0]);
+    // a worker owns about 1/W of the rows all workers touched
+    this.outRows = new Int32Array(Math.min(L.tableRows, L.workers * L.rowCap));
+    this.outGrad = new Float32Array(this.outRows.length * L.dim);
+  }
+
+  private injectFault(t: number): void {
+    const f = this.init.fault;
+    if (!f || f.worker !== this.init.w || f.step !== t) return;
+    if (f.kind === 'throw') throw new Error(`injected fault (test) in worker ${f.worker} at step ${t}`);
+    if (f.kind === 'exit') process.exit(3);
+    process.kill(process.pid, 'SIGKILL');
+  }
+
+  step(o: StepOrder): StepReport {
+    const { w, layout: L } = this.init;
+    const V = this.views, P = L.paramCount, D = L.dim;
+    this.injectFault(o.t);
+    const [lo, hi] = microRange(o.n, L.workers, w);
+    let g: GradResult;
+    if (hi > lo) {
+      g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / o.n);
+    } else {
+      g = { loss: 0, terms: {}, denseGrad: new Float32Array(P), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
+    }
+    const bad = firstNonFinite(g);
+    if (bad) Atomics.add(V.ctrl, C_BAD, 1);
+    if (g.denseGrad.length !== P) throw new Error(`worker ${w}: model returned ${g.denseGrad.length} dense gradients, expected ${P}`);
+    if (g.rows.length > L.rowCap) throw new Error(`worker ${w}: micro-batch touched ${g.rows.length} rows, the shared row area holds ${L.rowCap}`);
+    V.grads.set(g.denseGrad, w * P);
+    V.rowIdx.set(g.rows, w * L.rowCap);
+    V.rowGrad.set(g.rowGrad.subarray(0, g.rows.length * D), w * L.rowCap * D);
+    Atomics.store(V.rowCount, w, g.rows.length);
+
+    this.barrier.arrive();
+
+    if (Atomics.load(V.ctrl, C_BAD) === 0) {
+      const k = optim();
+      const [a, b] = this.slice;
+      if (b > a) {
+        sumSlice(V.grads, P, L.workers, a, b, this.scratch);
+        k.adamDense(V.params.subarray(a, b), this.scratch, V.m.subarray(a, b), V.v.subarray(a, b),
+          { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
+      }
+      const n = combineOwnedRows(L.workers, w, V.rowCount, V.rowIdx, V.rowGrad, L.rowCap, D, this.outRows, this.outGrad);
+      if (n > 0) {
+        const rows = this.outRows.subarray(0, n), rg = this.outGrad.subarray(0, n * D);
+        if (L.tableOptimizer === 'lazyAdam') {
+          k.lazyAdamRows(V.table, V.tableM, V.tableV, D, rows, rg, { lr: o.tableLr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
+        } else {
+          k.adagradRows(V.table, V.tableM, D, rows, rg, { lr: o.tableLr, eps: o.eps });
+        }
+      }
+    }
+    return { type: 'done', w, t: o.t, loss: g.loss, terms: g.terms, bad };
+  }
+}

@@ -1,0 +1,32 @@
+import type { Model, Predictions } from '../model/types.js';
+import { SAMPLE_COLUMNS, columnWidths, type SampleColumns, type Schema } from '../data/batch.js';
+
+/** Samples [start, end) of `cols` as views (no copy). */
+export function sliceColumns(schema: Schema, cols: SampleColumns, start: number, end: number): SampleColumns {
+  const w = columnWidths(schema);
+  const out = { n: end - start } as SampleColumns;
+  for (const name of SAMPLE_COLUMNS) {
+    const a = cols[name] as Int32Array | Float32Array;
+    (out as unknown as Record<string, unknown>)[name] = a.subarray(start * w[name], end * w[name]);
+  }
+  return out;
+}
+
+/** Predictions for every sample of `cols`, forward passes of at most `batchSize` samples. */
+export function predictColumns(model: Model, params: Float32Array, table: Float32Array, schema: Schema, cols: SampleColumns, batchSize: number): Predictions {
+  const out: Predictions = {
+    direct: new Float32Array(cols.n),
+    atc: new Float32Array(cols.n),
+    transition: new Float32Array(cols.n),
+    delayed: new Float32Array(cols.n),
+  };
+  for (let s = 0; s < cols.n; s += batchSize) {
+    const e = Math.min(cols.n, s + batchSize);
+    const p = model.predict(params, table, sliceColumns(schema, cols, s, e));
+    out.direct.set(p.direct, s);
+    out.atc.set(p.atc, s);
+    out.transition.set(p.transition, s);
+    out.delayed.set(p.delayed, s);
+  }
+  return out;
+}

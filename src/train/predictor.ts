@@ -1,0 +1,70 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { SampleColumns, Schema } from '../data/batch.js';
+import { columnWidths, SAMPLE_COLUMNS } from '../data/batch.js';
+import { createModel } from '../model/index.js';
+import type { Model, Predictions } from '../model/types.js';
+import { useEngine, type EngineName } from '../engine/index.js';
+import { CmdcmError } from '../util/errors.js';
+import { CKPT_BEST, checkCompatible, loadLastGoodCheckpoint, readCheckpoint } from './checkpoint.js';
+import { predictColumns } from './columns.js';
+import { readRunConfig, type RunConfig } from './run-dir.js';
+
+export interface PredictorOptions {
+  engine?: EngineName;
+  /** 'best' (default): the parameters with the best validation logloss when the run has them, else the last checkpoint */
+  checkpoint?: 'best' | 'latest';
+  /** samples per forward pass */
+  batchSize?: number;
+}
+
+/**
+ * A trained run loaded once for repeated prediction (a server loop): `predict(columns)` on batches
+ * of SampleColumns built with the run's schema. Holds the parameters in memory; no I/O per call.
+ */
+export class Predictor {
+  private constructor(
+    readonly runDir: string,
+    readonly config: RunConfig,
+    readonly model: Model,
+    readonly params: Float32Array,
+    readonly table: Float32Array,
+    /** step of the loaded parameters */
+    readonly step: number,
+    readonly batchSize: number,
+  ) {}
+
+  get schema(): Schema {
+    return this.config.schema;
+  }
+
+  static async load(runDir: string, opts: PredictorOptions = {}): Promise<Predictor> {
+    const rc = readRunConfig(runDir);
+    await useEngine(opts.engine ?? 'auto');
+    const model = createModel(rc.modelConfig, rc.schema);
+    const want = { model: rc.model, schemaFingerprint: rc.schemaFingerprint };
+    const bestPath = join(runDir, CKPT_BEST);
+    let got: { ck: Awaited<ReturnType<typeof readCheckpoint>>; path: string } | undefined;
+    if ((opts.checkpoint ?? 'best') === 'best' && existsSync(bestPath)) got = { ck: await readCheckpoint(bestPath), path: bestPath };
+    else got = await loadLastGoodCheckpoint(runDir);
+    if (!got) throw new CmdcmError(`${runDir}: the run has no checkpoint yet (train it first)`);
+    checkCompatible(got.ck, got.path, want);
+    const { params, table, step } = got.ck.state;
+    if (params.length !== model.layout.total || table.length !== rc.schema.tableRows * model.dim) {
+      throw new CmdcmError(`${got.path}: parameter sizes do not match model '${rc.model}' of ${runDir}/config.json`);
+    }
+    return new Predictor(runDir, rc, model, params, table, step, opts.batchSize ?? rc.train.evalBatchSize);
+  }
+
+  /** Probabilities for every sample of `cols` (any size; split into forward passes of batchSize). */
+  predict(cols: SampleColumns): Predictions {
+    const w = columnWidths(this.schema);
+    for (const name of SAMPLE_COLUMNS) {
+      const need = cols.n * w[name];
+      if ((cols[name] as ArrayLike<number>).length < need) {
+        throw new CmdcmError(`predict: column '${name}' holds ${(cols[name] as ArrayLike<number>).length} values, ${cols.n} samples of this run's schema need ${need}`);
+      }
+    }
+    return predictColumns(this.model, this.params, this.table, this.schema, cols, this.batchSize);
+  }
+}

@@ -1,0 +1,140 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { openDataset, type Dataset } from '../data/dataset.js';
+import { createModel } from '../model/index.js';
+import { resolveModelConfig, type ModelConfig } from '../model/config.js';
+import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
+import { useEngine, type EngineName } from '../engine/index.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { CmdcmError } from '../util/errors.js';
+import { createLogger } from '../util/log.js';
+import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
+import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
+import type { StepRunner } from './step.js';
+import { schemaFingerprint } from './fingerprint.js';
+import { CKPT_LATEST, CKPT_PREV } from './checkpoint.js';
+import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
+
+/**
+ * One training run end to end: open the dataset, build the model, set up (or reopen) the run
+ * directory, train, leave config.json + checkpoints + metrics.jsonl + train.log behind. The CLI's
+ * `cmdcm train` and the library's `train()` both call this.
+ */
+export interface TrainRunOptions {
+  /** prepared dataset directory (or an opened Dataset) */
+  data: string | Dataset;
+  model: ModelName;
+  /** run directory */
+  out: string;
+  /** partial model config (JSON), merged over defaultModelConfig(model) */
+  modelConfig?: Record<string, unknown>;
+  /** where modelConfig came from, for error messages */
+  modelConfigSource?: string;
+  train?: TrainConfigInput;
+  trainConfigSource?: string;
+  engine?: EngineName;
+  /** continue the run in `out` from its last good checkpoint */
+  resume?: boolean;
+  /** > 1: data-parallel workers (src/parallel provides the runner) */
+  workers?: number;
+  /** supply a step runner directly (takes precedence over `workers`) */
+  runner?: StepRunner;
+  /**
+   * Builds the runner for `workers > 1`. Default: `createParallelRunner` from src/parallel/index.js,
+   * loaded on demand so single-process training never loads worker machinery.
+   */
+  parallel?: ParallelRunnerFactory;
+  signal?: AbortSignal;
+  /** listeners for the trainer's progress events */
+  on?: { [K in keyof TrainerEvents]?: (...args: TrainerEvents[K]) => void };
+  logger?: Logger;
+}
+
+export interface ParallelRunnerOptions {
+  workers: number;
+  model: Model;
+  modelConfig: ModelConfig;
+  schema: Dataset['schema'];
+  engine: string;
+  config: TrainConfig;
+}
+export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;
+
+export interface TrainRunResult {
+  runDir: string;
+  config: RunConfig;
+  summary: TrainSummary;
+}
+
+async function loadParallelFactory(): Promise<ParallelRunnerFactory> {
+  // a computed specifier: the parallel module may not exist in every build, and must not be loaded
+  // for single-process runs
+  const spec = new URL('../parallel/index.js', import.meta.url).href;
+  let mod: { createParallelRunner?: ParallelRunnerFactory };
+  try {
+    mod = (await import(spec)) as typeof mod;
+  } catch (e) {
+    throw new CmdcmError(`--workers > 1 needs the parallel trainer (src/parallel), which could not be loaded: ${(e as Error).message}`);
+  }
+  if (typeof mod.createParallelRunner !== 'function') throw new CmdcmError('--workers > 1: src/parallel does not export createParallelRunner');
+  return mod.createParallelRunner;
+}
+
+export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
+  if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
+  const runDir = opts.out;
+  const fingerprint = schemaFingerprint(ds.schema);
+  const hasRun = existsSync(runConfigPath(runDir));
+  let trainCfg: TrainConfig;
+  let modelCfg: ModelConfig;
+  let prior: RunConfig | undefined;
+  if (opts.resume) {
+    if (!hasRun) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (no ${runConfigPath(runDir)})`);
+    prior = readRunConfig(runDir);
+    if (prior.model !== opts.model) throw new CmdcmError(`${runDir}: the run there is model '${prior.model}', not '${opts.model}' (resume with --model ${prior.model}, or use another --out)`);
+    if (prior.schemaFingerprint !== fingerprint) {
+      throw new CmdcmError(`${runDir}: the run there was trained on a dataset with another schema (${prior.data}, fingerprint ${prior.schemaFingerprint}; ${ds.dir} has ${fingerprint})`);
+    }
+    // the stored configs define the trajectory; explicit options may still extend/override them
+    trainCfg = mergeTrainConfig(prior.train, opts.train, opts.trainConfigSource ?? 'train options');
+    modelCfg = opts.modelConfig ? resolveModelConfig({ ...prior.modelConfig, ...opts.modelConfig }, opts.modelConfigSource ?? 'model config', opts.model) : prior.modelConfig;
+  } else {
+    if (hasRun || existsSync(join(runDir, CKPT_LATEST)) || existsSync(join(runDir, CKPT_PREV))) {
+      throw new CmdcmError(`--out: ${runDir} already holds a run (continue it with --resume, or choose another --out)`);
+    }
+    trainCfg = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, opts.train, opts.trainConfigSource ?? 'train options');
+    modelCfg = resolveModelConfig(opts.modelConfig ?? {}, opts.modelConfigSource ?? 'model config', opts.model);
+  }
+  const engine = await useEngine(opts.engine ?? 'auto');
+  const model = createModel(modelCfg, ds.schema);
+  mkdirSync(runDir, { recursive: true });
+  const runCfg: RunConfig = {
+    cmdcmRun: RUN_FORMAT,
+    model: opts.model,
+    modelConfig: modelCfg,
+    train: trainCfg,
+    data: absPath(ds.dir),
+    schema: ds.schema,
+    schemaFingerprint: fingerprint,
+    engine,
+    createdAt: prior?.createdAt ?? new Date().toISOString(),
+  };
+  await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+  const logger = opts.logger ?? createLogger({ file: join(runDir, 'train.log') });
+  logger.info({ model: opts.model, data: runCfg.data, engine, train: trainCfg, resume: Boolean(opts.resume) }, 'train start');
+
+  const [train, valid] = await Promise.all([ds.load('train'), ds.load('valid')]);
+  if (train.n === 0) throw new CmdcmError(`${ds.dir}: the train split is empty (check the promotions given to \`cmdcm prepare\`)`);
+  let runner = opts.runner;
+  const workers = opts.workers ?? 1;
+  if (!runner && workers > 1) {
+    const factory = opts.parallel ?? (await loadParallelFactory());
+    runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg });
+  }
+  const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
+  for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
+  const summary = await trainer.run();
+  return { runDir, config: runCfg, summary };
+}

@@ -1,0 +1,92 @@
+import type { Model, GradResult } from '../model/types.js';
+import type { Batch } from '../data/batch.js';
+import { CmdcmError } from '../util/errors.js';
+import { optim } from './optim.js';
+import type { TrainState } from './state.js';
+import type { TrainConfig } from './config.js';
+
+/** Per-step optimizer settings (the lr comes from the schedule). */
+export interface StepHyper {
+  lr: number;
+  tableLr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  tableOptimizer: TrainConfig['tableOptimizer'];
+}
+
+export interface StepResult {
+  step: number;
+  loss: number;
+  terms: Record<string, number>;
+  samples: number;
+}
+
+export class NonFiniteLossError extends CmdcmError {
+  constructor(readonly step: number, readonly term: string, readonly value: number) {
+    super(`non-finite loss at step ${step}: ${term === 'loss' ? 'total loss' : `task/term '${term}'`} = ${value}; training stopped, the last good checkpoint is kept (try a lower --lr)`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+export function stepHyper(cfg: TrainConfig, lr: number): StepHyper {
+  return { lr, tableLr: lr * cfg.tableLrScale, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, tableOptimizer: cfg.tableOptimizer };
+}
+
+/** Throws NonFiniteLossError naming the first non-finite term (terms before the total). */
+export function checkFinite(g: GradResult, step: number): void {
+  for (const [k, v] of Object.entries(g.terms)) if (!Number.isFinite(v)) throw new NonFiniteLossError(step, k, v);
+  if (!Number.isFinite(g.loss)) throw new NonFiniteLossError(step, 'loss', g.loss);
+  const d = g.denseGrad;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) throw new NonFiniteLossError(step, 'dense gradient', d[i]);
+  const r = g.rowGrad;
+  for (let i = 0; i < r.length; i++) if (!Number.isFinite(r[i])) throw new NonFiniteLossError(step, 'embedding gradient', r[i]);
+}
+
+/**
+ * Apply one computed gradient to the state (Adam on the dense params, lazy Adam / Adagrad on the
+ * touched rows) and advance the step counter. Split from `trainStep` so a parallel runner that
+ * combines workers' gradients can reuse it.
+ */
+export function applyGradients(state: TrainState, dim: number, g: GradResult, h: StepHyper): void {
+  const k = optim();
+  const t = state.step + 1;
+  k.adamDense(state.params, g.denseGrad, state.m, state.v, { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: t });
+  if (g.rows.length > 0) {
+    if (h.tableOptimizer === 'lazyAdam') {
+      k.lazyAdamRows(state.table, state.tableM, state.tableV, dim, g.rows, g.rowGrad, { lr: h.tableLr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: t });
+    } else {
+      k.adagradRows(state.table, state.tableM, dim, g.rows, g.rowGrad, { lr: h.tableLr, eps: h.eps });
+    }
+  }
+  state.step = t;
+}
+
+/**
+ * One optimizer step on one batch: gradients from the model, a finiteness check (the state is left
+ * untouched when it fails), the optimizer update. No I/O, no global state beyond the optimizer
+ * kernels' selection.
+ */
+export function trainStep(model: Model, state: TrainState, batch: Batch, h: StepHyper): StepResult {
+  const g = model.grad(state.params, state.table, batch, 1);
+  const stepNo = state.step + 1;
+  checkFinite(g, stepNo);
+  applyGradients(state, model.dim, g, h);
+  return { step: stepNo, loss: g.loss, terms: g.terms, samples: batch.n };
+}
+
+/**
+ * How the trainer runs a step. The default runs `trainStep` in this thread; the parallel trainer
+ * (src/parallel) supplies one that splits each global batch across workers. `attach` is called once
+ * before the first step and may replace the state's arrays (e.g. with SharedArrayBuffer-backed
+ * copies); `close` once at the end, on every exit path.
+ */
+export interface StepRunner {
+  attach?(state: TrainState): Promise<void> | void;
+  step(state: TrainState, batch: Batch, h: StepHyper): Promise<StepResult> | StepResult;
+  close?(): Promise<void> | void;
+}
+
+export function localStepRunner(model: Model): StepRunner {
+  return { step: (state, batch, h) => trainStep(model, state, batch, h) };
+}

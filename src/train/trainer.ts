@@ -1,0 +1,242 @@
+import { EventEmitter } from 'node:events';
+import { appendFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Model } from '../model/types.js';
+import { gatherColumns, type SampleColumns, type Schema } from '../data/batch.js';
+import { log } from '../util/log.js';
+import { validationLoglosses } from '../eval/report.js';
+import type { TrainConfig } from './config.js';
+import { learningRate } from './schedule.js';
+import { initTrainState, epochPermutation, type TrainState } from './state.js';
+import { localStepRunner, stepHyper, type StepRunner } from './step.js';
+import { predictColumns } from './columns.js';
+import { schemaFingerprint } from './fingerprint.js';
+import { checkCompatible, loadLastGoodCheckpoint, saveBest, saveCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
+
+/**
+ * The training loop: epochs of seeded shuffled batches, the LR schedule, validation on the 'valid'
+ * split (every `validEvery` steps or at each epoch's end), early stopping on validation logloss,
+ * checkpoints, metrics.jsonl. Progress goes out as events (see TrainerEvents). The step itself runs
+ * through a StepRunner (in-thread by default; src/parallel supplies a multi-worker one).
+ *
+ * Reproducibility: the state (RNG, data cursor, moments, counters) fully determines what follows,
+ * so a run resumed from any checkpoint ends with the same parameters as an uninterrupted one.
+ */
+export interface TrainerOptions {
+  model: Model;
+  /** stored in checkpoints and checked on resume */
+  modelConfig?: unknown;
+  schema: Schema;
+  train: SampleColumns;
+  valid?: SampleColumns;
+  config: TrainConfig;
+  /** where checkpoints, best.cmck and metrics.jsonl go; without it nothing is written */
+  runDir?: string;
+  /** continue from the run directory's last good checkpoint (if it has one) */
+  resume?: boolean;
+  /** start from this state instead (library use); wins over resume */
+  initialState?: TrainState;
+  runner?: StepRunner;
+  /** stop after the current step, writing a final checkpoint */
+  signal?: AbortSignal;
+  logger?: Logger;
+}
+
+export interface StepEvent {
+  step: number;
+  epoch: number;
+  loss: number;
+  terms: Record<string, number>;
+  lr: number;
+  samplesPerSec: number;
+  /** steps of the whole run per the config (epochs × batches per epoch) */
+  totalSteps: number;
+}
+export interface ValidEvent {
+  step: number;
+  epoch: number;
+  logloss: { direct: number | null; atc: number | null; delayed: number | null; sum: number };
+  metric: number;
+  best: number;
+  improved: boolean;
+  badValidations: number;
+}
+export interface TrainSummary {
+  steps: number;
+  epochs: number;
+  finished: TrainState['finished'] | 'interrupted';
+  best: TrainState['best'];
+  lastLoss: number | null;
+  seconds: number;
+  samplesPerSec: number;
+  /** the final state (parameters after the last step) */
+  state: TrainState;
+  resumedFrom?: number;
+}
+
+export interface TrainerEvents {
+  step: [StepEvent];
+  valid: [ValidEvent];
+  checkpoint: [{ step: number; path: string }];
+  epoch: [{ epoch: number; step: number }];
+  end: [TrainSummary];
+}
+
+export class Trainer extends EventEmitter<TrainerEvents> {
+  readonly stepsPerEpoch: number;
+  readonly totalSteps: number;
+  private readonly fingerprint: string;
+  private readonly logger: Logger;
+
+  constructor(private readonly opts: TrainerOptions) {
+    super();
+    const n = opts.train.n;
+    if (n === 0) throw new Error('the train split has no samples');
+    this.stepsPerEpoch = Math.ceil(n / opts.config.batchSize);
+    this.totalSteps = this.stepsPerEpoch * opts.config.epochs;
+    this.fingerprint = schemaFingerprint(opts.schema);
+    this.logger = opts.logger ?? log();
+  }
+
+  private meta(): CheckpointMeta {
+    const o = this.opts;
+    return {
+      kind: 'train',
+      model: o.model.name,
+      modelConfig: o.modelConfig ?? null,
+      trainConfig: o.config,
+      schemaFingerprint: this.fingerprint,
+      dim: o.model.dim,
+      tableRows: o.schema.tableRows,
+      createdAt: new Date().toISOString(),
+    };
+  }
+
+  private async startState(): Promise<{ state: TrainState; resumedFrom?: number }> {
+    const o = this.opts;
+    if (o.initialState) return { state: o.initialState };
+    if (o.resume && o.runDir) {
+      const got = await loadLastGoodCheckpoint(o.runDir);
+      if (got) {
+        checkCompatible(got.ck, got.path, { model: o.model.name, schemaFingerprint: this.fingerprint });
+        const s = got.ck.state;
+        if (s.params.length !== o.model.layout.total || s.table.length !== o.schema.tableRows * o.model.dim) {
+          throw new Error(`${got.path}: parameter sizes differ from model '${o.model.name}' (${s.params.length} vs ${o.model.layout.total} dense, ${s.table.length} vs ${o.schema.tableRows * o.model.dim} table)`);
+        }
+        if (s.finished === 'max-steps') s.finished = null;
+        this.logger.info({ path: got.path, step: s.step, epoch: s.epoch, cursor: s.cursor }, 'resuming');
+        return { state: s, resumedFrom: s.step };
+      }
+    }
+    return { state: initTrainState(o.model, o.schema, o.config) };
+  }
+
+  private metricsLine(obj: object): void {
+    if (!this.opts.runDir) return;
+    appendFileSync(join(this.opts.runDir, 'metrics.jsonl'), JSON.stringify(obj) + '\n');
+  }
+
+  private async checkpoint(state: TrainState): Promise<void> {
+    if (!this.opts.runDir) return;
+    const path = await saveCheckpoint(this.opts.runDir, { meta: this.meta(), state });
+    this.logger.info({ step: state.step, path }, 'checkpoint');
+    this.emit('checkpoint', { step: state.step, path });
+  }
+
+  private async validate(state: TrainState): Promise<void> {
+    const o = this.opts;
+    if (!o.valid || o.valid.n === 0) return;
+    const p = predictColumns(o.model, state.params, state.table, o.schema, o.valid, o.config.evalBatchSize);
+    const ll = validationLoglosses(o.valid, p);
+    const metric = o.config.earlyStopOn === 'delayed' && ll.delayed !== null ? ll.delayed : ll.sum;
+    const improved = state.best === null || metric < state.best.metric - o.config.minDelta;
+    if (improved) {
+      state.best = { metric, step: state.step };
+      state.badValidations = 0;
+      if (o.runDir) await saveBest(o.runDir, { meta: this.meta(), state });
+    } else {
+      state.badValidations++;
+      if (o.config.patience > 0 && state.badValidations >= o.config.patience) state.finished = 'early-stop';
+    }
+    const ev: ValidEvent = { step: state.step, epoch: state.epoch, logloss: ll, metric, best: state.best!.metric, improved, badValidations: state.badValidations };
+    this.metricsLine({ type: 'valid', time: new Date().toISOString(), ...ev });
+    this.logger.info(ev, 'validation');
+    this.emit('valid', ev);
+  }
+
+  async run(): Promise<TrainSummary> {
+    const o = this.opts;
+    const cfg = o.config;
+    if (o.runDir) mkdirSync(o.runDir, { recursive: true });
+    const { state, resumedFrom } = await this.startState();
+    const runner = o.runner ?? localStepRunner(o.model);
+    const t0 = Date.now();
+    let samples = 0;
+    let lastLoss: number | null = null;
+    let interrupted = false;
+    try {
+      if (runner.attach) await runner.attach(state);
+      outer: while (!state.finished) {
+        if (state.epoch >= cfg.epochs) {
+          state.finished = 'epochs';
+          break;
+        }
+        const n = o.train.n;
+        const { order, after } = epochPermutation(state, n);
+        state.rng = after;
+        for (let b = state.cursor; b < this.stepsPerEpoch; b++) {
+          if (cfg.maxSteps > 0 && state.step >= cfg.maxSteps) {
+            state.finished = 'max-steps';
+            break outer;
+          }
+          if (o.signal?.aborted) {
+            interrupted = true;
+            break outer;
+          }
+          const idx = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
+          const batch = gatherColumns(o.schema, o.train, idx);
+          const lr = learningRate(cfg.schedule, state.step, this.totalSteps);
+          const r = await runner.step(state, batch, stepHyper(cfg, lr));
+          state.cursor = b + 1;
+          samples += r.samples;
+          lastLoss = r.loss;
+          const secs = Math.max((Date.now() - t0) / 1000, 1e-3);
+          const ev: StepEvent = { step: r.step, epoch: state.epoch, loss: r.loss, terms: r.terms, lr, samplesPerSec: samples / secs, totalSteps: this.totalSteps };
+          this.metricsLine({ type: 'step', ...ev });
+          this.emit('step', ev);
+          if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validate(state);
+          if (cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) await this.checkpoint(state);
+          if (state.finished) break outer;
+        }
+        // epoch done: the next epoch's permutation is drawn from where this one's left the RNG
+        state.epoch++;
+        state.cursor = 0;
+        state.epochRng = state.rng;
+        this.emit('epoch', { epoch: state.epoch, step: state.step });
+        if (cfg.validEvery === 0) await this.validate(state);
+      }
+      await this.checkpoint(state);
+    } finally {
+      if (runner.close) await runner.close();
+    }
+    const seconds = (Date.now() - t0) / 1000;
+    const summary: TrainSummary = {
+      steps: state.step,
+      epochs: state.epoch,
+      finished: interrupted ? 'interrupted' : state.finished,
+      best: state.best,
+      lastLoss,
+      seconds,
+      samplesPerSec: samples / Math.max(seconds, 1e-3),
+      state,
+      resumedFrom,
+    };
+    this.metricsLine({ type: 'end', time: new Date().toISOString(), steps: summary.steps, epochs: summary.epochs, finished: summary.finished, best: summary.best, seconds, samplesPerSec: summary.samplesPerSec });
+    this.logger.info({ steps: summary.steps, finished: summary.finished, best: summary.best, seconds }, 'training finished');
+    this.emit('end', summary);
+    return summary;
+  }
+}
+
+export type { Checkpoint };

@@ -1,0 +1,38 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createModel, initTable, type TermName } from '../../src/model/index.js';
+import type { ModelName } from '../../src/model/types.js';
+import { cpuBackend, syntheticBatch, tinyConfig, tinySchema } from './fixtures.js';
+import { fdCheck } from './gradcheck.js';
+
+before(cpuBackend);
+
+const schema = tinySchema();
+// Every 4th delayed label masked: the masks are part of what the gradient must get right.
+const batch = syntheticBatch(schema, 12, 7, { maskDelayedEvery: 4 });
+const TOL = 2e-2;
+
+const cases: [TermName, ModelName, Parameters<typeof tinyConfig>[1]][] = [
+  ['direct', 'cmdcm', {}],
+  ['atc', 'cmdcm', {}],
+  ['ctcvr', 'cmdcm', {}],
+  ['cf', 'cmdcm', { counterfactual: 'ipw' }],
+  ['cf', 'cmdcm', { counterfactual: 'dr' }],
+  ['imp', 'cmdcm', { counterfactual: 'dr' }],
+  ['ctcvr', 'cmdcm', { seqPooling: 'mean' }],
+  ['delayed', 'mmoe', {}],
+  ['delayed', 'dnn', {}],
+];
+
+for (const [term, name, over] of cases) {
+  test(`finite differences match the ${term} gradient of ${name} ${JSON.stringify(over)}`, () => {
+    const model = createModel(tinyConfig(name, over), schema);
+    const params = model.initParams(11);
+    const table = initTable(schema.tableRows, model.dim, 12, 0.5);
+    const { dense, rows } = fdCheck(model, params, table, batch, term);
+    for (const r of [dense, rows]) {
+      assert.ok(r.maxAbsGrad > 1e-4, `term ${term} has a vanishing gradient:\n${r.details.join('\n')}`);
+      assert.ok(r.worst < TOL, `relative error ${r.worst} > ${TOL}:\n${r.details.join('\n')}`);
+    }
+  });
+}

@@ -1,0 +1,108 @@
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { gatherColumns } from '../../src/data/batch.js';
+import { createModel, gatherBatchRows, initTable, scatterAddRows, uniqueRows, MODEL_NAMES } from '../../src/model/index.js';
+import { cpuBackend, syntheticBatch, tinyConfig, tinySchema } from './fixtures.js';
+
+before(cpuBackend);
+
+const schema = tinySchema(4);
+const batch = syntheticBatch(schema, 10, 17);
+
+/** The batch's non-padding ids, computed independently of the model code. */
+function idsOf(b: typeof batch): number[] {
+  const s = new Set<number>();
+  for (const v of b.fields) if (v !== 0) s.add(v);
+  for (const v of b.seq) if (v !== 0) s.add(v);
+  return [...s].sort((a, b) => a - b);
+}
+
+test('uniqueRows: unique ascending, padding excluded, out-of-range ids refused', () => {
+  const u = uniqueRows([Int32Array.from([5, 0, 3, 5, 9]), Int32Array.from([3, 1, 0])], 10);
+  assert.deepEqual(Array.from(u), [1, 3, 5, 9]);
+  assert.throws(() => uniqueRows([Int32Array.from([10])], 10), /outside the table/);
+  assert.throws(() => uniqueRows([Int32Array.from([-1])], 10), /outside the table/);
+});
+
+test('gatherBatchRows: local indices point at the right copied rows; padding maps to 0', () => {
+  const dim = 3;
+  const table = Float32Array.from({ length: 12 * dim }, (_, i) => i);
+  const ids = Int32Array.from([7, 0, 2, 7, 11]);
+  const g = gatherBatchRows(table, dim, [ids]);
+  assert.deepEqual(Array.from(g.rows), [2, 7, 11]);
+  assert.deepEqual(Array.from(g.local[0]), [2, 0, 1, 2, 3]);
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] === 0) continue;
+    const r = g.local[0][i] - 1;
+    assert.deepEqual(Array.from(g.values.subarray(r * dim, r * dim + dim)), [ids[i] * dim, ids[i] * dim + 1, ids[i] * dim + 2]);
+  }
+});
+
+test('initTable: padding row zero, seeded', () => {
+  const a = initTable(20, 4, 9), b = initTable(20, 4, 9), c = initTable(20, 4, 10);
+  assert.deepEqual(Array.from(a.subarray(0, 4)), [0, 0, 0, 0]);
+  assert.deepEqual(a, b);
+  assert.notDeepEqual(a, c);
+});
+
+for (const name of MODEL_NAMES) {
+  test(`${name}: grad touches exactly the batch's rows (unique, ascending), and only those`, () => {
+    const m = createModel(tinyConfig(name), schema);
+    const table = initTable(schema.tableRows, m.dim, 4, 0.3);
+    const g = m.grad(m.initParams(2), table, batch);
+    assert.deepEqual(Array.from(g.rows), idsOf(batch));
+    assert.equal(g.rowGrad.length, g.rows.length * m.dim);
+    assert.equal(g.denseGrad.length, m.layout.total);
+    // Every touched row has some gradient (else "touched" would be a lie or the gather is broken).
+    const D = m.dim;
+    const dead = [];
+    for (let r = 0; r < g.rows.length; r++) if (g.rowGrad.subarray(r * D, r * D + D).every((x) => x === 0)) dead.push(g.rows[r]);
+    assert.ok(dead.length <= g.rows.length / 4, `rows without gradient: ${dead}`);
+  });
+}
+
+test('lossScale: two half-batches at lossScale 0.5 sum to the full-batch gradient', () => {
+  for (const name of ['cmdcm', 'escm2-dr', 'mmoe'] as const) {
+    const m = createModel(tinyConfig(name), schema);
+    const params = m.initParams(8);
+    const table = initTable(schema.tableRows, m.dim, 6, 0.3);
+    const idx = Array.from({ length: batch.n }, (_, i) => i);
+    const a = gatherColumns(schema, batch, idx.slice(0, 5));
+    const b = gatherColumns(schema, batch, idx.slice(5));
+    const full = m.grad(params, table, batch, 1);
+    const ga = m.grad(params, table, a, 0.5);
+    const gb = m.grad(params, table, b, 0.5);
+    const close = (x: number, y: number, scale: number) => Math.abs(x - y) <= 1e-5 * scale + 1e-7;
+    assert.ok(close(ga.loss + gb.loss, full.loss, full.loss), `loss ${ga.loss} + ${gb.loss} vs ${full.loss}`);
+    for (const t of Object.keys(full.terms)) assert.ok(close(ga.terms[t] + gb.terms[t], full.terms[t], full.loss), `term ${t}`);
+    const dScale = full.denseGrad.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
+    for (let i = 0; i < full.denseGrad.length; i++) {
+      assert.ok(close(ga.denseGrad[i] + gb.denseGrad[i], full.denseGrad[i], dScale), `${name} dense[${i}]: ${ga.denseGrad[i] + gb.denseGrad[i]} vs ${full.denseGrad[i]}`);
+    }
+    const sum = new Float32Array(table.length), ref = new Float32Array(table.length);
+    scatterAddRows(sum, m.dim, ga.rows, ga.rowGrad);
+    scatterAddRows(sum, m.dim, gb.rows, gb.rowGrad);
+    scatterAddRows(ref, m.dim, full.rows, full.rowGrad);
+    const rScale = ref.reduce((s, x) => Math.max(s, Math.abs(x)), 0);
+    for (let i = 0; i < ref.length; i++) assert.ok(close(sum[i], ref[i], rScale), `${name} table[${i}]`);
+    // lossScale is linear: doubling it doubles every gradient.
+    const twice = m.grad(params, table, batch, 2);
+    for (let i = 0; i < full.denseGrad.length; i += 7) assert.ok(close(twice.denseGrad[i], 2 * full.denseGrad[i], dScale));
+  }
+});
+
+test('grad and predict are pure: repeated calls agree, inputs untouched, no tensor leak', async () => {
+  const tf = await import('@tensorflow/tfjs');
+  const m = createModel(tinyConfig('cmdcm'), schema);
+  const params = m.initParams(1);
+  const table = initTable(schema.tableRows, m.dim, 2);
+  const p0 = params.slice(), t0 = table.slice();
+  const before = tf.memory().numTensors;
+  const g1 = m.grad(params, table, batch);
+  const g2 = m.grad(params, table, batch);
+  m.predict(params, table, batch);
+  assert.equal(tf.memory().numTensors, before);
+  assert.deepEqual(g1, g2);
+  assert.deepEqual(params, p0);
+  assert.deepEqual(table, t0);
+});
