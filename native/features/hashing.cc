@@ -119,9 +119,10 @@ Napi::Value HashVocab(const Napi::CallbackInfo& info) {
   return info[5];
 }
 
-// hashStrings(field, offset, size, values: string[], out: Int32Array) -> out
-// Reads each string straight from the JS array: no JS-side join or encode.
-Napi::Value HashStrings(const Napi::CallbackInfo& info) {
+// hashBytes(field, offset, size, bytes: Uint8Array, starts: Int32Array (n + 1), out: Int32Array)
+// Value i is bytes[starts[i], starts[i + 1]): for callers that hold a vocabulary as UTF-8 already
+// (e.g. ids sliced from the log's bytes), where no string ever has to cross into C++.
+Napi::Value HashBytes(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsString()) {
     Napi::TypeError::New(env, "argument field must be a string").ThrowAsJavaScriptException();
@@ -131,49 +132,40 @@ Napi::Value HashStrings(const Napi::CallbackInfo& info) {
   int64_t offset, size;
   if (!args::Int(info, 1, "offset", 0, INT32_MAX, &offset)) return env.Undefined();
   if (!args::Int(info, 2, "size", 1, INT32_MAX, &size)) return env.Undefined();
-  if (info.Length() < 4 || !info[3].IsArray()) {
-    Napi::TypeError::New(env, "argument values must be an array of strings").ThrowAsJavaScriptException();
+  uint8_t* bytes;
+  int32_t *starts, *out;
+  size_t nBytes, nStarts, nOut;
+  if (!args::Typed(info, 3, "bytes", napi_uint8_array, &bytes, &nBytes)) return env.Undefined();
+  if (!args::Typed(info, 4, "starts", napi_int32_array, &starts, &nStarts)) return env.Undefined();
+  if (!args::Typed(info, 5, "out", napi_int32_array, &out, &nOut)) return env.Undefined();
+  if (nStarts < 1) {
+    Napi::RangeError::New(env, "starts must have n + 1 entries").ThrowAsJavaScriptException();
     return env.Undefined();
   }
-  napi_value arr = info[3];
-  int32_t* out;
-  size_t nOut;
-  if (!args::Typed(info, 4, "out", napi_int32_array, &out, &nOut)) return env.Undefined();
-  uint32_t n;
-  napi_get_array_length(env, arr, &n);
+  const size_t n = nStarts - 1;
   if (nOut < n) {
-    Napi::RangeError::New(env, "out is shorter than values").ThrowAsJavaScriptException();
+    Napi::RangeError::New(env, "out is shorter than the number of values").ThrowAsJavaScriptException();
     return env.Undefined();
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (starts[i] < 0 || starts[i + 1] < starts[i] || static_cast<size_t>(starts[i + 1]) > nBytes) {
+      Napi::RangeError::New(env, "starts must be non-decreasing offsets into bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
   }
   const uint64_t prefix = FieldPrefix(field);
   const uint64_t usize = static_cast<uint64_t>(size);
   const int32_t off = static_cast<int32_t>(offset);
-  std::string big;
-  char small[256];
-  for (uint32_t i = 0; i < n; i++) {
-    napi_value v;
-    napi_get_element(env, arr, i, &v);
-    size_t len;
-    if (napi_get_value_string_utf8(env, v, small, sizeof small, &len) != napi_ok) {
-      Napi::TypeError::New(env, "values must be strings").ThrowAsJavaScriptException();
-      return env.Undefined();
-    }
-    const uint8_t* p = reinterpret_cast<const uint8_t*>(small);
-    if (len >= sizeof small - 1) {
-      napi_get_value_string_utf8(env, v, nullptr, 0, &len);
-      big.resize(len + 1);
-      napi_get_value_string_utf8(env, v, &big[0], len + 1, &len);
-      p = reinterpret_cast<const uint8_t*>(big.data());
-    }
-    out[i] = off + static_cast<int32_t>(Fmix64(FnvBytes(prefix, p, len)) % usize);
+  for (size_t i = 0; i < n; i++) {
+    out[i] = off + static_cast<int32_t>(Fmix64(FnvBytes(prefix, bytes + starts[i], starts[i + 1] - starts[i])) % usize);
   }
-  return info[4];
+  return info[5];
 }
 
 }  // namespace
 
 void InitHashing(Napi::Env env, Napi::Object exports) {
   exports.Set("hashVocab", Napi::Function::New(env, HashVocab, "hashVocab"));
-  exports.Set("hashStrings", Napi::Function::New(env, HashStrings, "hashStrings"));
+  exports.Set("hashBytes", Napi::Function::New(env, HashBytes, "hashBytes"));
 }
 }  // namespace cmdcm

@@ -30,9 +30,7 @@ inline int32_t GapBucket(int64_t gapSeconds, int64_t G) {
 }
 
 // Writes events [start, end) of one sample as (item, cat, behavior, gap) rows at dst, then zero
-// padding up to L events. Stream: non-temporal stores, for outputs far larger than the cache,
-// where they skip reading every output line before overwriting it (dst must be 16-byte aligned).
-template <bool Stream>
+// padding up to L events. (Non-temporal stores were tried for large outputs: 6× slower here.)
 inline void PackOne(const PackArgs& a, int64_t t, int32_t start, int32_t end, int32_t* dst) {
   int32_t e = start;
 #ifdef __AVX2__
@@ -61,17 +59,10 @@ inline void PackOne(const PackArgs& a, int64_t t, int32_t start, int32_t end, in
     const __m128i t0 = _mm_unpacklo_epi32(item, cat), t1 = _mm_unpacklo_epi32(beh, gtok);
     const __m128i t2 = _mm_unpackhi_epi32(item, cat), t3 = _mm_unpackhi_epi32(beh, gtok);
     __m128i* d = reinterpret_cast<__m128i*>(dst);
-    if (Stream) {
-      _mm_stream_si128(d, _mm_unpacklo_epi64(t0, t1));
-      _mm_stream_si128(d + 1, _mm_unpackhi_epi64(t0, t1));
-      _mm_stream_si128(d + 2, _mm_unpacklo_epi64(t2, t3));
-      _mm_stream_si128(d + 3, _mm_unpackhi_epi64(t2, t3));
-    } else {
-      _mm_storeu_si128(d, _mm_unpacklo_epi64(t0, t1));
-      _mm_storeu_si128(d + 1, _mm_unpackhi_epi64(t0, t1));
-      _mm_storeu_si128(d + 2, _mm_unpacklo_epi64(t2, t3));
-      _mm_storeu_si128(d + 3, _mm_unpackhi_epi64(t2, t3));
-    }
+    _mm_storeu_si128(d, _mm_unpacklo_epi64(t0, t1));
+    _mm_storeu_si128(d + 1, _mm_unpackhi_epi64(t0, t1));
+    _mm_storeu_si128(d + 2, _mm_unpacklo_epi64(t2, t3));
+    _mm_storeu_si128(d + 3, _mm_unpackhi_epi64(t2, t3));
   }
 #endif
   for (; e < end; e++, dst += 4) {
@@ -81,17 +72,20 @@ inline void PackOne(const PackArgs& a, int64_t t, int32_t start, int32_t end, in
     dst[3] = static_cast<int32_t>(a.gapOff) + GapBucket(t - a.time[e], a.G);
   }
   const int64_t pad = a.L - (end - start);
-#ifdef __AVX2__
-  if (Stream) {
-    __m128i* d = reinterpret_cast<__m128i*>(dst);
-    for (int64_t k = 0; k < pad; k++) _mm_stream_si128(d + k, _mm_setzero_si128());
-    return;
-  }
-#endif
   std::memset(dst, 0, static_cast<size_t>(pad) * 4 * sizeof(int32_t));
 }
 
-template <bool Stream>
+// First index in [first, first + len) whose time is >= x. Branch-free: a sample's user history is
+// short, and a mispredicted branch per halving costs more than the loads.
+inline const int32_t* LowerBound(const int32_t* first, size_t len, int64_t x) {
+  while (len > 1) {
+    const size_t half = len / 2;
+    first = first[half - 1] < x ? first + half : first;
+    len -= half;
+  }
+  return first + (len == 1 && *first < x);
+}
+
 void PackRange(const PackArgs& a, size_t from, size_t to) {
   const size_t width = static_cast<size_t>(a.L) * 4;
   for (size_t i = from; i < to; i++) {
@@ -100,15 +94,11 @@ void PackRange(const PackArgs& a, size_t from, size_t to) {
     const int64_t t = a.sampleTime[i];
     // floor(te / res) < floor(t / res)  <=>  te < floor(t / res) * res
     const int64_t threshold = FloorDiv(t, a.res) * a.res;
-    const int32_t end = static_cast<int32_t>(
-        std::lower_bound(a.time + lo, a.time + hi, threshold, [](int32_t x, int64_t y) { return x < y; }) - a.time);
+    const int32_t end = static_cast<int32_t>(LowerBound(a.time + lo, static_cast<size_t>(hi - lo), threshold) - a.time);
     const int32_t start = static_cast<int32_t>(std::max<int64_t>(lo, static_cast<int64_t>(end) - a.L));
     a.outLen[i] = end - start;
-    PackOne<Stream>(a, t, start, end, a.outSeq + i * width);
+    PackOne(a, t, start, end, a.outSeq + i * width);
   }
-#ifdef __AVX2__
-  if (Stream) _mm_sfence();
-#endif
 }
 
 inline void Throw(Napi::Env env, const std::string& msg) {
@@ -173,11 +163,7 @@ Napi::Value PackSequences(const Napi::CallbackInfo& info) {
     }
   }
   const PackArgs a{time, itemRow, catRow, userStart, sampleUser, sampleTime, behavior, L, res, behOff, gapOff, G, outSeq, outLen};
-  // Non-temporal stores pay off once the output is well beyond the last-level cache share of one
-  // core; a chunk the caller reuses while it is hot is better served by ordinary stores.
-  const bool stream = (reinterpret_cast<uintptr_t>(outSeq) & 15) == 0 && N * width * sizeof(int32_t) >= (size_t{16} << 20);
-  if (stream) PackRange<true>(a, 0, N);
-  else PackRange<false>(a, 0, N);
+  PackRange(a, 0, N);
   return env.Undefined();
 }
 

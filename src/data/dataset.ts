@@ -30,6 +30,14 @@ export interface DatasetMeta {
   timeFormat: LogFormat;
   badRows: Record<string, number>;
   shards: { file: string; n: number; promo: number }[];
+  /** first and last day of the log (ISO dates) */
+  dateRange?: [string, string];
+  /** samples and label positives per promotion (same order as promotions) */
+  perPromotion?: { date: string; preDays: number; samples: number; positives: Record<'direct' | 'atc' | 'delayed', number> }[];
+  /** the first few bad rows as file:line: reason */
+  badExamples?: string[];
+  /** users with at least one sample */
+  usersWithSamples?: number;
 }
 
 export interface Dataset {

@@ -69,7 +69,13 @@ function bucketOf(hi: number, lo: number, s: string, size: number): number {
       lo = p | 0;
     }
   }
+  return finish(hi, lo, size);
+}
+
+/** fmix64 of (hi, lo), then the unsigned remainder mod `size`. */
+function finish(hi: number, lo: number, size: number): number {
   hi |= 0;
+  lo |= 0;
   // fmix64: k ^= k >> 33; k *= M1; k ^= k >> 33; k *= M2; k ^= k >> 33 (on 32-bit halves)
   lo ^= hi >>> 1;
   let a0 = lo & 0xffff, a1 = lo >>> 16;
@@ -92,6 +98,17 @@ function bucketOf(hi: number, lo: number, s: string, size: number): number {
   let r = (hi >>> 0) % size;
   r = (r * 65536 + (lo >>> 16)) % size;
   return (r * 65536 + (lo & 0xffff)) % size;
+}
+
+/** FNV-1a 64 of bytes[from, to) continuing from (hi, lo), then as `bucketOf`. */
+function bucketOfBytes(hi: number, lo: number, bytes: Uint8Array, from: number, to: number, size: number): number {
+  for (let i = from; i < to; i++) {
+    lo ^= bytes[i];
+    const p = (lo >>> 0) * PRIME_LO;
+    hi = (Math.imul(hi, PRIME_LO) + ((p / 4294967296) | 0) + (lo << 8)) | 0;
+    lo = p | 0;
+  }
+  return finish(hi, lo, size);
 }
 
 /** Throws unless `fh` is a valid bucket range of the shared table (row 0 is padding). */
@@ -150,4 +167,42 @@ export function layoutHash(fields: ReadonlyArray<{ name: string; size: number }>
     next += f.size;
   }
   return { hash, tableRows: next };
+}
+
+/** Throws unless starts (n + 1 entries) are non-decreasing offsets into bytes. */
+export function checkStarts(bytes: Uint8Array, starts: Int32Array): number {
+  if (starts.length < 1) throw new RangeError('hashBytes: starts must have n + 1 entries');
+  const n = starts.length - 1;
+  if (starts[0] < 0 || starts[n] > bytes.length) throw new RangeError('hashBytes: starts must be non-decreasing offsets into bytes');
+  for (let i = 0; i < n; i++) if (starts[i + 1] < starts[i]) throw new RangeError('hashBytes: starts must be non-decreasing offsets into bytes');
+  return n;
+}
+
+/**
+ * Table rows of n values given as UTF-8: value i is bytes[starts[i], starts[i + 1]). For a caller
+ * that holds its vocabulary as bytes (sliced from the log), so no string is ever built.
+ */
+export function hashBytesTS(fh: FieldHash, bytes: Uint8Array, starts: Int32Array, out?: Int32Array): Int32Array {
+  checkFieldHash(fh);
+  const n = checkStarts(bytes, starts);
+  const res = out ?? new Int32Array(n);
+  if (res.length < n) throw new RangeError(`hashBytes: out has ${res.length} entries for ${n} values`);
+  const [pHi, pLo] = prefixState(fh.name);
+  const { offset, size } = fh;
+  for (let i = 0; i < n; i++) res[i] = offset + bucketOfBytes(pHi, pLo, bytes, starts[i], starts[i + 1], size);
+  return res;
+}
+
+/** UTF-8 of values as one buffer plus n + 1 starts (the input shape of `hashBytes`). */
+export function encodeVocab(values: readonly string[]): { bytes: Uint8Array; starts: Int32Array } {
+  const starts = new Int32Array(values.length + 1);
+  let total = 0;
+  for (let i = 0; i < values.length; i++) {
+    starts[i] = total;
+    total += Buffer.byteLength(values[i], 'utf8');
+  }
+  starts[values.length] = total;
+  const bytes = Buffer.allocUnsafe(total);
+  for (let i = 0; i < values.length; i++) bytes.write(values[i], starts[i], 'utf8');
+  return { bytes, starts };
 }

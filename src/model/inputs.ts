@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { Schema } from '../data/batch.js';
 import { CmdcmError } from '../util/errors.js';
 import type { ModelConfig } from './config.js';
-import { declareDin, dinPool, meanPool } from './layers.js';
+import { declareDin, dinPool, gatherRows, meanPool } from './layers.js';
 import type { LayoutBuilder, ParamView } from './params.js';
 
 /** Shapes every network derives from the schema and config. */
@@ -47,8 +47,10 @@ export interface Inputs {
   n: number;
   /** (1 + |U|) × dim: a constant zero row, then the gathered rows (the differentiated tensor) */
   emb: tf.Tensor2D;
-  fieldIdx: tf.Tensor1D;
-  seqIdx: tf.Tensor1D;
+  /** N·F local indices (host: the gather's gradient runs on the host on the 'cpu' backend) */
+  fieldIdx: Int32Array;
+  /** N·L·4 local indices */
+  seqIdx: Int32Array;
   /** N × L, 1 on the valid (left-aligned) history events */
   seqMask: tf.Tensor2D;
   /** N × S, transformed; null when the schema has no dense features */
@@ -87,14 +89,14 @@ export interface Embedded {
 export function embedInputs(p: ParamView, x: Inputs, cfg: ModelConfig, info: InputInfo): Embedded {
   const { n } = x;
   const D = info.dim, F = info.fields, L = info.seqLen;
-  const fe = tf.reshape(tf.gather(x.emb, x.fieldIdx), [n, F, D]) as tf.Tensor3D;
+  const fe = tf.reshape(gatherRows(x.emb, x.fieldIdx), [n, F, D]) as tf.Tensor3D;
   const col = (c: number) => tf.reshape(tf.slice(fe, [0, c, 0], [n, 1, D]), [n, D]) as tf.Tensor2D;
   let pooled: tf.Tensor2D;
   if (L === 0) {
     pooled = tf.zeros([n, D]);
   } else {
     // Tokens of one event (item, category, behavior, gap) sum into one event embedding.
-    const ev = tf.sum(tf.reshape(tf.gather(x.emb, x.seqIdx), [n, L, 4, D]), 2) as tf.Tensor3D;
+    const ev = tf.sum(tf.reshape(gatherRows(x.emb, x.seqIdx), [n, L, 4, D]), 2) as tf.Tensor3D;
     if (cfg.seqPooling === 'din') {
       const q = info.categoryField >= 0 ? tf.add(col(info.itemField), col(info.categoryField)) : col(info.itemField);
       pooled = dinPool(q as tf.Tensor2D, ev, x.seqMask, p, 'din', cfg.attentionUnits.length);

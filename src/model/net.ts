@@ -9,6 +9,12 @@ import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } fr
 import { initParams, LayoutBuilder, ParamView } from './params.js';
 import type { GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
 
+/**
+ * Predictions are clamped to [1e-6, 1 − 1e-6]: float32 sigmoid rounds to exactly 0 or 1 beyond
+ * |z| ≈ 17, and one such prediction would make an evaluation logloss infinite.
+ */
+export const P_MIN = 1e-6;
+
 export interface GradOptions {
   /** multiplies the batch-mean loss (microBatch / globalBatch under the parallel trainer) */
   lossScale?: number;
@@ -109,7 +115,7 @@ export class NetModel implements Model {
       const pv = new ParamView(this.layout, params);
       const x = this.tensorInputs(host, tf.tensor2d(host.values, [host.rows.length, this.dim]));
       const h = this.arch.forward(pv, x, this.hooks);
-      const prob = (z: tf.Tensor1D) => Float32Array.from(tf.sigmoid(z).dataSync() as Float32Array);
+      const prob = (z: tf.Tensor1D) => Float32Array.from(tf.clipByValue(tf.sigmoid(z), P_MIN, 1 - P_MIN).dataSync() as Float32Array);
       const direct = prob(h.direct);
       const atc = prob(h.atc);
       let transition: Float32Array, delayed: Float32Array;
@@ -167,8 +173,8 @@ export class NetModel implements Model {
     return {
       n: h.n,
       emb: tf.concat([tf.zeros([1, this.dim]), rowsT], 0) as tf.Tensor2D,
-      fieldIdx: tf.tensor1d(h.fieldIdx, 'int32'),
-      seqIdx: tf.tensor1d(h.seqIdx, 'int32'),
+      fieldIdx: h.fieldIdx,
+      seqIdx: h.seqIdx,
       seqMask: tf.tensor2d(h.seqMask, [h.n, L]),
       dense: h.dense ? tf.tensor2d(h.dense, [h.n, this.info.denseDim]) : null,
     };

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { loadAddon } from '../../src/native.js';
 import { CmdcmError } from '../../src/util/errors.js';
 import {
-  hashBucket, hashVocab, hashVocabNative, hashVocabTS, layoutHash, nativeFeaturesAvailable,
+  encodeVocab, hashBucket, hashBytes, hashBytesNative, hashBytesTS, hashVocab, hashVocabNative, hashVocabTS, layoutHash,
+  nativeFeaturesAvailable,
 } from '../../src/features/index.js';
 import { fmix64Big, fnv1a64Big, hashBucketBig } from './oracle.js';
 import { randInt, randString, rng } from './random.js';
@@ -58,6 +59,10 @@ test('hashVocabNative equals hashVocabTS exactly (unicode, ASCII fast path, \\0 
     assert.deepEqual(nat, ts, `field ${JSON.stringify(fh)}, ascii=${ascii}`);
     assert.deepEqual(hashVocab(fh, values), ts);
   }
+  // More values than one native block (8192): blocks must land at the right place in the output.
+  const many = Array.from({ length: 20_000 }, () => randString(r));
+  const fhMany = randField(r, 1);
+  assert.deepEqual(hashVocabNative(fhMany, many), hashVocabTS(fhMany, many));
   // Surrogate halves split across neighbouring values must not fuse into one code point.
   const fh = { name: 'item', offset: 1, size: 1_000_003 };
   const split = ['a\ud83d', '\ude00b', '\ud83d', '\ude00', '\ud83d\ude00', '', '\0', 'x\0y'];
@@ -76,6 +81,27 @@ test('hashVocab writes into a caller-provided array and rejects a short one', { 
   assert.equal(buf[110], -1);
   assert.throws(() => hashVocabNative(fh, values, new Int32Array(99)), RangeError);
   assert.throws(() => hashVocabTS(fh, values, new Int32Array(99)), RangeError);
+});
+
+test('hashBytes over encodeVocab equals hashVocab, in TS and native', () => {
+  const r = rng(5);
+  for (let f = 0; f < 12; f++) {
+    const fh = randField(r, f);
+    const values = Array.from({ length: randInt(r, 0, 2000) }, () => randString(r, f % 2 === 0));
+    const { bytes, starts } = encodeVocab(values);
+    const want = hashVocabTS(fh, values);
+    assert.deepEqual(hashBytesTS(fh, bytes, starts), want);
+    assert.deepEqual(hashBytes(fh, bytes, starts), want);
+    if (!noNative) assert.deepEqual(hashBytesNative(fh, bytes, starts), want);
+    values.slice(0, 20).forEach((v, i) => assert.equal(want[i], hashBucketBig(fh, v)));
+  }
+  const bad = [Int32Array.of(0, 3, 2), Int32Array.of(0, 9), Int32Array.of(-1, 0), new Int32Array(0)];
+  const bytes = new Uint8Array(4);
+  const fh = { name: 'x', offset: 1, size: 10 };
+  for (const starts of bad) {
+    assert.throws(() => hashBytesTS(fh, bytes, starts), RangeError);
+    if (!noNative) assert.throws(() => hashBytesNative(fh, bytes, starts), RangeError);
+  }
 });
 
 test('bad field ranges are user errors', () => {

@@ -6,6 +6,8 @@
 import { allocColumns, type SampleColumns, type Schema } from '../../src/data/batch.js';
 import type { GradResult, Model, ModelName, ParamLayout, Predictions } from '../../src/model/types.js';
 import { Rng } from '../../src/train/rng.js';
+import type { Dataset, DatasetMeta, Split } from '../../src/data/dataset.js';
+import type { LogFormat } from '../../src/data/types.js';
 
 export function tinySchema(tableRows = 64): Schema {
   return {
@@ -15,7 +17,9 @@ export function tinySchema(tableRows = 64): Schema {
     dense: ['d0', 'd1'],
     hash: [
       { name: 'user', offset: 1, size: 20 },
-      { name: 'item', offset: 21, size: tableRows - 21 },
+      { name: 'item', offset: 21, size: tableRows - 41 },
+      { name: 'behavior', offset: tableRows - 20, size: 4 },
+      { name: 'gap', offset: tableRows - 16, size: 16 },
     ],
     tableRows,
   };
@@ -25,7 +29,7 @@ export function tinySchema(tableRows = 64): Schema {
 export function synthColumns(schema: Schema, n: number, seed: number, opts: { delayedMasked?: boolean; invert?: boolean } = {}): SampleColumns {
   const c = allocColumns(schema, n);
   const r = new Rng(seed);
-  const [u, it] = schema.hash;
+  const [u, it, beh, gap] = schema.hash;
   for (let i = 0; i < n; i++) {
     const user = r.int(u.size);
     const item = r.int(it.size);
@@ -45,7 +49,16 @@ export function synthColumns(schema: Schema, n: number, seed: number, opts: { de
     c.item[i] = item;
     c.time[i] = 1_417_000_000 + i * 60;
     c.daysToPromo[i] = 1 + (i % 3);
-    c.seqLen[i] = 0;
+    const len = r.int(schema.seqLen + 1);
+    c.seqLen[i] = len;
+    for (let e = 0; e < len; e++) {
+      const o = (i * schema.seqLen + e) * 4;
+      const hi = it.offset + r.int(it.size);
+      c.seq[o] = hi;
+      c.seq[o + 1] = hi;
+      c.seq[o + 2] = beh.offset + r.int(beh.size);
+      c.seq[o + 3] = gap.offset + r.int(gap.size);
+    }
   }
   return c;
 }
@@ -148,3 +161,34 @@ export function tinyModel(schema: Schema, dim = 4, opts: { nanAtCall?: number; n
   };
   return model;
 }
+
+/** An in-memory Dataset over synthetic splits (the Dataset interface of src/data/dataset.ts). */
+export function memDataset(schema: Schema, splits: { train: SampleColumns; valid: SampleColumns; test: SampleColumns }, opts: { dir?: string; timeFormat?: LogFormat } = {}): Dataset {
+  const users = Array.from({ length: 20 }, (_, k) => `u${1000 + k}`);
+  const items = Array.from({ length: schema.tableRows }, (_, k) => `it${k * 7}`);
+  const meta: DatasetMeta = {
+    formatVersion: 1,
+    createdAt: 'test',
+    sources: [],
+    resolution: 'hour',
+    promotions: [{ date: '2014-11-11', day: 16385, preDays: 10 }, { date: '2014-12-12', day: 16416, preDays: 10 }],
+    target: 1,
+    targetOutcomeKnown: true,
+    validDays: 2,
+    schema,
+    counts: { events: 0, users: 20, items: items.length, samples: 0, perSplit: { train: splits.train.n, valid: splits.valid.n, test: splits.test.n }, perBehavior: {} },
+    timeFormat: opts.timeFormat ?? 'tianchi2014',
+    badRows: {},
+    shards: [],
+  };
+  return {
+    dir: opts.dir ?? 'mem://dataset',
+    meta,
+    schema,
+    load: async (split: Split) => splits[split],
+    vocab: async () => ({ users, items }),
+  };
+}
+
+/** A small real-model config (tiny towers) so real-model tests stay fast. */
+export const SMALL_MODEL = { dim: 4, towerUnits: [8], attentionUnits: [4], gateUnits: 4, expertUnits: [8], experts: 2 };

@@ -3,7 +3,8 @@ import { f32, fallback, type KernelArgs } from '../util.js';
 
 /** AddN (gradient accumulation of a tensor used several times): one pass per input, float32. */
 function addN(args: KernelArgs): TensorInfo | TensorInfo[] {
-  const ts = args.inputs.tensors as TensorInfo[];
+  // tfjs passes AddN's inputs as the array of tensors itself.
+  const ts = args.inputs as unknown as TensorInfo[];
   if (ts.length === 0 || ts.some((t) => t.dtype !== 'float32')) return fallback('AddN', args);
   const out = Float32Array.from(f32(args.backend, ts[0]));
   for (let i = 1; i < ts.length; i++) {

@@ -7,8 +7,9 @@ import { alloc, fallback, is4Byte, size, type KernelArgs } from '../util.js';
  * (tfjs's CPU kernel copies non-leading-axis concats element by element).
  */
 function concat(args: KernelArgs): TensorInfo | TensorInfo[] {
-  const ts = (args.inputs.tensors as TensorInfo[]).filter((t) => size(t.shape) > 0);
-  const all = args.inputs.tensors as TensorInfo[];
+  // tfjs passes Concat's inputs as the array of tensors itself.
+  const all = args.inputs as unknown as TensorInfo[];
+  const ts = all.filter((t) => size(t.shape) > 0);
   if (all.length === 0 || !all.every((t) => is4Byte(t) && t.dtype === all[0].dtype)) return fallback('Concat', args);
   const axis = tf.util.parseAxisParam(args.attrs?.axis as number, all[0].shape)[0];
   const outShape = tf.backend_util.computeOutShape(all.map((t) => t.shape), axis);

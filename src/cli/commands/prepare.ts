@@ -1,0 +1,53 @@
+import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.js';
+import { flagError } from '../../util/errors.js';
+import { READ_FLAGS, readOptionsFromFlags } from '../../data/readers/options.js';
+import { prepare } from '../../data/prepare.js';
+
+const FLAGS: Record<string, FlagSpec> = {
+  log: { type: 'string', multiple: true, help: 'behavior log file (.csv or .csv.gz); repeat for several files' },
+  ...READ_FLAGS,
+  promo: { type: 'string', multiple: true, help: "promotion DATE:DAYS (day and pre-window length), e.g. 2014-12-12:10; repeat for several; 'auto' reads LOG.promos.json from `cmdcm generate`" },
+  target: { type: 'string', help: 'the target promotion: its date or 0-based index among --promo (default: the last)' },
+  out: { type: 'string', help: 'dataset directory to write (replaced atomically)' },
+  'seq-len': { type: 'string', default: '50', help: 'behavior sequence length L' },
+  'valid-days': { type: 'string', default: '2', help: 'last days of the latest historical pre-window held out for validation' },
+  'shard-size': { type: 'string', default: '65536', help: 'samples per shard file (at least)' },
+  'max-buckets': { type: 'string', help: 'upper bound on any field\'s hash buckets (default 1048576)' },
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const { values, help } = parseFlags(argv, FLAGS);
+  if (help) {
+    process.stdout.write(helpText('prepare', '--log FILE... --promo DATE:DAYS... --out DIR [flags]', FLAGS) + '\n');
+    return 0;
+  }
+  const logs = (values.log as string[] | undefined) ?? [];
+  if (logs.length === 0) throw flagError('log', 'required: at least one log file');
+  const promoVals = (values.promo as string[] | undefined) ?? [];
+  if (promoVals.length === 0) throw flagError('promo', "required: e.g. --promo 2014-11-11:10 --promo 2014-12-12:10 (or --promo auto for a generated log)");
+  if (promoVals.includes('auto') && promoVals.length > 1) throw flagError('promo', "'auto' cannot be combined with explicit promotions");
+  const out = strFlag(values, 'out');
+  if (!out) throw flagError('out', 'required: the dataset directory to write');
+  const r = await prepare({
+    logs,
+    read: readOptionsFromFlags(values),
+    promos: promoVals[0] === 'auto' ? 'auto' : promoVals,
+    target: strFlag(values, 'target'),
+    out,
+    seqLen: numFlag(values, 'seq-len', { int: true, min: 1, max: 1000 }),
+    validDays: numFlag(values, 'valid-days', { int: true, min: 0 }),
+    shardSize: numFlag(values, 'shard-size', { int: true, min: 1 }),
+    maxBuckets: numFlag(values, 'max-buckets', { int: true, min: 16 }),
+  });
+  const m = r.meta;
+  const ps = m.counts.perSplit;
+  process.stdout.write(`wrote ${r.dir}: ${m.counts.samples} samples from ${m.counts.events} events (${m.counts.users} users, ${m.counts.items} items), `
+    + `train ${ps.train} / valid ${ps.valid} / test ${ps.test}, ${m.shards.length} shards, ${(r.timings.total / 1000).toFixed(1)} s\n`);
+  for (const p of m.perPromotion ?? []) {
+    const tgt = p.date === m.promotions[m.target].date;
+    process.stdout.write(`  ${p.date}:${p.preDays}${tgt ? ' (target)' : ''}: ${p.samples} samples, direct ${p.positives.direct}, atc ${p.positives.atc}, delayed ${tgt && !m.targetOutcomeKnown ? 'unknown' : p.positives.delayed}\n`);
+  }
+  const bad = Object.values(m.badRows).reduce((s, n) => s + n, 0);
+  if (bad > 0) process.stdout.write(`  ${bad} bad rows skipped: ${Object.entries(m.badRows).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')} (details in meta.json)\n`);
+  return 0;
+}

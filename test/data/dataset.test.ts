@@ -1,0 +1,122 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { prepare } from '../../src/data/prepare.js';
+import { openDataset, DATASET_FORMAT_VERSION, type Split } from '../../src/data/dataset.js';
+import { ingestEvents } from '../../src/data/events.js';
+import { packSequencesTS } from '../../src/features/packing.js';
+import { Rng } from '../../src/data/generate.js';
+import { dayOfDate } from '../../src/data/calendar.js';
+import type { LogEvent } from '../../src/data/types.js';
+import { CmdcmError } from '../../src/util/errors.js';
+
+process.env.CMDCM_LOG_LEVEL = 'silent';
+const root = mkdtempSync(join(tmpdir(), 'cmdcm-ds-'));
+const PROMOS = ['2014-11-11:10', '2014-12-12:10'];
+
+/** Random hour-resolution events from 2014-11-01 up to (excluding) `endDate`. */
+function events(seed: number, endDate: string): LogEvent[] {
+  const rng = new Rng(seed);
+  const t0 = dayOfDate('2014-11-01')! * 86400, hours = (dayOfDate(endDate)! - dayOfDate('2014-11-01')!) * 24;
+  const out: LogEvent[] = [];
+  for (let u = 0; u < 40; u++) {
+    for (let k = 0; k < 150; k++) {
+      const it = rng.int(50), r = rng.next();
+      out.push({ user: 'u' + u, item: 'i' + it, category: 'c' + (it % 7), behavior: (r < 0.7 ? 0 : r < 0.75 ? 1 : r < 0.88 ? 2 : 3) as 0 | 1 | 2 | 3, time: t0 + rng.int(hours) * 3600 });
+    }
+  }
+  return out;
+}
+
+async function build(name: string, evs: LogEvent[], extra: { validDays?: number; shardSize?: number } = {}) {
+  const out = join(root, name);
+  await prepare({ events: evs, eventsFormat: 'tianchi2014', eventsResolution: 'hour', promos: PROMOS, out, progress: false, shardSize: extra.shardSize ?? 500, validDays: extra.validDays });
+  return out;
+}
+
+test('splits and masks: train = history minus valid days + target (delayed masked); valid = last days of the latest history; test = target', async () => {
+  for (const [endDate, known] of [['2014-12-13', true], ['2014-12-10', false]] as const) {
+    const evs = events(1, endDate);
+    const dir = await build(`splits-${known}`, evs, { validDays: 3 });
+    const ds = await openDataset(dir);
+    assert.equal(ds.meta.targetOutcomeKnown, known);
+    assert.equal(ds.meta.formatVersion, DATASET_FORMAT_VERSION);
+    const got: Record<Split, Awaited<ReturnType<typeof ds.load>>> = { train: await ds.load('train'), valid: await ds.load('valid'), test: await ds.load('test') };
+    const validFrom = dayOfDate('2014-11-11')! - 3;
+    for (let k = 0; k < got.train.n; k++) {
+      const tgt = got.train.promo[k] === 1;
+      assert.deepEqual(Array.from(got.train.mask.subarray(3 * k, 3 * k + 3)), [1, 1, tgt ? 0 : 1]);
+      if (!tgt) assert.ok(Math.floor(got.train.time[k] / 86400) < validFrom);
+    }
+    for (let k = 0; k < got.valid.n; k++) {
+      assert.equal(got.valid.promo[k], 0);
+      assert.ok(Math.floor(got.valid.time[k] / 86400) >= validFrom);
+      assert.deepEqual(Array.from(got.valid.mask.subarray(3 * k, 3 * k + 3)), [1, 1, 1]);
+    }
+    for (let k = 0; k < got.test.n; k++) {
+      assert.equal(got.test.promo[k], 1);
+      assert.deepEqual(Array.from(got.test.mask.subarray(3 * k, 3 * k + 3)), [1, 1, known ? 1 : 0]);
+    }
+    assert.ok(got.valid.n > 0 && got.test.n > 0 && got.train.n > got.test.n);
+    // every click in a pre-window is exactly one sample: count clicks independently
+    const inWin = (t: number, day: number) => { const d = Math.floor(t / 86400); return d >= day - 10 && d < day; };
+    const hist = evs.filter((e) => e.behavior === 0 && inWin(e.time, dayOfDate('2014-11-11')!)).length;
+    const tgt = evs.filter((e) => e.behavior === 0 && inWin(e.time, dayOfDate('2014-12-12')!)).length;
+    assert.equal(got.test.n, tgt);
+    assert.equal(got.train.n + got.valid.n, hist + tgt);
+    assert.equal(ds.meta.counts.samples, hist + tgt);
+    if (!known) {
+      // the target's delayed labels are all zero when its day is not in the log
+      for (let k = 0; k < got.test.n; k++) assert.equal(got.test.labels[3 * k + 2], 0);
+    }
+  }
+});
+
+test('loaded sequences equal packSequencesTS over the whole grouped log (independent path)', async () => {
+  const evs = events(2, '2014-12-13');
+  const dir = await build('seq', evs, { shardSize: 97 });
+  const ds = await openDataset(dir);
+  const g = await ingestEvents(evs, { format: 'tianchi2014', resolution: 'hour' });
+  const itemFh = ds.schema.hash.find((h) => h.name === 'item')!, catFh = ds.schema.hash.find((h) => h.name === 'category')!;
+  const { hashVocabTS } = await import('../../src/features/hashing.js');
+  const itemRows = hashVocabTS(itemFh, g.vocab.item), catRows = hashVocabTS(catFh, g.vocab.category);
+  const itemRow = new Int32Array(g.n), catRow = new Int32Array(g.n);
+  for (let k = 0; k < g.n; k++) { itemRow[k] = itemRows[g.item[k]]; catRow[k] = catRows[g.category[k]]; }
+  const { users } = await ds.vocab();
+  for (const split of ['train', 'valid', 'test'] as const) {
+    const s = await ds.load(split);
+    const sampleUser = new Int32Array(s.n);
+    for (let k = 0; k < s.n; k++) sampleUser[k] = g.vocab.user.indexOf(users[s.user[k]]);
+    const ref = packSequencesTS({
+      time: g.time, itemRow, catRow, behavior: g.behavior, userStart: g.userStart, sampleUser, sampleTime: s.time,
+      seqLen: ds.schema.seqLen, resolution: 3600, behaviorOffset: ds.schema.hash.find((h) => h.name === 'behavior')!.offset,
+      gapOffset: ds.schema.hash.find((h) => h.name === 'gap')!.offset, gapBuckets: 16,
+    });
+    assert.deepEqual(s.seqLen, ref.seqLen, split);
+    assert.ok(Buffer.from(s.seq.buffer).equals(Buffer.from(ref.seq.buffer)), `${split}: seq differs`);
+  }
+});
+
+test('openDataset: clear errors for a missing dir, missing meta.json, bad version, missing shard', async () => {
+  const dir = await build('errs', events(3, '2014-12-13'));
+  const isErr = (re: RegExp) => (e: unknown) => e instanceof CmdcmError && re.test(e.message);
+  await assert.rejects(openDataset(join(root, 'nope')), isErr(/nope: dataset directory not found/));
+  const empty = join(root, 'empty');
+  mkdirSync(empty);
+  await assert.rejects(openDataset(empty), isErr(/empty\/meta\.json: missing: .* is not a complete dataset/));
+  const v = join(root, 'v2');
+  cpSync(dir, v, { recursive: true });
+  const meta = JSON.parse(readFileSync(join(v, 'meta.json'), 'utf8'));
+  writeFileSync(join(v, 'meta.json'), JSON.stringify({ ...meta, formatVersion: 99 }));
+  await assert.rejects(openDataset(v), isErr(/v2\/meta\.json: dataset format version 99, but this cmdcm reads version 1/));
+  const ms = join(root, 'missing-shard');
+  cpSync(dir, ms, { recursive: true });
+  rmSync(join(ms, meta.shards[0].file));
+  await assert.rejects(openDataset(ms), isErr(new RegExp(`${meta.shards[0].file}: shard file is missing`)));
+  writeFileSync(join(v, 'meta.json'), '{not json');
+  await assert.rejects(openDataset(v), isErr(/meta\.json: not valid JSON/));
+  const ds = await openDataset(dir);
+  await assert.rejects(ds.load('bogus' as Split), isErr(/unknown split 'bogus'/));
+});

@@ -1,0 +1,51 @@
+import * as tf from '@tensorflow/tfjs';
+import assert from 'node:assert/strict';
+import { useEngine } from '../../src/engine/index.js';
+
+/** Deterministic pseudo-random floats in [lo, hi). */
+export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0;
+    out[i] = lo + ((s >>> 0) / 4294967296) * (hi - lo);
+  }
+  return out;
+}
+
+/**
+ * Runs `f` on the pure-JS 'cpu' backend (the oracle) and on 'native', returning both results as
+ * host arrays with their shapes and dtypes.
+ */
+export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: tf.Tensor[]; native: tf.Tensor[] }> {
+  const run = async (engine: 'cpu' | 'native') => {
+    await useEngine(engine);
+    const r = tf.tidy(f);
+    const list = Array.isArray(r) ? r : [r];
+    // Move results off the backend so switching backends cannot lose them.
+    const out = list.map((t) => tf.tensor(t.dataSync().slice(), t.shape, t.dtype));
+    tf.dispose(list);
+    return out;
+  };
+  const cpu = await run('cpu');
+  const native = await run('native');
+  return { cpu, native };
+}
+
+export function assertClose(actual: tf.Tensor, expected: tf.Tensor, rtol = 1e-5, atol = 1e-6, what = ''): void {
+  assert.deepEqual(actual.shape, expected.shape, `${what}: shape`);
+  assert.equal(actual.dtype, expected.dtype, `${what}: dtype`);
+  const a = actual.dataSync(), e = expected.dataSync();
+  for (let i = 0; i < e.length; i++) {
+    const x = Number(a[i]), y = Number(e[i]);
+    if (Number.isNaN(y)) { assert.ok(Number.isNaN(x), `${what}[${i}]: expected NaN, got ${x}`); continue; }
+    if (!Number.isFinite(y)) { assert.equal(x, y, `${what}[${i}]`); continue; }
+    assert.ok(Math.abs(x - y) <= atol + rtol * Math.abs(y), `${what}[${i}]: native ${x} vs cpu ${y}`);
+  }
+}
+
+export async function checkBoth(f: () => tf.Tensor | tf.Tensor[], rtol = 1e-5, atol = 1e-6, what = ''): Promise<void> {
+  const { cpu, native } = await onBoth(f);
+  assert.equal(native.length, cpu.length);
+  native.forEach((t, i) => assertClose(t, cpu[i], rtol, atol, `${what}#${i}`));
+}

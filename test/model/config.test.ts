@@ -1,0 +1,108 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CmdcmError } from '../../src/util/errors.js';
+import { createModel, defaultModelConfig, loadModelConfigFile, resolveModelConfig, MODEL_NAMES } from '../../src/model/index.js';
+import { tinySchema } from './fixtures.js';
+
+test('defaults: the documented values and what each name switches', () => {
+  const c = defaultModelConfig('cmdcm');
+  assert.equal(c.dim, 16);
+  assert.equal(c.seqPooling, 'din');
+  assert.deepEqual(c.towerUnits, [256, 128, 64]);
+  assert.equal(c.counterfactual, 'ipw');
+  assert.equal(c.maxInverseWeight, 15);
+  assert.equal(c.gating, true);
+  assert.equal(c.directTask, true);
+  const flags = (n: (typeof MODEL_NAMES)[number]) => {
+    const d = defaultModelConfig(n);
+    return [d.gating, d.directTask, d.counterfactual];
+  };
+  assert.deepEqual(flags('cmdcm-nogate'), [false, true, 'ipw']);
+  assert.deepEqual(flags('cmdcm-nocf'), [true, true, 'none']);
+  assert.deepEqual(flags('cmdcm-nodirect'), [true, false, 'ipw']);
+  assert.deepEqual(flags('esmm'), [false, false, 'none']);
+  assert.deepEqual(flags('escm2-ipw'), [false, false, 'ipw']);
+  assert.deepEqual(flags('escm2-dr'), [false, false, 'dr']);
+  // Defaults are fresh objects: mutating one must not change the next.
+  c.lossWeights.cf = 99;
+  c.towerUnits.push(1);
+  assert.equal(defaultModelConfig('cmdcm').lossWeights.cf, 0.1);
+  assert.deepEqual(defaultModelConfig('cmdcm').towerUnits, [256, 128, 64]);
+});
+
+test('resolveModelConfig merges a partial config over the name defaults; the name argument wins', () => {
+  const c = resolveModelConfig({ name: 'esmm', dim: 8, lossWeights: { ctcvr: 2 } }, 'x.json', 'escm2-dr');
+  assert.equal(c.name, 'escm2-dr');
+  assert.equal(c.counterfactual, 'dr');
+  assert.equal(c.dim, 8);
+  assert.equal(c.lossWeights.ctcvr, 2);
+  assert.equal(c.lossWeights.atc, 1);
+});
+
+test('invalid configs are CmdcmErrors naming the source and the key', () => {
+  const bad: [unknown, RegExp][] = [
+    [{ name: 'cmdcm', dimm: 3 }, /cfg\.json: unknown key "dimm"/],
+    [{ name: 'cmdcm', dim: 0 }, /cfg\.json: "dim" must be a positive integer, got 0/],
+    [{ name: 'cmdcm', towerUnits: [] }, /"towerUnits" must be a non-empty array/],
+    [{ name: 'cmdcm', counterfactual: 'IPW' }, /"counterfactual" must be one of 'ipw', 'dr', 'none'/],
+    [{ name: 'cmdcm', maxInverseWeight: 0.5 }, /"maxInverseWeight" must be a finite number >= 1/],
+    [{ name: 'cmdcm', propensityFloor: 0 }, /"propensityFloor" must be a number in \(0, 1\)/],
+    [{ name: 'cmdcm', lossWeights: { cff: 1 } }, /unknown key "lossWeights\.cff"/],
+    [{ name: 'cmdcm', lossWeights: { cf: -1 } }, /"lossWeights\.cf" must be a finite number >= 0/],
+    [{ name: 'dnn', counterfactual: 'ipw' }, /"counterfactual" = "ipw" is not supported by model 'dnn'/],
+    [{ name: 'mmoe', gating: true }, /"gating" = true is not supported by model 'mmoe'/],
+    [{ name: 'transformer' }, /"name" must be one of/],
+    [{ dim: 4 }, /no model name/],
+    [[1, 2], /must be a JSON object/],
+  ];
+  for (const [json, re] of bad) {
+    assert.throws(() => resolveModelConfig(json, 'cfg.json'), (e: unknown) => e instanceof CmdcmError && re.test((e as Error).message), JSON.stringify(json));
+  }
+});
+
+test('loadModelConfigFile: reads a file; a JSON syntax error names file:line:col', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'cmdcm-model-cfg-'));
+  try {
+    const good = join(dir, 'good.json');
+    writeFileSync(good, JSON.stringify({ name: 'mmoe', experts: 3 }));
+    assert.equal(loadModelConfigFile(good).experts, 3);
+    const broken = join(dir, 'broken.json');
+    writeFileSync(broken, '{\n  "name": "cmdcm",\n  "dim": 8,,\n}\n');
+    assert.throws(() => loadModelConfigFile(broken), (e: unknown) => e instanceof CmdcmError && new RegExp(`${broken.replace(/[.]/g, '\\.')}:3:\\d+: invalid JSON`).test((e as Error).message));
+    assert.throws(() => loadModelConfigFile(join(dir, 'missing.json')), /missing\.json: cannot read model config \(ENOENT\)/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('schema mismatches are clear errors', () => {
+  const s = tinySchema();
+  assert.throws(() => createModel(defaultModelConfig('cmdcm'), { ...s, fields: ['item', 'category'] }), /gating needs a 'user' field/);
+  assert.throws(() => createModel(defaultModelConfig('esmm'), { ...s, fields: ['user', 'category'] }), /seqPooling 'din' needs an 'item' field/);
+  assert.ok(createModel({ ...defaultModelConfig('esmm'), seqPooling: 'mean' }, { ...s, fields: ['user', 'category'] }));
+});
+
+test('layouts: every model has distinct, non-overlapping named params covering the flat vector', () => {
+  const s = tinySchema();
+  for (const n of MODEL_NAMES) {
+    const m = createModel(defaultModelConfig(n), s);
+    const names = new Set(m.layout.specs.map((x) => x.name));
+    assert.equal(names.size, m.layout.specs.length);
+    let end = 0;
+    m.layout.specs.forEach((sp, i) => {
+      assert.equal(m.layout.offsets[i], end);
+      end += sp.shape.reduce((a, b) => a * b, 1);
+    });
+    assert.equal(end, m.layout.total);
+    assert.deepEqual(m.initParams(5), m.initParams(5));
+    assert.equal(m.dim, 16);
+  }
+  // The ablations really remove parts: no gate params without gating, no direct tower without it.
+  const has = (n: (typeof MODEL_NAMES)[number], prefix: string) => createModel(defaultModelConfig(n), s).layout.specs.some((x) => x.name.startsWith(prefix));
+  assert.ok(has('cmdcm', 'gate/') && !has('cmdcm-nogate', 'gate/') && !has('esmm', 'gate/'));
+  assert.ok(has('cmdcm', 'tower/direct/') && !has('cmdcm-nodirect', 'tower/direct/'));
+  assert.ok(has('escm2-dr', 'tower/imputation/') && !has('escm2-ipw', 'tower/imputation/'));
+});
