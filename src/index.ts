@@ -1,7 +1,8 @@
 /**
  * cmdcm as a library for Node pipelines.
  *
- *   import { train, evaluate, predict, Predictor } from 'cmdcm';
+ *   import { prepare, train, evaluate, predict, Predictor } from 'cmdcm';
+ *   await prepare({ logs: ['log.csv'], promos: ['2014-11-11:10', '2014-12-12:10'], out: 'ds/' });  // or events: asyncIterable
  *   const { runDir } = await train({ data: 'ds/', model: 'cmdcm', out: 'runs/a', on: { step: (e) => … } });
  *   const { report } = await evaluate({ run: runDir });
  *   const p = await Predictor.load(runDir);      // once, e.g. at server start
@@ -31,6 +32,8 @@ export { evaluatePredictions, reportMarkdown, EVAL_TASKS, SUSPICIOUS_AUC, type E
 export { type RunEvaluation } from './eval/evaluate.js';
 export { compareModels, compareMarkdown, type CompareOptions, type CompareRow } from './eval/compare.js';
 export { readTruth, truthCorrelation } from './eval/truth.js';
+export { prepare, type PrepareOptions, type PrepareResult } from './data/prepare.js';
+export { generate, type GenerateOptions, type GenerateResult } from './data/generate.js';
 export { openDataset, type Dataset, type DatasetMeta, type Split } from './data/dataset.js';
 export { allocColumns, gatherColumns, type SampleColumns, type Schema, type Batch } from './data/batch.js';
 export { createModel, defaultModelConfig, resolveModelConfig, MODEL_NAMES, type ModelName, type ModelConfig, type Model, type Predictions } from './model/index.js';

@@ -105,13 +105,16 @@ enum UnOp {
   kElu, kClip, kLeakyRelu, kRelu6, kExpm1
 };
 
-inline float Softplus(float x) {
-  // tfjs's thresholds: exp(x) below, x above, log1p-free log(1 + e^x) between.
-  const float threshold = std::log(1.1920928955078125e-7f) + 2.0f;
-  const float e = std::exp(x);
-  if (x < threshold) return e;
-  if (x > -threshold) return x;
-  return std::log(1.0f + e);
+// Scalar transcendental ops run in double like tfjs's JS kernels (then round once), so results
+// agree to the float rounding; only exp and sigmoid, the hot ones, use the vector float path.
+inline float Softplus(float xf) {
+  // tfjs's thresholds: exp(x) below, x above, log(1 + e^x) between.
+  const double x = xf;
+  const double threshold = std::log(1.1920928955078125e-7) + 2.0;
+  const double e = std::exp(x);
+  if (x < threshold) return (float)e;
+  if (x > -threshold) return xf;
+  return (float)std::log(1.0 + e);
 }
 
 void Unary(int op, const float* x, float* o, size_t n, float alpha, float beta) {
@@ -133,22 +136,22 @@ void Unary(int op, const float* x, float* o, size_t n, float alpha, float beta) 
 #endif
       for (; i < n; i++) o[i] = std::exp(x[i]);
       break;
-    case kLog: for (; i < n; i++) o[i] = std::log(x[i]); break;
-    case kLog1p: for (; i < n; i++) o[i] = std::log1p(x[i]); break;
+    case kLog: for (; i < n; i++) o[i] = (float)std::log((double)x[i]); break;
+    case kLog1p: for (; i < n; i++) o[i] = (float)std::log1p((double)x[i]); break;
     case kSoftplus: for (; i < n; i++) o[i] = Softplus(x[i]); break;
     case kNeg: for (; i < n; i++) o[i] = -x[i]; break;
     case kSquare: for (; i < n; i++) o[i] = x[i] * x[i]; break;
     case kSqrt: for (; i < n; i++) o[i] = std::sqrt(x[i]); break;
-    case kRsqrt: for (; i < n; i++) o[i] = 1.f / std::sqrt(x[i]); break;
+    case kRsqrt: for (; i < n; i++) o[i] = (float)(1.0 / std::sqrt((double)x[i])); break;
     case kAbs: for (; i < n; i++) o[i] = std::fabs(x[i]); break;
-    case kTanh: for (; i < n; i++) o[i] = std::tanh(x[i]); break;
+    case kTanh: for (; i < n; i++) o[i] = (float)std::tanh((double)x[i]); break;
     case kStep: for (; i < n; i++) o[i] = x[i] != x[i] ? x[i] : (x[i] > 0.f ? 1.f : alpha); break;
     case kReciprocal: for (; i < n; i++) o[i] = 1.f / x[i]; break;
-    case kElu: for (; i < n; i++) o[i] = x[i] >= 0.f ? x[i] : std::exp(x[i]) - 1.f; break;
+    case kElu: for (; i < n; i++) o[i] = x[i] >= 0.f ? x[i] : (float)(std::exp((double)x[i]) - 1.0); break;
     case kClip: for (; i < n; i++) o[i] = x[i] > beta ? beta : (x[i] < alpha ? alpha : x[i]); break;
     case kLeakyRelu: for (; i < n; i++) o[i] = x[i] < 0.f ? alpha * x[i] : x[i]; break;
     case kRelu6: for (; i < n; i++) o[i] = x[i] != x[i] ? x[i] : std::min(6.f, std::max(0.f, x[i])); break;
-    case kExpm1: for (; i < n; i++) o[i] = std::expm1(x[i]); break;
+    case kExpm1: for (; i < n; i++) o[i] = (float)std::expm1((double)x[i]); break;
     default: break;
   }
 }

@@ -84,11 +84,46 @@ Napi::Value Tile(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// pad(x, out, shape Int32Array, before Int32Array): writes x into out (already filled with the
+// constant) at offset `before` along each dim; out's dims are shape + before + after.
+Napi::Value Pad(const Napi::CallbackInfo& info) {
+  const uint32_t* x = Ptr<uint32_t>(info[0]);
+  uint32_t* out = Ptr<uint32_t>(info[1]);
+  const int32_t* shape = Ptr<int32_t>(info[2]);
+  const int32_t* before = Ptr<int32_t>(info[3]);
+  const int32_t* outShape = Ptr<int32_t>(info[4]);
+  const int rank = (int)Len(info[2]);
+  if (rank == 0) { out[0] = x[0]; return info.Env().Undefined(); }
+  for (int d = 0; d < rank; d++) if (shape[d] == 0) return info.Env().Undefined();
+  int64_t ost[kMaxRank];
+  Strides(outShape, rank, ost);
+  int64_t base = 0;
+  for (int d = 0; d < rank; d++) base += (int64_t)before[d] * ost[d];
+  const int last = rank - 1;
+  const int64_t n = shape[last];
+  int64_t outer = 1;
+  for (int d = 0; d < last; d++) outer *= shape[d];
+  int64_t idx[kMaxRank] = {0};
+  int64_t off = base;
+  for (int64_t r = 0; r < outer; r++) {
+    std::memcpy(out + off, x + r * n, n * 4);
+    for (int d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      off += ost[d];
+      if (idx[d] < shape[d]) break;
+      off -= ost[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+  return info.Env().Undefined();
+}
+
 }  // namespace
 
 void InitLayout(Napi::Env env, Napi::Object exports) {
   exports.Set("transpose", Napi::Function::New(env, Transpose, "transpose"));
   exports.Set("slice", Napi::Function::New(env, Slice, "slice"));
+  exports.Set("pad", Napi::Function::New(env, Pad, "pad"));
   exports.Set("tile", Napi::Function::New(env, Tile, "tile"));
 }
 

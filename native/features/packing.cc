@@ -169,7 +169,10 @@ Napi::Value PackSequences(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+void RegisterGather(Napi::Env env, Napi::Object exports);  // native/features/gather.cc
+
 void InitPacking(Napi::Env env, Napi::Object exports) {
   exports.Set("packSequences", Napi::Function::New(env, PackSequences, "packSequences"));
+  RegisterGather(env, exports);
 }
 }  // namespace cmdcm

@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { join } from 'node:path';
+import { join, dirname, basename } from 'node:path';
 import { CmdcmError, flagError } from '../util/errors.js';
 import { buildDirAtomic } from '../util/atomic.js';
 import { log } from '../util/log.js';
@@ -10,7 +10,7 @@ import type { ReadReport } from './readers/read.js';
 import { loadEvents, ingestEvents, type EventSource } from './events.js';
 import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
 import { planSamples, buildSamples, type SampleOptions, type SampleChunk } from './samples.js';
-import { encodeShard } from './shards.js';
+import { writeShardColumns } from './shards.js';
 import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
 
 /**
@@ -57,6 +57,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const t0 = Date.now();
   if (!opts.out) throw flagError('out', 'required: the dataset directory to write');
   await refuseForeignDir(opts.out);
+  await sweepDeadTemps(opts.out);
   const seqLen = opts.seqLen ?? 50;
   const validDays = opts.validDays ?? 2;
   const shardSize = opts.shardSize ?? 65536;
@@ -91,8 +92,9 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
 
   // 2. calendar against the log's dates
   let minT = Infinity, maxT = -Infinity;
-  for (let k = 0; k < g.n; k++) {
-    const t = g.time[k];
+  const gt = g.time, gn = g.n;
+  for (let k = 0; k < gn; k++) {
+    const t = gt[k];
     if (t < minT) minT = t;
     if (t > maxT) maxT = t;
   }
@@ -108,7 +110,8 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const plan = planSamples(g, cal, { seqLen, maxBuckets: opts.maxBuckets, hashSizes: opts.hashSizes });
   const perBehavior: Record<string, number> = Object.fromEntries(BEHAVIORS.map((b) => [b, 0]));
   const bc = [0, 0, 0, 0];
-  for (let k = 0; k < g.n; k++) bc[g.behavior[k]]++;
+  const gb = g.behavior;
+  for (let k = 0; k < gn; k++) bc[gb[k]]++;
   BEHAVIORS.forEach((b, i) => { perBehavior[b] = bc[i]; });
 
   let tBuild = 0;
@@ -120,11 +123,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     const bar = showProgress ? new Progress('building samples', g.n, 'events') : undefined;
     const sink = async (chunk: SampleChunk) => {
       const file = `shards/p${chunk.promo}-${String(perPromoShards[chunk.promo]++).padStart(4, '0')}.bin`;
-      const buf = encodeShard({ attrs: { promo: chunk.promo, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
-      await fsp.writeFile(join(tmp, file), buf);
+      await writeShardColumns(join(tmp, file), { attrs: { promo: chunk.promo, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
       shards.push({ file, n: chunk.n, promo: chunk.promo });
     };
-    const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, onProgress: bar && ((done) => bar.tick(done)) });
+    const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
     bar?.done();
     await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), g.vocab.user.join('\n') + (g.vocab.user.length ? '\n' : ''));
     await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), g.vocab.item.join('\n') + (g.vocab.item.length ? '\n' : ''));
@@ -186,6 +188,26 @@ async function refuseForeignDir(out: string): Promise<void> {
   if (entries.length > 0 && !entries.includes('meta.json')) {
     throw new CmdcmError(`--out: ${out} is a non-empty directory that is not a cmdcm dataset (no meta.json); refusing to replace it`, { exitCode: 2 });
   }
+}
+
+/**
+ * Remove temp dirs beside `out` left by a prepare that was killed (tempPathFor names them
+ * `.<name>.tmp-<pid>-<hex>`); a live process's temp dir is left alone.
+ */
+async function sweepDeadTemps(out: string): Promise<void> {
+  const parent = dirname(out), prefix = `.${basename(out)}.tmp-`;
+  let entries: string[];
+  try { entries = await fsp.readdir(parent); } catch { return; }
+  for (const e of entries) {
+    if (!e.startsWith(prefix)) continue;
+    const pid = Number(e.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || isAlive(pid)) continue;
+    await fsp.rm(join(parent, e), { recursive: true, force: true });
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try { process.kill(pid, 0); return true; } catch (e) { return (e as NodeJS.ErrnoException).code === 'EPERM'; }
 }
 
 async function readSidecar(logs: string[] | undefined): Promise<{ promos: string[]; target: string }> {

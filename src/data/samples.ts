@@ -2,7 +2,7 @@ import type { GroupedEvents, Promotion } from './types.js';
 import { BUY, CART, CLICK, COLLECT, SECONDS_PER_DAY, SECONDS_PER_HOUR, TASKS, BEHAVIORS } from './types.js';
 import type { Schema, FieldHash } from './batch.js';
 import type { Calendar } from './calendar.js';
-import { buildItemDayStats, itemEntryBefore } from './stats.js';
+import { buildItemDayStats, itemCountsBefore } from './stats.js';
 import { hashVocab, layoutHash, packSequences } from '../features/index.js';
 import { CmdcmError } from '../util/errors.js';
 import type { Column } from './shards.js';
@@ -40,6 +40,12 @@ export const DENSE_FEATURES = [
 // Smoothing priors (pseudo-counts): keep rates of rarely seen users/items near a typical value.
 const USER_CONV_PRIOR = 0.2, USER_CONV_STRENGTH = 2;
 const ITEM_CART_PRIOR = 0.05, ITEM_BUY_PRIOR = 0.01, ITEM_STRENGTH = 10;
+
+// log1p of small counts by table: the feature loop computes ~10 per sample
+const LOG1P = Float64Array.from({ length: 4096 }, (_, i) => Math.log1p(i));
+function log1pInt(x: number): number {
+  return x < 4096 ? LOG1P[x] : Math.log1p(x);
+}
 
 /** Gap buckets of sequence events (HACKING.md "Sequence packing"). */
 export const GAP_BUCKETS = 16;
@@ -181,16 +187,18 @@ class ChunkBuffer {
     const c = Math.max(n, this.evItem.a.length * 2, 4096);
     this.evItem.ensure(c); this.evCat.ensure(c); this.evBeh.ensure(c); this.evTime.ensure(c);
   }
-  take(promo: number): SampleChunk {
+  /** The filled part of the buffers: copies, or views when `view` (valid until the buffer refills). */
+  take(promo: number, view: boolean): SampleChunk {
     const n = this.n, e = this.evN;
+    const cut = <T extends Int32Array | Float32Array | Uint8Array>(a: T, len: number): T => (view ? a.subarray(0, len) : a.slice(0, len)) as T;
     const chunk: SampleChunk = {
       promo, n,
       columns: {
-        fields: this.fields.a.slice(0, n * this.F), dense: this.dense.a.slice(0, n * this.S),
-        labels: this.labels.a.slice(0, n * 3), mask: this.mask.a.slice(0, n * 3),
-        user: this.user.a.slice(0, n), item: this.item.a.slice(0, n), time: this.time.a.slice(0, n), daysToPromo: this.dtp.a.slice(0, n),
-        seqBlock: this.seqBlock.a.slice(0, n), evStart: this.evStart.a.slice(0, this.nBlocks + 1),
-        evItem: this.evItem.a.slice(0, e), evCategory: this.evCat.a.slice(0, e), evBehavior: this.evBeh.a.slice(0, e), evTime: this.evTime.a.slice(0, e),
+        fields: cut(this.fields.a, n * this.F), dense: cut(this.dense.a, n * this.S),
+        labels: cut(this.labels.a, n * 3), mask: cut(this.mask.a, n * 3),
+        user: cut(this.user.a, n), item: cut(this.item.a, n), time: cut(this.time.a, n), daysToPromo: cut(this.dtp.a, n),
+        seqBlock: cut(this.seqBlock.a, n), evStart: cut(this.evStart.a, this.nBlocks + 1),
+        evItem: cut(this.evItem.a, e), evCategory: cut(this.evCat.a, e), evBehavior: cut(this.evBeh.a, e), evTime: cut(this.evTime.a, e),
       },
     };
     this.n = 0;
@@ -215,6 +223,13 @@ export interface BuildOptions {
   /** flush a promotion's chunk once it holds at least this many samples (default 65536) */
   shardSize?: number;
   validDays?: number;
+  /**
+   * Hand the sink views of the builder's buffers instead of copies: no copy per shard, but the
+   * chunk is valid only until the sink's promise resolves (prepare writes it out by then).
+   */
+  reuseBuffers?: boolean;
+  /** test hook: item x day cells above which item statistics use the sparse layout */
+  denseItemDayCells?: number;
   /** called every few thousand users with the number of events processed */
   onProgress?: (eventsDone: number) => void;
 }
@@ -230,6 +245,7 @@ export function resolutionSeconds(r: GroupedEvents['resolution']): number {
 export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: SamplePlan, sink: (chunk: SampleChunk) => Promise<void> | void,
   opts: BuildOptions = {}): Promise<BuildStats> {
   const shardSize = opts.shardSize ?? 65536;
+  const reuse = opts.reuseBuffers ?? false;
   const validDays = opts.validDays ?? 0;
   const { schema, rows } = plan;
   const F = schema.fields.length, S = schema.dense.length, L = schema.seqLen;
@@ -246,7 +262,7 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   const targetOutcomeKnown = lastDay >= promos[target].day;
   const delayedMaskOf = (pi: number) => (pi === target && !targetOutcomeKnown ? 0 : 1);
 
-  const istats = buildItemDayStats(g, nItems, promos.filter((_, i) => i !== target).map((p) => p.day));
+  const istats = buildItemDayStats(g, nItems, promos.filter((_, i) => i !== target).map((p) => p.day), opts.denseItemDayCells);
   const sideCols = schema.fields.filter((f) => f === 'seller' || f === 'brand' || f === 'geohash') as ('seller' | 'brand' | 'geohash')[];
   const sideIds = sideCols.map((f) => g[f]!);
   const sideRows = sideCols.map((f) => rows[f]!);
@@ -258,6 +274,7 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   const uiSt = new Int32Array(nItems).fill(-1), uiClicks = new Int32Array(nItems), uiCarted = new Uint8Array(nItems);
   const convSt = new Int32Array(nItems).fill(-1);
   let stamp = 0;
+  const ic4 = new Int32Array(4);
   let labBuf = new Uint8Array(1024);
 
   const bufs = promos.map(() => new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16)));
@@ -320,61 +337,64 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
       const dMask = delayedMaskOf(pi);
       // the block's events: from the first sample's look-back start to the last sample's bucket
       let seqLo = 0, seqHi = 0;
-      const pos = stats.positives[pi];
+      let pDirect = 0, pAtc = 0, pDelayed = 0, late = 0;
+      // capacity for every event of the window being a click, then plain local arrays in the loop
+      buf.ensure(buf.n + (b - a));
+      const fa = buf.fields.a, da = buf.dense.a, la = buf.labels.a, ma = buf.mask.a;
+      const ua = buf.user.a, ia = buf.item.a, ta = buf.time.a, dta = buf.dtp.a, sba = buf.seqBlock.a;
+      const blockId = buf.nBlocks;
+      let n = buf.n;
+      const itemRows = rows.item, catRows = rows.category, dtpRows = rows.dtp, hourRows = rows.hour;
       j = a;
       while (j < b) {
         const bk = Math.floor(time[j] / res);
         let ge = j + 1;
         while (ge < b && Math.floor(time[ge] / res) === bk) ge++;
+        const lwClick = log1pInt(wClick), lwCollect = log1pInt(wCollect), lwCart = log1pInt(wCart), lwBuy = log1pInt(wBuy);
         for (let x = j; x < ge; x++) {
           if (behavior[x] !== CLICK) continue;
-          const idx = buf.n++;
-          buf.ensure(buf.n);
+          const idx = n++;
           const t = time[x], it = item[x];
           const day = Math.floor(t / SECONDS_PER_DAY);
           const dtp = pr.day - day;
           const fo = idx * F;
-          const fa = buf.fields.a;
           fa[fo] = uRow;
-          fa[fo + 1] = rows.item[it];
-          fa[fo + 2] = rows.category[category[x]];
+          fa[fo + 1] = itemRows[it];
+          fa[fo + 2] = catRows[category[x]];
           let f = 3;
           for (let q = 0; q < sideCols.length; q++, f++) {
             const id = sideIds[q][x];
             fa[fo + f] = id < 0 ? sideMissing[q] : sideRows[q][id];
           }
-          fa[fo + f++] = rows.dtp[dtp];
-          if (hasHour) fa[fo + f] = rows.hour[Math.floor((t % SECONDS_PER_DAY) / SECONDS_PER_HOUR)];
+          fa[fo + f++] = dtpRows[dtp];
+          if (hasHour) fa[fo + f] = hourRows[Math.floor((t % SECONDS_PER_DAY) / SECONDS_PER_HOUR)];
 
-          const d = buf.dense.a;
+          const d = da;
           const o = idx * S;
-          d[o] = Math.log1p(wClick); d[o + 1] = Math.log1p(wCollect); d[o + 2] = Math.log1p(wCart); d[o + 3] = Math.log1p(wBuy);
+          d[o] = lwClick; d[o + 1] = lwCollect; d[o + 2] = lwCart; d[o + 3] = lwBuy;
           d[o + 4] = lhClick; d[o + 5] = lhCollect; d[o + 6] = lhCart; d[o + 7] = lhBuy;
           d[o + 8] = convRate; d[o + 9] = hasHist;
           const seen = uiSt[it] === stamp;
-          d[o + 10] = seen ? Math.log1p(uiClicks[it]) : 0;
+          d[o + 10] = seen ? log1pInt(uiClicks[it]) : 0;
           d[o + 11] = seen ? uiCarted[it] : 0;
-          const en = itemEntryBefore(istats, it, day);
-          const ic = en < 0 ? 0 : istats.clicks[en];
-          const ica = en < 0 ? 0 : istats.carts[en];
-          const ib = en < 0 ? 0 : istats.buys[en];
-          d[o + 12] = Math.log1p(ic);
+          itemCountsBefore(istats, it, day, ic4);
+          const ic = ic4[0], ica = ic4[1], ib = ic4[2];
+          d[o + 12] = log1pInt(ic);
           d[o + 13] = (ica + ITEM_CART_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
           d[o + 14] = (ib + ITEM_BUY_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
-          d[o + 15] = Math.log1p(en < 0 ? 0 : istats.promoBuys[en]);
+          d[o + 15] = log1pInt(ic4[3]);
           d[o + 16] = dtp / pr.preDays;
 
           const lab = labBuf[x - a];
           const lo = idx * 3;
-          const la = buf.labels.a, ma = buf.mask.a;
           la[lo] = lab & 1; la[lo + 1] = (lab >> 1) & 1; la[lo + 2] = (lab >> 2) & 1;
           ma[lo] = 1; ma[lo + 1] = 1; ma[lo + 2] = dMask;
-          pos[0] += lab & 1; pos[1] += (lab >> 1) & 1; pos[2] += (lab >> 2) & 1;
-          buf.user.a[idx] = u; buf.item.a[idx] = it; buf.time.a[idx] = t; buf.dtp.a[idx] = dtp;
-          buf.seqBlock.a[idx] = buf.nBlocks;
+          pDirect += lab & 1; pAtc += (lab >> 1) & 1; pDelayed += (lab >> 2) & 1;
+          ua[idx] = u; ia[idx] = it; ta[idx] = t; dta[idx] = dtp;
+          sba[idx] = blockId;
           if (idx === blockStart) seqLo = Math.max(s, j - L);
           seqHi = j;
-          if (day >= lateFrom) stats.perPromoLate[pi]++;
+          if (day >= lateFrom) late++;
         }
         for (let x = j; x < ge; x++) {
           const bh = behavior[x];
@@ -387,6 +407,10 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
         }
         j = ge;
       }
+      buf.n = n;
+      const pos = stats.positives[pi];
+      pos[0] += pDirect; pos[1] += pAtc; pos[2] += pDelayed;
+      stats.perPromoLate[pi] += late;
       const added = buf.n - blockStart;
       if (added > 0) {
         userHad = true;
@@ -417,11 +441,11 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
     }
     if (userHad) stats.usersWithSamples++;
     for (let pi = 0; pi < nP; pi++) {
-      if (bufs[pi].n >= shardSize) await sink(bufs[pi].take(pi));
+      if (bufs[pi].n >= shardSize) await sink(bufs[pi].take(pi, reuse));
     }
     if (opts.onProgress && (u & 1023) === 1023) opts.onProgress(e);
   }
-  for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await sink(bufs[pi].take(pi));
+  for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await sink(bufs[pi].take(pi, reuse));
   opts.onProgress?.(g.n);
   return stats;
 }

@@ -13,6 +13,14 @@ import { BUY, CART, CLICK, SECONDS_PER_DAY } from './types.js';
  * cumulative counts *through* that day; `query` finds the last entry before the asked day.
  */
 export interface ItemDayStats {
+  /**
+   * Dense layout when items x days is small: cell (i, d) = 4 cumulative counters (clicks, carts,
+   * buys, promoBuys) through day minDay + d; `query` then needs no search. Otherwise empty and the
+   * sparse entries below are used.
+   */
+  dense: Int32Array;
+  minDay: number;
+  nDays: number;
   start: Int32Array;
   day: Int32Array;
   clicks: Int32Array;
@@ -22,7 +30,10 @@ export interface ItemDayStats {
   promoBuys: Int32Array;
 }
 
-export function buildItemDayStats(g: GroupedEvents, nItems: number, promoDays: readonly number[]): ItemDayStats {
+/** Above this many (item, day) cells the sparse layout is used (4 int32 counters a cell). */
+export const DENSE_ITEM_DAY_CELLS = 1 << 23;
+
+export function buildItemDayStats(g: GroupedEvents, nItems: number, promoDays: readonly number[], denseCells = DENSE_ITEM_DAY_CELLS): ItemDayStats {
   const n = g.n;
   const time = g.time, item = g.item, beh = g.behavior;
   let minDay = Infinity, maxDay = -Infinity;
@@ -35,6 +46,26 @@ export function buildItemDayStats(g: GroupedEvents, nItems: number, promoDays: r
   const nDays = maxDay - minDay + 1;
   const isPromoDay = new Uint8Array(nDays);
   for (const pd of promoDays) if (pd >= minDay && pd <= maxDay) isPromoDay[pd - minDay] = 1;
+  const none = new Int32Array(0);
+  if (nItems * nDays <= denseCells) {
+    // one pass of per-cell counts, then a running sum along each item's days
+    const dense = new Int32Array(nItems * nDays * 4);
+    for (let k = 0; k < n; k++) {
+      const d = Math.floor(time[k] / SECONDS_PER_DAY) - minDay;
+      const o = (item[k] * nDays + d) * 4;
+      const bh = beh[k];
+      if (bh === CLICK) dense[o]++;
+      else if (bh === CART) dense[o + 1]++;
+      else if (bh === BUY) { dense[o + 2]++; if (isPromoDay[d]) dense[o + 3]++; }
+    }
+    for (let i = 0; i < nItems; i++) {
+      let o = i * nDays * 4;
+      for (let d = 1; d < nDays; d++, o += 4) {
+        dense[o + 4] += dense[o]; dense[o + 5] += dense[o + 1]; dense[o + 6] += dense[o + 2]; dense[o + 7] += dense[o + 3];
+      }
+    }
+    return { dense, minDay, nDays, start: none, day: none, clicks: none, carts: none, buys: none, promoBuys: none };
+  }
 
   // counting sort by day
   const dayCount = new Int32Array(nDays + 1);
@@ -82,7 +113,25 @@ export function buildItemDayStats(g: GroupedEvents, nItems: number, promoDays: r
     }
   }
   eStart[nItems] = m;
-  return { start: eStart, day: eDay.slice(0, m), clicks: eClicks.slice(0, m), carts: eCarts.slice(0, m), buys: eBuys.slice(0, m), promoBuys: ePromo.slice(0, m) };
+  return { dense: none, minDay, nDays, start: eStart, day: eDay.slice(0, m), clicks: eClicks.slice(0, m), carts: eCarts.slice(0, m), buys: eBuys.slice(0, m), promoBuys: ePromo.slice(0, m) };
+}
+
+/**
+ * Item i's cumulative counts over the days before `day` into out[0..3] (clicks, carts, buys,
+ * promotion-day buys).
+ */
+export function itemCountsBefore(s: ItemDayStats, i: number, day: number, out: Int32Array): void {
+  if (s.dense.length > 0) {
+    const d = Math.min(day - s.minDay, s.nDays) - 1;
+    if (d < 0) { out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0; return; }
+    const o = (i * s.nDays + d) * 4;
+    const a = s.dense;
+    out[0] = a[o]; out[1] = a[o + 1]; out[2] = a[o + 2]; out[3] = a[o + 3];
+    return;
+  }
+  const en = itemEntryBefore(s, i, day);
+  if (en < 0) { out[0] = 0; out[1] = 0; out[2] = 0; out[3] = 0; return; }
+  out[0] = s.clicks[en]; out[1] = s.carts[en]; out[2] = s.buys[en]; out[3] = s.promoBuys[en];
 }
 
 /** Index of the entry holding item i's cumulative counts through the last active day before `day`, or -1. */

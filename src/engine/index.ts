@@ -7,6 +7,7 @@ import { warnOnce } from '../util/log.js';
 import { engineAddon, type EngineAddon } from './native/addon.js';
 import { registerNativeBackend } from './native/backend.js';
 import { nativeOptim } from './native/optim.js';
+import { installPool } from './native/pool.js';
 
 export { startKernelProfile, stopKernelProfile, type KernelProfile } from './native/backend.js';
 
@@ -61,6 +62,8 @@ async function useNative(): Promise<string> {
   setOptimKernels(nativeOptim(a));
   if (!(await tf.setBackend('native'))) throw new CmdcmError("engine 'native': tfjs could not initialize the backend");
   await tf.ready();
+  // CMDCM_NO_POOL=1 turns output-buffer recycling off (to rule it out when chasing a bug).
+  if (process.env.CMDCM_NO_POOL !== '1') installPool(tf.backend());
   return 'native';
 }
 

@@ -184,10 +184,12 @@ export function resolveModelConfig(json: unknown, source: string, name?: ModelNa
   if (nameErr) throw new CmdcmError(`${source}: "name" must be ${nameErr}, got ${JSON.stringify(chosen)}`);
   const cfg = defaultModelConfig(chosen as ModelName);
   for (const [k, v] of Object.entries(obj)) {
-    if (k === 'name') continue;
+    // undefined = not given (partial configs assembled from optional CLI flags)
+    if (k === 'name' || v === undefined) continue;
     if (k === 'lossWeights') {
       if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new CmdcmError(`${source}: "lossWeights" must be an object`);
       for (const [wk, wv] of Object.entries(v as Record<string, unknown>)) {
+        if (wv === undefined) continue;
         if (!WEIGHT_KEYS.includes(wk as keyof LossWeights)) throw new CmdcmError(`${source}: unknown key "lossWeights.${wk}" (expected ${WEIGHT_KEYS.join(', ')})`);
         const err = nonNeg(wv);
         if (err) throw new CmdcmError(`${source}: "lossWeights.${wk}" must be ${err}, got ${JSON.stringify(wv)}`);

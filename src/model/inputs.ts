@@ -59,7 +59,7 @@ export interface Inputs {
 
 /** Dense statistics are raw counts: sign·log1p keeps a heavy user from saturating the first layer. */
 export function transformDense(d: Float32Array, how: ModelConfig['denseTransform']): Float32Array {
-  if (how === 'none') return d;
+  if (how === 'none') return d.slice();
   const out = new Float32Array(d.length);
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
@@ -90,7 +90,13 @@ export function embedInputs(p: ParamView, x: Inputs, cfg: ModelConfig, info: Inp
   const { n } = x;
   const D = info.dim, F = info.fields, L = info.seqLen;
   const fe = tf.reshape(gatherRows(x.emb, x.fieldIdx), [n, F, D]) as tf.Tensor3D;
-  const col = (c: number) => tf.reshape(tf.slice(fe, [0, c, 0], [n, 1, D]), [n, D]) as tf.Tensor2D;
+  // One field's column as its own gather: tfjs's CPU Slice/SplitV of a strided column copy element
+  // by element and cost more than the whole lookup.
+  const col = (c: number) => {
+    const idx = new Int32Array(n);
+    for (let i = 0; i < n; i++) idx[i] = x.fieldIdx[i * F + c];
+    return gatherRows(x.emb, idx);
+  };
   let pooled: tf.Tensor2D;
   if (L === 0) {
     pooled = tf.zeros([n, D]);

@@ -103,15 +103,27 @@ export function declareDin(b: LayoutBuilder, prefix: string, dim: number, units:
 /**
  * DIN target attention: softmax over the valid events of each sample (mask N × L), weighted sum of
  * the event embeddings. A sample without history pools to zeros.
+ *
+ * The first attention layer on [q, k, q−k, q⊙k] is computed as q·(W_q + W_d) + k·(W_k − W_d) +
+ * (q⊙k)·W_p with W's four row blocks: the same function and parameters, but the query part is
+ * computed once per sample instead of once per event, and no N × L × 4·dim tensor is built.
  */
 export function dinPool(q: tf.Tensor2D, keys: tf.Tensor3D, mask: tf.Tensor2D, p: ParamView, prefix: string, nLayers: number): tf.Tensor2D {
   const [n, l, d] = keys.shape;
-  const qb = tf.broadcastTo(tf.reshape(q, [n, 1, d]), [n, l, d]);
-  const feat = tf.concat([qb, keys, tf.sub(qb, keys), tf.mul(qb, keys)], 2);
-  const scores = tf.reshape(towerLogit(tf.reshape(feat, [n * l, 4 * d]) as tf.Tensor2D, p, prefix, nLayers), [n, l]);
+  const w = p.get(`${prefix}/0/w`);
+  const h = w.shape[1];
+  const [wq, wk, wd, wp] = tf.split(w, 4, 0) as tf.Tensor2D[];
+  const kFlat = tf.reshape(keys, [n * l, d]) as tf.Tensor2D;
+  const qk = tf.reshape(tf.mul(keys, tf.reshape(q, [n, 1, d])), [n * l, d]) as tf.Tensor2D;
+  const perEvent = tf.add(tf.matMul(kFlat, tf.sub(wk, wd)), tf.matMul(qk, wp));
+  const perSample = tf.add(tf.matMul(q, tf.add(wq, wd)), p.get(`${prefix}/0/b`));
+  let a = tf.relu(tf.add(tf.reshape(perEvent, [n, l, h]), tf.reshape(perSample, [n, 1, h]))) as tf.Tensor;
+  a = tf.reshape(a, [n * l, h]);
+  for (let i = 1; i < nLayers; i++) a = dense(a as tf.Tensor2D, p, `${prefix}/${i}`, 'relu');
+  const scores = tf.reshape(dense(a as tf.Tensor2D, p, `${prefix}/out`, 'linear'), [n, l]);
   // −1e9 on padding drives its softmax weight to exactly 0; the final mask zeroes empty histories.
-  const w = tf.mul(tf.softmax(tf.add(scores, tf.mul(tf.sub(mask, 1), 1e9))), mask);
-  return tf.sum(tf.mul(keys, tf.expandDims(w, 2)), 1) as tf.Tensor2D;
+  const att = tf.mul(tf.softmax(tf.add(scores, tf.mul(tf.sub(mask, 1), 1e9))), mask);
+  return tf.sum(tf.mul(keys, tf.expandDims(att, 2)), 1) as tf.Tensor2D;
 }
 
 /** Masked mean over the valid events (zeros without history). */

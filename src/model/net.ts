@@ -1,6 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
 import type { Batch, Schema } from '../data/batch.js';
-import { CmdcmError } from '../util/errors.js';
 import type { Architecture, ForwardHooks } from './architecture.js';
 import type { ModelConfig } from './config.js';
 import { gatherBatchRows } from './embedding.js';
@@ -59,9 +58,13 @@ export class NetModel implements Model {
   /** Gradient of a subset of the loss terms (the gradient checks use one term at a time). */
   gradTerms(params: Float32Array, table: Float32Array, batch: Batch, opts: GradOptions = {}): GradResult {
     const lossScale = opts.lossScale ?? 1;
-    if (!(lossScale > 0) || !Number.isFinite(lossScale)) throw new Error(`lossScale must be a positive number, got ${lossScale}`);
+    if (!(lossScale >= 0) || !Number.isFinite(lossScale)) throw new Error(`lossScale must be a finite number >= 0, got ${lossScale}`);
     const only = opts.only ?? this.termNames;
     for (const t of only) if (!this.termNames.includes(t)) throw new Error(`model ${this.name} has no loss term '${t}' (it has ${this.termNames.join(', ')})`);
+    if (batch.n === 0) {
+      // A worker whose share of a short last global batch is empty contributes nothing.
+      return { loss: 0, terms: Object.fromEntries(this.termNames.map((t) => [t, 0])), denseGrad: new Float32Array(this.layout.total), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
+    }
     const host = this.hostInputs(table, batch);
     const D = this.dim;
     const terms: Record<string, number> = {};
@@ -97,6 +100,7 @@ export class NetModel implements Model {
 
   /** Loss term values (weighted, scaled) without gradients, e.g. for validation logging. */
   lossTerms(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1): Record<string, number> {
+    if (batch.n === 0) return Object.fromEntries(this.termNames.map((t) => [t, 0]));
     const host = this.hostInputs(table, batch);
     return tf.tidy(() => {
       const pv = new ParamView(this.layout, params);
@@ -109,6 +113,7 @@ export class NetModel implements Model {
   }
 
   predict(params: Float32Array, table: Float32Array, batch: Batch): Predictions {
+    if (batch.n === 0) return { direct: new Float32Array(0), atc: new Float32Array(0), transition: new Float32Array(0), delayed: new Float32Array(0) };
     const host = this.hostInputs(table, batch);
     const n = batch.n;
     return tf.tidy(() => {
@@ -150,7 +155,6 @@ export class NetModel implements Model {
 
   private hostInputs(table: Float32Array, batch: Batch) {
     const n = batch.n;
-    if (!(n > 0)) throw new CmdcmError('empty batch');
     const F = this.info.fields, L = this.info.seqLen, S = this.info.denseDim, D = this.dim;
     if (batch.fields.length !== n * F || batch.seq.length !== n * L * 4 || batch.dense.length !== n * S || batch.labels.length !== n * 3 || batch.mask.length !== n * 3) {
       throw new Error(`batch of ${n} samples does not match the model's schema (fields ${F}, seqLen ${L}, dense ${S})`);

@@ -81,6 +81,9 @@ test('groupPermutation: large segments and the comparator fallback agree with a 
   const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => user[a] - user[b] || time[a] - time[b] || a - b);
   assert.deepEqual(Array.from(perm), want);
   assert.deepEqual(Array.from(userStart), [0, ...[0, 1, 2].map((u) => want.filter((i) => user[i] <= u).length)]);
+  // segments above the packed-key limit take the comparator path
+  const viaComparator = groupPermutation(user, time, n, users, 100);
+  assert.deepEqual(Array.from(viaComparator.perm), want);
 });
 
 test('ingestEvents accepts arrays, generators and async iterables alike, and validates events', async () => {

@@ -98,6 +98,11 @@ test('an interrupted prepare (killed mid-write) never leaves a dataset that look
   await new Promise((r) => child.once('exit', r));
   assert.ok(!existsSync(out));
   await assert.rejects(openDataset(out), /dataset directory not found/);
+  // the next prepare sweeps the dead process's temp dir
+  assert.equal(readdirSync(root).filter((f) => f.startsWith('.killed.tmp-')).length, 1);
+  await prepare({ logs: [log], promos: 'auto', out, progress: false });
+  assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('.killed.tmp-')), []);
+  await openDataset(out);
 });
 
 test('prepare refuses a non-dataset directory at --out, and bad flags, naming them', async () => {
@@ -111,7 +116,7 @@ test('prepare refuses a non-dataset directory at --out, and bad flags, naming th
   const isFlag = (flag: string, re: RegExp) => (e: unknown) => e instanceof CmdcmError && e.message.startsWith(`--${flag}: `) && re.test(e.message);
   await assert.rejects(cli(['--log', log, '--out', out]), isFlag('promo', /required/));
   await assert.rejects(cli(['--log', join(root, 'nosidecar.csv'), '--promo', 'auto', '--out', out]), isFlag('promo', /nosidecar\.csv\.promos\.json: not found/));
-  await assert.rejects(cli(['--log', log, '--promo', '2014-12-12:10', '--promo', '2014-12-01:5', '--out', out]), isFlag('promo', /overlap/));
+  await assert.rejects(cli(['--log', log, '--promo', '2014-12-12:10', '--promo', '2014-12-05:3', '--out', out]), isFlag('promo', /overlap/));
   await assert.rejects(cli(['--log', log, '--promo', '2014-10-11:10', '--promo', '2014-12-12:10', '--out', out]), isFlag('promo', /2014-10-11 is outside the log's date range 2014-11-01 \.\. 2014-12-12/));
   await assert.rejects(cli(['--log', log, '--promo', 'auto', '--valid-days', '10', '--out', out]), isFlag('valid-days', /whole 10-day pre-window/));
   await assert.rejects(cli(['--log', log, '--promo', 'auto', '--seq-len', '0', '--out', out]), isFlag('seq-len', />= 1/));

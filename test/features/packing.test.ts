@@ -32,6 +32,8 @@ function randomRequest(r: Rng, res: number, seqLen: number): PackRequest {
       const jitter = r() < 0.5 ? 0 : r() < 0.5 ? randInt(r, 0, res - 1) : res - 1;
       ts.push(base + step + jitter);
     }
+    // Now and then a very old event, so gap buckets reach the cap (2^14 hours is ~1.9 years).
+    if (n > 0 && r() < 0.15) ts.push(base - randInt(r, 3600, 1_500_000_000));
     ts.sort((a, b) => a - b);
     times.push(...ts);
   }
@@ -156,6 +158,9 @@ test('malformed requests throw instead of reading out of bounds', () => {
   };
   for (const pack of impls) {
     assert.deepEqual([...pack(base).seq.subarray(0, 8)], [1, 3, 10, 20, 2, 4, 11, 20]);
+    // The widest gap int32 times allow (t - te = 2^32 - 1) still lands in the last bucket.
+    const wide = pack({ ...base, time: Int32Array.of(-0x80000000, 20), sampleTime: Int32Array.of(0x7fffffff) });
+    assert.deepEqual([...wide.seq.subarray(0, 8)], [1, 3, 10, 35, 2, 4, 11, 35]);
     assert.throws(() => pack({ ...base, sampleUser: Int32Array.of(1) }), RangeError);
     assert.throws(() => pack({ ...base, sampleUser: Int32Array.of(-1) }), RangeError);
     assert.throws(() => pack({ ...base, userStart: Int32Array.of(0, 3) }), RangeError);

@@ -36,3 +36,11 @@ for (const [term, name, over] of cases) {
     }
   });
 }
+
+test('the checker discriminates: gradients that include a path the forward pass detaches fail it', () => {
+  // With the gate-input stop-gradient removed, the analytic user-row gradients include the gate
+  // path while the pinned finite differences do not: the check must report the mismatch.
+  const model = createModel(tinyConfig('cmdcm'), schema, { leak: ['gateInput'] });
+  const { rows } = fdCheck(model, model.initParams(11), initTable(schema.tableRows, model.dim, 12, 0.5), batch, 'atc', 12);
+  assert.ok(rows.worst > 3 * TOL, `leaky gradient passed the check (worst ${rows.worst}):\n${rows.details.join('\n')}`);
+});

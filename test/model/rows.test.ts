@@ -106,3 +106,14 @@ test('grad and predict are pure: repeated calls agree, inputs untouched, no tens
   assert.deepEqual(params, p0);
   assert.deepEqual(table, t0);
 });
+
+test('an empty (micro-)batch contributes nothing and does not throw', () => {
+  const m = createModel(tinyConfig('escm2-dr'), schema);
+  const empty = gatherColumns(schema, batch, []);
+  const g = m.grad(m.initParams(1), initTable(schema.tableRows, m.dim, 1), empty, 0);
+  assert.equal(g.loss, 0);
+  assert.equal(g.rows.length, 0);
+  assert.ok(g.denseGrad.every((x) => x === 0) && g.denseGrad.length === m.layout.total);
+  assert.deepEqual(Object.keys(g.terms), m.termNames);
+  assert.equal(m.predict(m.initParams(1), initTable(schema.tableRows, m.dim, 1), empty).delayed.length, 0);
+});

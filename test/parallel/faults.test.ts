@@ -11,8 +11,9 @@ import { createModel } from '../../src/parallel/testing-model.js';
 import { CmdcmError } from '../../src/util/errors.js';
 import { ParallelStepRunner } from '../../src/parallel/runner.js';
 import type { FaultInjection } from '../../src/parallel/worker-core.js';
-import { maxRelDiff, randomSamples, smallSchema, TESTING_MODEL, trainConfig } from './helpers.js';
+import { maxRelDiff, randomSamples, shmSkip, smallSchema, TESTING_MODEL, trainConfig } from './helpers.js';
 
+const noShm = await shmSkip();
 const CHILD = fileURLToPath(new URL('./fixtures/run-child.js', import.meta.url));
 const schema = smallSchema();
 const modelConfig = { dim: 8, hidden: 8 };
@@ -59,7 +60,7 @@ async function assertCheckpointAt(runDir: string, step: number) {
 }
 
 for (const [transport, kind] of [['thread', 'throw'], ['thread', 'exit'], ['process', 'throw'], ['process', 'kill']] as const) {
-  test(`${transport} worker that ${kind === 'kill' ? 'is SIGKILLed' : kind === 'exit' ? 'exits' : 'throws'} mid-run: the coordinator names worker and step, exits non-zero, keeps the checkpoint`, async () => {
+  test(`${transport} worker that ${kind === 'kill' ? 'is SIGKILLed' : kind === 'exit' ? 'exits' : 'throws'} mid-run: the coordinator names worker and step, exits non-zero, keeps the checkpoint`, { skip: transport === 'process' && noShm }, async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'cmdcm-par-fault-'));
     try {
       const fault: FaultInjection = { worker: 1, step: 7, kind };
@@ -84,7 +85,7 @@ for (const [transport, kind] of [['thread', 'throw'], ['thread', 'exit'], ['proc
 }
 
 for (const transport of ['thread', 'process'] as const) {
-  test(`${transport} transport: SIGINT stops after the current step with a final checkpoint and no leftovers`, async () => {
+  test(`${transport} transport: SIGINT stops after the current step with a final checkpoint and no leftovers`, { skip: transport === 'process' && noShm }, async () => {
     const runDir = mkdtempSync(join(tmpdir(), 'cmdcm-par-sig-'));
     try {
       let sent = false;

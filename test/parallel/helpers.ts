@@ -56,3 +56,10 @@ export async function ourShmEntries(): Promise<string[]> {
   if (!existsSync('/dev/shm')) return [];
   return readdirSync('/dev/shm').filter((n) => n.startsWith(`cmdcm-${process.pid}-`));
 }
+
+/** Skip reason for process-transport tests when the addon (shared memory) is not loadable. */
+export async function shmSkip(): Promise<string | false> {
+  const { loadAddon } = await import('../../src/native.js');
+  const a = loadAddon() as Record<string, unknown> | undefined;
+  return a && typeof a.shmCreate === 'function' ? false : 'native addon with shared memory not built (npx node-gyp rebuild)';
+}

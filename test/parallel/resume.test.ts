@@ -9,13 +9,14 @@ import type { StepRunner } from '../../src/train/step.js';
 import { createModel } from '../../src/parallel/testing-model.js';
 import { ParallelStepRunner } from '../../src/parallel/runner.js';
 import type { Transport } from '../../src/parallel/gpus.js';
-import { maxRelDiff, randomSamples, smallSchema, TESTING_MODEL, trainConfig } from './helpers.js';
+import { maxRelDiff, randomSamples, shmSkip, smallSchema, TESTING_MODEL, trainConfig } from './helpers.js';
 
 const schema = smallSchema();
 const modelConfig = { dim: 8, hidden: 8 };
 const model = createModel(modelConfig, schema);
 const train = randomSamples(schema, 200, 9);
 // 200 samples / 16 = 13 steps per epoch: the resumed half crosses an epoch boundary (new permutation)
+const noShm = await shmSkip();
 const HALF = 9, FULL = 18;
 const cfgAt = (maxSteps: number) => trainConfig({ batchSize: 16, epochs: 10, maxSteps, checkpointEvery: 0 });
 
@@ -30,7 +31,7 @@ async function run(runDir: string | undefined, maxSteps: number, workers: number
 
 /** workers 0 = in-thread trainer */
 for (const [first, second, transport] of [[2, 1, 'thread'], [1, 2, 'process'], [0, 2, 'thread'], [2, 0, 'process']] as const) {
-  test(`checkpoint written with ${first || 'no'} worker(s) resumes with ${second || 'no'} worker(s) (${transport} transport) on the same trajectory`, async () => {
+  test(`checkpoint written with ${first || 'no'} worker(s) resumes with ${second || 'no'} worker(s) (${transport} transport) on the same trajectory`, { skip: transport === 'process' && noShm }, async () => {
     const want = (await run(undefined, FULL, 0, transport)).state;
     const dir = mkdtempSync(join(tmpdir(), 'cmdcm-par-resume-'));
     try {

@@ -42,6 +42,8 @@ export interface ReadReport {
 export interface RowSink {
   begin?(spec: RowSpec, file: string): void;
   row(buf: Buffer, ids: Int32Array, behavior: number, time: number): void;
+  /** after each chunk of rows and at the end of the file (sinks may batch work per chunk) */
+  endChunk?(): void;
 }
 
 export interface ReadProgress {
@@ -182,17 +184,20 @@ async function* readOpened(file: string, opts: ReadOptions, sink: RowSink, onPro
   };
   for (const c of pending) splitter.push(c);
   pending.length = 0;
+  sink.endChunk?.();
   progress();
   yield;
   for (;;) {
     const r = await iter.next();
     if (r.done) break;
     splitter.push(r.value);
+    sink.endChunk?.();
     checkFraction(false);
     progress();
     yield;
   }
   splitter.flush();
+  sink.endChunk?.();
   checkFraction(true);
   progress();
   if (rows === 0 && badRows === 0) throw new CmdcmError(`${file}: no data rows (only a header)`);

@@ -12,8 +12,11 @@ export type TimeKind = 'datetime' | 'unix' | 'mmdd' | 'monthday';
 export class BehaviorMap {
   private readonly short = new Map<number, Behavior>();
   private readonly long = new Map<string, Behavior>();
+  /** one-byte codes (Tianchi, Tmall) by byte value, -1 unknown */
+  private readonly single = new Int8Array(256).fill(-1);
   constructor(readonly codes: Record<string, Behavior>) {
     for (const [k, v] of Object.entries(codes)) {
+      if (k.length === 1 && k.charCodeAt(0) < 128) this.single[k.charCodeAt(0)] = v;
       const key = shortKeyOf(k);
       if (key >= 0) this.short.set(key, v);
       else this.long.set(k, v);
@@ -21,6 +24,7 @@ export class BehaviorMap {
   }
   /** behavior code, or -1 when unknown */
   lookup(buf: Buffer, s: number, e: number): number {
+    if (e - s === 1) return this.single[buf[s]];
     const k = shortKey(buf, s, e);
     if (k >= 0) return this.short.get(k) ?? -1;
     if (this.long.size === 0) return -1;

@@ -16,6 +16,7 @@ export interface EngineAddon {
   segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, numSegments: number, inner: number): void;
   transpose(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, perm: Int32Array): void;
   slice(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, begin: Int32Array, size: Int32Array): void;
+  pad(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, before: Int32Array, outShape: Int32Array): void;
   tile(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, reps: Int32Array): void;
   adamDense(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number, step: number): void;
   lazyAdamRows(table: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, rowGrad: Float32Array,
@@ -23,7 +24,7 @@ export interface EngineAddon {
   adagradRows(table: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, rowGrad: Float32Array, lr: number, eps: number): void;
 }
 
-const REQUIRED = ['matmul', 'binary', 'unary', 'reduce', 'gather', 'segmentSum', 'adamDense'];
+const REQUIRED = ['matmul', 'binary', 'unary', 'reduce', 'gather', 'segmentSum', 'transpose', 'slice', 'pad', 'tile', 'adamDense'];
 
 /** The engine's addon functions, or undefined when the addon is missing or predates the engine. */
 export function engineAddon(): EngineAddon | undefined {

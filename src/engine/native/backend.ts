@@ -7,10 +7,12 @@ import { binaryConfigs } from './kernels/binary.js';
 import { concatConfig } from './kernels/Concat.js';
 import { fusedMatMulConfig } from './kernels/FusedMatMul.js';
 import { gatherV2Config } from './kernels/GatherV2.js';
+import { padV2Config } from './kernels/PadV2.js';
 import { reduceConfigs } from './kernels/reduce.js';
 import { selectConfig } from './kernels/Select.js';
 import { sliceConfig } from './kernels/Slice.js';
 import { softmaxConfig } from './kernels/Softmax.js';
+import { splitVConfig } from './kernels/SplitV.js';
 import { tileConfig } from './kernels/Tile.js';
 import { transposeConfig } from './kernels/Transpose.js';
 import { unaryConfigs } from './kernels/unary.js';
@@ -19,7 +21,7 @@ import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
 /** The kernels the addon replaces; every other kernel of the 'native' backend is the CPU one. */
 export const NATIVE_KERNELS: KernelConfig[] = [
   batchMatMulConfig, fusedMatMulConfig, ...binaryConfigs, ...unaryConfigs, addNConfig, ...reduceConfigs, softmaxConfig,
-  selectConfig, gatherV2Config, unsortedSegmentSumConfig, transposeConfig, sliceConfig, tileConfig, concatConfig,
+  selectConfig, gatherV2Config, unsortedSegmentSumConfig, transposeConfig, sliceConfig, tileConfig, concatConfig, splitVConfig, padV2Config,
 ];
 
 /** Per-kernel wall time (ms) and call counts while profiling is on (`cmdcm bench step --profile`). */

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import { allocF32 } from './pool.js';
 
 /**
  * What the native kernels need from tfjs's MathBackendCPU (the native backend *is* one): its
@@ -17,11 +18,26 @@ export interface KernelArgs {
   attrs?: Record<string, unknown>;
 }
 
+/**
+ * A tensor's values as a Float32Array. Usually the backend's own array (zero copy); but tfjs's Cast
+ * from bool or int32 to float32 keeps the source's Uint8Array/Int32Array under the new dtype, and
+ * the addon must not reinterpret those bytes, so such values are converted (a copy).
+ */
 export function f32(backend: CpuBackend, t: TensorInfo): Float32Array {
-  return backend.data.get(t.dataId).values as Float32Array;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : Float32Array.from(v as ArrayLike<number>);
 }
 export function i32(backend: CpuBackend, t: TensorInfo): Int32Array {
-  return backend.data.get(t.dataId).values as Int32Array;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Int32Array ? v : Int32Array.from(v as ArrayLike<number>);
+}
+export function u8(backend: CpuBackend, t: TensorInfo): Uint8Array {
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Uint8Array ? v : Uint8Array.from(v as ArrayLike<number>);
+}
+/** Values of a float32 or int32 tensor as 4-byte words of the matching array class. */
+export function words(backend: CpuBackend, t: TensorInfo): Float32Array | Int32Array {
+  return t.dtype === 'int32' ? i32(backend, t) : f32(backend, t);
 }
 
 /** Dtypes whose elements the addon moves as 4-byte words (gather, transpose, slice, tile). */
@@ -36,7 +52,7 @@ export function size(shape: number[]): number {
 }
 
 export function alloc(dtype: DataType, n: number): Float32Array | Int32Array | Uint8Array {
-  return dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : new Float32Array(n);
+  return dtype === 'int32' ? new Int32Array(n) : dtype === 'bool' ? new Uint8Array(n) : allocF32(n);
 }
 
 /** The CPU backend's kernel for `name`, which a native kernel calls for the cases it does not handle. */

@@ -1,6 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
+import { allocF32 } from '../pool.js';
 import { f32, fallback, size, type KernelArgs } from '../util.js';
 
 export const ACT: Record<string, number> = { linear: 0, relu: 1, sigmoid: 2, elu: 3, leakyrelu: 4, relu6: 5 };
@@ -41,7 +42,7 @@ export function nativeMatMul(args: KernelArgs, bias?: TensorInfo, activation = '
     else return undefined;
     biasVals = f32(args.backend, bias);
   }
-  const out = new Float32Array(batch * M * N);
+  const out = allocF32(batch * M * N);
   if (out.length > 0) {
     addon().matmul(f32(args.backend, a), f32(args.backend, b), out, batch, M, N, K, tA, tB,
       batchA === 1 ? 0 : M * K, batchB === 1 ? 0 : K * N, biasVals, biasKind, act, alpha);

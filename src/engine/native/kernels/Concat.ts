@@ -1,6 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
-import { alloc, fallback, is4Byte, size, type KernelArgs } from '../util.js';
+import { alloc, fallback, is4Byte, size, words, type KernelArgs } from '../util.js';
 
 /**
  * Concat of float32/int32 tensors along any axis: one TypedArray.set per input and outer row
@@ -18,7 +18,7 @@ function concat(args: KernelArgs): TensorInfo | TensorInfo[] {
   const rowOut = outer === 0 ? 0 : out.length / outer;
   let off = 0;
   for (const t of ts) {
-    const v = args.backend.data.get(t.dataId).values as Float32Array;
+    const v = words(args.backend, t);
     const w = size(t.shape.slice(axis));
     if (outer === 1) out.set(v, off);
     else if (w >= 64) for (let r = 0; r < outer; r++) out.set(v.subarray(r * w, r * w + w), r * rowOut + off);

@@ -1,7 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
-import { alloc, fallback, i32, is4Byte, size, type KernelArgs } from '../util.js';
+import { alloc, fallback, i32, is4Byte, size, words, type KernelArgs } from '../util.js';
 
 /** GatherV2 along any axis (batchDims 0) of a float32/int32 tensor: one memcpy per index and outer row. */
 function gatherV2(args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -12,7 +12,7 @@ function gatherV2(args: KernelArgs): TensorInfo | TensorInfo[] {
   const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
   const out = alloc(x.dtype, size(outShape)) as Float32Array | Int32Array;
   const outer = size(x.shape.slice(0, axis)), inner = size(x.shape.slice(axis + 1));
-  addon().gather(args.backend.data.get(x.dataId).values as Float32Array | Int32Array, i32(args.backend, indices), out, outer, x.shape[axis], inner);
+  addon().gather(words(args.backend, x), i32(args.backend, indices), out, outer, x.shape[axis], inner);
   return args.backend.makeTensorInfo(outShape, x.dtype, out);
 }
 

@@ -1,6 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
-import { f32, fallback, size, type KernelArgs } from '../util.js';
+import { allocF32 } from '../pool.js';
+import { f32, fallback, size, u8, type KernelArgs } from '../util.js';
 
 /** Select (tf.where): a condition of the output's shape, or of its leading dim only. */
 function select(args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -13,8 +14,8 @@ function select(args: KernelArgs): TensorInfo | TensorInfo[] {
     if (c.shape.length !== 1 || t.shape.length === 0 || c.shape[0] !== t.shape[0]) return fallback('Select', args);
     inner = n / Math.max(1, cn);
   }
-  const out = new Float32Array(n);
-  if (n > 0) addon().select(args.backend.data.get(c.dataId).values as Uint8Array, f32(args.backend, t), f32(args.backend, e), out, inner);
+  const out = allocF32(n);
+  if (n > 0) addon().select(u8(args.backend, c), f32(args.backend, t), f32(args.backend, e), out, inner);
   return args.backend.makeTensorInfo(t.shape, 'float32', out);
 }
 

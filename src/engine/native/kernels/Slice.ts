@@ -1,7 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
-import { alloc, fallback, is4Byte, size, type KernelArgs } from '../util.js';
+import { alloc, fallback, is4Byte, size, words, type KernelArgs } from '../util.js';
 
 /** Slice of a float32/int32 tensor (column slices included, which tfjs's CPU copies element by element). */
 function slice(args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -11,7 +11,7 @@ function slice(args: KernelArgs): TensorInfo | TensorInfo[] {
   tf.slice_util.assertParamsValid(x as unknown as tf.Tensor, begin, sz);
   const out = alloc(x.dtype, size(sz)) as Float32Array | Int32Array;
   if (out.length > 0) {
-    addon().slice(args.backend.data.get(x.dataId).values as Float32Array, out, Int32Array.from(x.shape), Int32Array.from(begin), Int32Array.from(sz));
+    addon().slice(words(args.backend, x), out, Int32Array.from(x.shape), Int32Array.from(begin), Int32Array.from(sz));
   }
   return args.backend.makeTensorInfo(sz, x.dtype, out);
 }

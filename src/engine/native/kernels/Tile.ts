@@ -1,6 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
-import { alloc, fallback, is4Byte, size, type KernelArgs } from '../util.js';
+import { alloc, fallback, is4Byte, size, words, type KernelArgs } from '../util.js';
 
 /** Tile of a float32/int32 tensor up to rank 8. */
 function tile(args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -9,7 +9,7 @@ function tile(args: KernelArgs): TensorInfo | TensorInfo[] {
   if (!is4Byte(x) || x.shape.length > 8 || x.shape.length === 0 || reps.length !== x.shape.length) return fallback('Tile', args);
   const outShape = x.shape.map((d, i) => d * reps[i]);
   const out = alloc(x.dtype, size(outShape)) as Float32Array | Int32Array;
-  if (out.length > 0) addon().tile(args.backend.data.get(x.dataId).values as Float32Array, out, Int32Array.from(x.shape), Int32Array.from(reps));
+  if (out.length > 0) addon().tile(words(args.backend, x), out, Int32Array.from(x.shape), Int32Array.from(reps));
   return args.backend.makeTensorInfo(outShape, x.dtype, out);
 }
 

@@ -1,6 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
-import { alloc, fallback, is4Byte, size, type KernelArgs } from '../util.js';
+import { alloc, fallback, is4Byte, size, words, type KernelArgs } from '../util.js';
 
 /** Transpose of a float32/int32 tensor up to rank 8 (the identity permutation is one memcpy). */
 function transpose(args: KernelArgs): TensorInfo | TensorInfo[] {
@@ -9,7 +9,7 @@ function transpose(args: KernelArgs): TensorInfo | TensorInfo[] {
   if (!is4Byte(x) || x.shape.length > 8 || perm.length !== x.shape.length) return fallback('Transpose', args);
   const outShape = perm.map((p) => x.shape[p]);
   const out = alloc(x.dtype, size(outShape)) as Float32Array | Int32Array;
-  if (out.length > 0) addon().transpose(args.backend.data.get(x.dataId).values as Float32Array, out, Int32Array.from(x.shape), Int32Array.from(perm));
+  if (out.length > 0) addon().transpose(words(args.backend, x), out, Int32Array.from(x.shape), Int32Array.from(perm));
   return args.backend.makeTensorInfo(outShape, x.dtype, out);
 }
 

@@ -1,5 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
+import { zerosF32 } from '../pool.js';
 import { f32, fallback, i32, size, type KernelArgs } from '../util.js';
 
 /**
@@ -13,7 +14,7 @@ function unsortedSegmentSum(args: KernelArgs): TensorInfo | TensorInfo[] {
   const idRank = ids.shape.length;
   const innerShape = x.shape.slice(idRank);
   const inner = size(innerShape);
-  const out = new Float32Array(numSegments * inner);
+  const out = zerosF32(numSegments * inner);
   if (out.length > 0 && size(ids.shape) > 0) addon().segmentSum(f32(args.backend, x), i32(args.backend, ids), out, numSegments, inner);
   return args.backend.makeTensorInfo([numSegments, ...innerShape], 'float32', out);
 }

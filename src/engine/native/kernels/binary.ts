@@ -1,5 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
+import { allocF32 } from '../pool.js';
 import { broadcastPlan, f32, fallback, size, type KernelArgs } from '../util.js';
 
 /**
@@ -18,7 +19,7 @@ export function binaryOp(name: string, op: number, args: KernelArgs): TensorInfo
   const plan = broadcastPlan(a.shape, b.shape);
   const n = size(plan.outShape);
   const isCmp = op >= 10;
-  const out = isCmp ? new Uint8Array(n) : new Float32Array(n);
+  const out = isCmp ? new Uint8Array(n) : allocF32(n);
   if (n > 0) addon().binary(op, f32(args.backend, a), f32(args.backend, b), out, plan.dims, plan.sa, plan.sb);
   return args.backend.makeTensorInfo(plan.outShape, isCmp ? 'bool' : 'float32', out);
 }

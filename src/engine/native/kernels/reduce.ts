@@ -1,6 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import * as tf from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
+import { allocF32 } from '../pool.js';
 import { f32, fallback, size, type KernelArgs } from '../util.js';
 
 /**
@@ -28,7 +29,9 @@ function reduce(name: string, op: number, axisAttr: string, args: KernelArgs): T
   const outShape = attrs.keepDims
     ? x.shape.map((d, i) => (i >= first && i <= last ? 1 : d))
     : x.shape.filter((_, i) => i < first || i > last);
-  const out = new Float32Array(outer * inner);
+  // Empty reductions keep tfjs's own conventions (e.g. the mean of nothing).
+  if (R === 0 || outer * inner === 0) return fallback(name, args);
+  const out = allocF32(outer * inner);
   if (out.length > 0) addon().reduce(op, f32(args.backend, x), out, outer, R, inner);
   return args.backend.makeTensorInfo(outShape, 'float32', out);
 }

@@ -1,5 +1,6 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
 import { addon } from '../addon.js';
+import { allocF32 } from '../pool.js';
 import { f32, fallback, type KernelArgs } from '../util.js';
 
 /**
@@ -32,7 +33,7 @@ export function unaryOp(name: string, op: number, args: KernelArgs, alpha = 0, b
   const x = args.inputs.x as TensorInfo;
   if (x.dtype !== 'float32') return fallback(name, args);
   const xv = f32(args.backend, x);
-  const out = new Float32Array(xv.length);
+  const out = allocF32(xv.length);
   if (xv.length > 0) addon().unary(op, xv, out, alpha, beta);
   return args.backend.makeTensorInfo(x.shape, 'float32', out);
 }

@@ -1,0 +1,147 @@
+/**
+ * Data-parallel scaling of the training step (issue 5): samples/s of the default CM-DCM model with
+ * 1 and 2 workers over threads and processes (plus the single-process trainer's in-thread step as
+ * the baseline), and peak memory, with the default synthetic table and with a 1M-row × 16 table.
+ * Each configuration runs in a fresh process so memory figures do not mix. One JSON line per
+ * configuration, then a summary line with the ratios.
+ *
+ *   node dist/bench/scaling.js [--batch 512] [--steps 12] [--warmup 2] [--engine native] [--big-steps 3]
+ *
+ * Memory: `rssPeakMiB` is the peak resident set of the coordinator process (threads included);
+ * with worker processes, `pssMiB` adds up every process's proportional set size at the end of the
+ * timed steps (shared pages split among the processes that map them, so the shared table counts
+ * once), and `rssSumMiB` the plain sum of RSS (counts shared pages in every process).
+ */
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+interface Conf {
+  mode: 'local' | 'thread' | 'process';
+  workers: number;
+  batch: number;
+  steps: number;
+  warmup: number;
+  engine: string;
+  /** table rows of the item field (the 1M-row run) */
+  items?: number;
+  label: string;
+}
+
+function kib(status: string, key: string): number {
+  const m = new RegExp(`^${key}:\\s+(\\d+) kB`, 'm').exec(status);
+  return m ? Number(m[1]) : NaN;
+}
+
+function procMem(pid: number | 'self'): { rss: number; pss: number; hwm: number } {
+  try {
+    const st = readFileSync(`/proc/${pid}/status`, 'utf8');
+    let pss = NaN;
+    try {
+      pss = kib(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'), 'Pss');
+    } catch { /* older kernels */ }
+    return { rss: kib(st, 'VmRSS') / 1024, hwm: kib(st, 'VmHWM') / 1024, pss: pss / 1024 };
+  } catch {
+    return { rss: NaN, pss: NaN, hwm: NaN };
+  }
+}
+
+async function child(c: Conf): Promise<void> {
+  process.env.CMDCM_LOG_LEVEL ??= 'silent';
+  const { createModel, defaultModelConfig } = await import('../src/model/index.js');
+  const { useEngine } = await import('../src/engine/index.js');
+  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
+  const { gatherColumns } = await import('../src/data/batch.js');
+  const { initTrainState } = await import('../src/train/state.js');
+  const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
+  const { localStepRunner, stepHyper } = await import('../src/train/step.js');
+  const { ParallelStepRunner } = await import('../src/parallel/runner.js');
+  const engine = await useEngine(c.engine as never);
+  const schema = syntheticSchema(c.items ? { items: c.items } : {});
+  const modelConfig = defaultModelConfig('cmdcm');
+  const model = createModel(modelConfig, schema);
+  const cfg = { ...DEFAULT_TRAIN_CONFIG, batchSize: c.batch };
+  const state = initTrainState(model, schema, cfg);
+  const data = syntheticSamples(schema, c.batch * 4, 5);
+  const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: c.batch }, (_, i) => k * c.batch + i)));
+  const runner = c.mode === 'local' ? localStepRunner(model)
+    : new ParallelStepRunner(model, { workers: c.workers, transport: c.mode, engine: engine as never, model: { config: modelConfig }, schema, batchSize: c.batch });
+  await runner.attach?.(state);
+  const h = stepHyper(cfg, 1e-3);
+  let loss = 0;
+  for (let k = 0; k < c.warmup; k++) await runner.step(state, batches[k % 4], h);
+  const t0 = performance.now();
+  for (let k = 0; k < c.steps; k++) loss = (await runner.step(state, batches[k % 4], h)).loss;
+  const secs = (performance.now() - t0) / 1000;
+  const self = procMem('self');
+  const pids = runner instanceof ParallelStepRunner && c.mode === 'process' ? runner.pids() : [];
+  const kids = pids.map((p) => procMem(p));
+  await runner.close?.();
+  const out = {
+    bench: 'scaling', label: c.label, mode: c.mode, workers: c.workers, engine, model: 'cmdcm', batch: c.batch, tableRows: schema.tableRows, dim: model.dim,
+    params: model.layout.total, steps: c.steps, ms_per_step: +((secs * 1000) / c.steps).toFixed(1), samples_per_s: +((c.steps * c.batch) / secs).toFixed(1),
+    loss: +loss.toFixed(4),
+    rssPeakMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
+    ...(kids.length ? {
+      rssSumMiB: +(self.rss + kids.reduce((s, k) => s + k.rss, 0)).toFixed(1),
+      pssMiB: +(self.pss + kids.reduce((s, k) => s + k.pss, 0)).toFixed(1),
+    } : { pssMiB: +self.pss.toFixed(1) }),
+  };
+  process.stdout.write(JSON.stringify(out) + '\n');
+}
+
+function runChild(c: Conf): Promise<Record<string, number | string>> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, [fileURLToPath(import.meta.url), '--child', JSON.stringify(c)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    p.stdout.on('data', (d) => (out += d));
+    p.on('close', (code) => {
+      const line = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
+      if (code !== 0 || !line) reject(new Error(`${c.label}: exit ${code}`));
+      else resolve(JSON.parse(line));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      child: { type: 'string' }, batch: { type: 'string', default: '512' }, steps: { type: 'string', default: '12' },
+      warmup: { type: 'string', default: '2' }, engine: { type: 'string', default: 'native' }, 'big-steps': { type: 'string', default: '3' },
+      only: { type: 'string' },
+    },
+  });
+  if (values.child) return child(JSON.parse(values.child) as Conf);
+  const batch = Number(values.batch), steps = Number(values.steps), warmup = Number(values.warmup), engine = values.engine!;
+  const big = Number(values['big-steps']);
+  const confs: Conf[] = [
+    { mode: 'local', workers: 1, batch, steps, warmup, engine, label: 'in-thread' },
+    { mode: 'thread', workers: 1, batch, steps, warmup, engine, label: 'thread-1' },
+    { mode: 'thread', workers: 2, batch, steps, warmup, engine, label: 'thread-2' },
+    { mode: 'process', workers: 1, batch, steps, warmup, engine, label: 'process-1' },
+    { mode: 'process', workers: 2, batch, steps, warmup, engine, label: 'process-2' },
+    { mode: 'thread', workers: 1, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'thread-1-1M' },
+    { mode: 'thread', workers: 2, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'thread-2-1M' },
+    { mode: 'process', workers: 1, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-1-1M' },
+    { mode: 'process', workers: 2, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-2-1M' },
+  ].filter((c) => !values.only || values.only.split(',').includes(c.label)) as Conf[];
+  const res: Record<string, Record<string, number | string>> = {};
+  for (const c of confs) {
+    res[c.label] = await runChild(c);
+    process.stdout.write(JSON.stringify(res[c.label]) + '\n');
+  }
+  const r = (a: string, b: string, k: string) => (res[a] && res[b] ? +((res[a][k] as number) / (res[b][k] as number)).toFixed(3) : null);
+  process.stdout.write(JSON.stringify({
+    bench: 'scaling-summary', cpus: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg().map((x) => +x.toFixed(2)),
+    speedup_threads_2v1: r('thread-2', 'thread-1', 'samples_per_s'),
+    speedup_processes_2v1: r('process-2', 'process-1', 'samples_per_s'),
+    thread1_vs_in_thread: r('thread-1', 'in-thread', 'samples_per_s'),
+    rss_1M_threads_2v1: r('thread-2-1M', 'thread-1-1M', 'rssPeakMiB'),
+    pss_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'pssMiB'),
+    rssSum_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'rssSumMiB'),
+    targets: { speedup: 1.7, memory: 1.3 },
+  }) + '\n');
+}
+
+await main();
