@@ -8,8 +8,11 @@
  * each as prepare does with a vocabulary. Packing: `events` events of `users` users (skewed
  * activity, hour-resolution times over 30 days), `samples` clicks drawn from them in user order,
  * packed in chunks of `chunk` samples into one reused output (as prepare fills a shard).
+ * Times are process CPU seconds, the fastest of `reps` interleaved repetitions.
  */
 import { fileURLToPath } from 'node:url';
+import { allocColumns, gatherColumns, SAMPLE_COLUMNS, type Schema } from '../src/data/batch.js';
+import { gatherBatchNative, gatherBatchTS } from '../src/features/gather.js';
 import {
   encodeVocab, hashBytesNative, hashBytesTS, hashVocabNative, hashVocabTS, nativeFeaturesAvailable, packSequencesNative, packSequencesTS,
   type PackedSequences, type PackRequest,
@@ -59,6 +62,11 @@ export interface FeatureBenchResult {
   ratio?: { hash: number; hashBytes: number; pack: number; total: number; totalBytes: number };
   /** the addon's rows and packed sequences equal the TS ones on the whole workload */
   identical?: boolean;
+  /**
+   * Batch assembly of 1024-sample batches (8 fields, L = 50, 20 dense) from a 100k-sample shard:
+   * batches/s of gatherColumns (src/data/batch.ts), gatherBatchTS and gatherBatchNative.
+   */
+  gather: { gatherColumnsPerSec: number; tsPerSec: number; nativePerSec?: number; ratioVsGatherColumns?: number };
 }
 
 function rand(seed: number): () => number {
@@ -120,6 +128,17 @@ function makeRequest(o: Required<FeatureBenchOptions>, r: () => number): PackReq
   return { time, itemRow, catRow, behavior, userStart, sampleUser, sampleTime, seqLen: o.seqLen, resolution: 3600, behaviorOffset: 1_011_001, gapOffset: 1_011_005, gapBuckets: 16 };
 }
 
+/**
+ * Seconds of CPU (user + system) this process used since `from`, not wall time: the machine is
+ * shared, and a descheduled process would otherwise charge other people's work to whichever
+ * implementation was running. (Includes V8's helper threads, e.g. concurrent GC, which only ever
+ * adds to the TypeScript side.)
+ */
+function cpuSince(from: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(from);
+  return (d.user + d.system) / 1e6;
+}
+
 type Packer = (req: PackRequest, out?: PackedSequences) => PackedSequences;
 
 /** Packs all samples chunk by chunk; returns the seconds spent packing and a checksum of the output. */
@@ -129,9 +148,9 @@ function packAll(pack: Packer, req: PackRequest, chunk: number, out: PackedSeque
   for (let s = 0; s < n; s += chunk) {
     const m = Math.min(chunk, n - s);
     const part = { ...req, sampleUser: req.sampleUser.subarray(s, s + m), sampleTime: req.sampleTime.subarray(s, s + m) };
-    const t = performance.now();
+    const t = process.cpuUsage();
     pack(part, out);
-    sec += (performance.now() - t) / 1000;
+    sec += cpuSince(t);
     // Untimed fingerprint of every chunk: the two implementations are compared on it.
     for (let i = 0; i < m * L * 4; i += 7) sum = (Math.imul(sum, 31) + out.seq[i]) | 0;
     for (let i = 0; i < m; i++) packed += out.seqLen[i];
@@ -140,9 +159,9 @@ function packAll(pack: Packer, req: PackRequest, chunk: number, out: PackedSeque
 }
 
 function timeHash(fn: () => Int32Array): { sec: number; rows: Int32Array } {
-  const t = performance.now();
+  const t = process.cpuUsage();
   const rows = fn();
-  return { sec: (performance.now() - t) / 1000, rows };
+  return { sec: cpuSince(t), rows };
 }
 
 export function benchFeatures(opts: FeatureBenchOptions = {}): FeatureBenchResult {
@@ -201,6 +220,7 @@ export function benchFeatures(opts: FeatureBenchOptions = {}): FeatureBenchResul
     meanPacked: +((tsPack.packed ?? 0) / Math.max(1, o.samples)).toFixed(2),
     native,
     ts: figures(tsHash.sec, tsBytes.sec, tsPack.sec),
+    gather: { gatherColumnsPerSec: 0, tsPerSec: 0 },
   };
   if (native) {
     const [natHash, natBytes, natPack] = [get('natHash'), get('natBytes'), get('natPack')];
@@ -218,7 +238,41 @@ export function benchFeatures(opts: FeatureBenchOptions = {}): FeatureBenchResul
     for (let i = 0; i < o.ids && same; i++) same = a[i] === b[i] && a[i] === c[i] && a[i] === d[i];
     result.identical = same;
   }
+  result.gather = benchGather(o.reps, rand(o.seed + 1));
   return result;
+}
+
+function benchGather(reps: number, r: () => number): FeatureBenchResult['gather'] {
+  const schema: Schema = {
+    fields: Array.from({ length: 8 }, (_, i) => `f${i}`), seqLen: 50, seqTokens: ['item', 'category', 'behavior', 'gap'],
+    dense: Array.from({ length: 20 }, (_, i) => `d${i}`), hash: [], tableRows: 1,
+  };
+  const shard = allocColumns(schema, 100_000);
+  for (const name of SAMPLE_COLUMNS) {
+    const a = shard[name] as Int32Array | Float32Array;
+    for (let i = 0; i < a.length; i++) a[i] = Math.floor(r() * 1e6);
+  }
+  const batches = Array.from({ length: 100 }, () => Int32Array.from({ length: 1024 }, () => Math.floor(r() * 100_000)));
+  const out = allocColumns(schema, 1024);
+  const time = (fn: (idx: Int32Array) => unknown) => {
+    let bestSec = Infinity;
+    for (let rep = 0; rep < reps; rep++) {
+      const t = process.cpuUsage();
+      for (const idx of batches) fn(idx);
+      bestSec = Math.min(bestSec, cpuSince(t));
+    }
+    return Math.round(batches.length / bestSec);
+  };
+  time((idx) => gatherBatchTS(schema, shard, idx, out));
+  const res: FeatureBenchResult['gather'] = {
+    gatherColumnsPerSec: time((idx) => gatherColumns(schema, shard, idx)),
+    tsPerSec: time((idx) => gatherBatchTS(schema, shard, idx, out)),
+  };
+  if (nativeFeaturesAvailable()) {
+    res.nativePerSec = time((idx) => gatherBatchNative(schema, shard, idx, out));
+    res.ratioVsGatherColumns = +(res.nativePerSec / res.gatherColumnsPerSec).toFixed(2);
+  }
+  return res;
 }
 
 function parseArgs(argv: string[]): FeatureBenchOptions {

@@ -1,7 +1,7 @@
 /**
  * End-to-end `prepare` throughput and memory, printing JSON lines:
  *
- *   node dist/bench/prepare.js [--dir DIR] [--rows 2500000,5000000] [--no-features] [--keep]
+ *   node dist/bench/prepare.js [--dir DIR] [--rows 2500000,5000000] [--threads N] [--no-features] [--keep]
  *
  * For each size a synthetic Tianchi log of about that many rows is generated once (cached in DIR,
  * default $TMPDIR/cmdcm-bench-prepare) and prepared in a fresh child process, so every size gets
@@ -13,19 +13,24 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 const ROWS_PER_USER = 145; // the generator's default mix gives ~145 rows per user over 42 days
 
-async function child(log: string, out: string): Promise<void> {
+async function child(log: string, out: string, threads: number | undefined): Promise<void> {
   const { prepare } = await import('../src/data/prepare.js');
   const { openDataset } = await import('../src/data/dataset.js');
   const t0 = performance.now();
-  const r = await prepare({ logs: [log], promos: 'auto', out, progress: false });
+  const c0 = process.cpuUsage();
+  const r = await prepare({ logs: [log], promos: 'auto', out, progress: false, threads });
   const sec = (performance.now() - t0) / 1000;
+  // CPU seconds of the whole process (all threads): on a shared machine wall time also counts
+  // time spent waiting for a core, so rows per CPU-second is the steadier figure
+  const cu = process.cpuUsage(c0);
+  const cpuSec = (cu.user + cu.system) / 1e6;
   const rssAfterPrepare = process.resourceUsage().maxRSS;
   // sequence materialization at load time (packSequences), on the validation split
   const ds = await openDataset(out);
@@ -35,6 +40,8 @@ async function child(log: string, out: string): Promise<void> {
   process.stdout.write(JSON.stringify({
     rows: r.meta.counts.events, samples: r.meta.counts.samples, seconds: +sec.toFixed(3),
     rowsPerSec: Math.round(r.meta.counts.events / sec),
+    threads: threads ?? 'auto', cpuSec: +cpuSec.toFixed(3), rowsPerCpuSec: Math.round(r.meta.counts.events / cpuSec),
+    loadAvg1m: +(loadavg()[0]).toFixed(2),
     phases: { readAndGroupSec: r.timings.load / 1000, buildAndWriteSec: r.timings.build / 1000 },
     peakRssMB: Math.round(rssAfterPrepare / 1024),
     shardMB: +(r.meta.shards.length ? dirBytes(out) / 2 ** 20 : 0).toFixed(1),
@@ -56,10 +63,12 @@ async function main(): Promise<void> {
       'no-features': { type: 'boolean', default: false },
       keep: { type: 'boolean', default: false },
       child: { type: 'string' },
+      threads: { type: 'string' },
       out: { type: 'string' },
     },
   });
-  if (values.child) return child(values.child, values.out!);
+  const threads = values.threads ? Number(values.threads) : undefined;
+  if (values.child) return child(values.child, values.out!, threads);
   const dir = values.dir!;
   mkdirSync(dir, { recursive: true });
   const { generate } = await import('../src/data/generate.js');
@@ -74,7 +83,7 @@ async function main(): Promise<void> {
       process.stderr.write(`generated ${log}: ${g.rows} rows in ${((performance.now() - t) / 1000).toFixed(1)} s\n`);
     }
     const out = join(dir, `ds-${users}u`);
-    const r = spawnSync(process.execPath, [self, '--child', log, '--out', out], {
+    const r = spawnSync(process.execPath, [self, '--child', log, '--out', out, ...(threads ? ['--threads', String(threads)] : [])], {
       encoding: 'utf8', env: { ...process.env, CMDCM_LOG_LEVEL: 'silent', CMDCM_NO_PROGRESS: '1' }, maxBuffer: 1 << 24,
     });
     if (r.status !== 0) throw new Error(`child failed (${r.status}): ${r.stderr}`);

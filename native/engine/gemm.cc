@@ -179,31 +179,59 @@ void BlockedSgemm(bool tA, bool tB, int M, int N, int K, const float* A, int lda
   }
 }
 
-// Tiny products (attention scores, per-sample dots) do not amortize packing.
+inline float Dot(int n, const float* a, const float* b) {
+  int k = 0;
+  float s = 0.f;
+#if CMDCM_AVX2
+  __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
+  for (; k + 16 <= n; k += 16) {
+    s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+    s1 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k + 8), _mm256_loadu_ps(b + k + 8), s1);
+  }
+  for (; k + 8 <= n; k += 8) s0 = _mm256_fmadd_ps(_mm256_loadu_ps(a + k), _mm256_loadu_ps(b + k), s0);
+  s0 = _mm256_add_ps(s0, s1);
+  __m128 h = _mm_add_ps(_mm256_castps256_ps128(s0), _mm256_extractf128_ps(s0, 1));
+  h = _mm_add_ps(h, _mm_movehl_ps(h, h));
+  h = _mm_add_ss(h, _mm_movehdup_ps(h));
+  s = _mm_cvtss_f32(h);
+#endif
+  for (; k < n; k++) s += a[k] * b[k];
+  return s;
+}
+
+inline void Axpy(int n, float a, const float* x, float* y) {
+  for (int i = 0; i < n; i++) y[i] += a * x[i];
+}
+
+// Products too small or too thin to amortize packing (matrix-vector products of the output
+// layers, K = 1 outer products, attention-sized blocks): loops ordered so that every inner loop
+// runs over contiguous memory, whatever the transposes.
 void SmallSgemm(bool tA, bool tB, int M, int N, int K, const float* A, int lda, const float* B, int ldb, float* C,
                 int ldc, bool accumulate) {
-  for (int i = 0; i < M; i++) {
-    float* c = C + (size_t)i * ldc;
-    if (!accumulate) std::fill(c, c + N, 0.f);
-    if (!tB) {
+  // A vector operand has the same memory either way round: pick the orientation with contiguous loops.
+  if (M == 1) { tA = false; lda = K; }
+  if (K == 1) { tA = false; lda = 1; tB = false; ldb = N; }
+  if (N == 1) { tB = true; ldb = K; }
+  if (!accumulate)
+    for (int i = 0; i < M; i++) std::fill(C + (size_t)i * ldc, C + (size_t)i * ldc + N, 0.f);
+  if (!tA && tB) {
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) C[(size_t)i * ldc + j] += Dot(K, A + (size_t)i * lda, B + (size_t)j * ldb);
+  } else if (!tA && !tB) {
+    for (int i = 0; i < M; i++)
+      for (int k = 0; k < K; k++) Axpy(N, A[(size_t)i * lda + k], B + (size_t)k * ldb, C + (size_t)i * ldc);
+  } else if (tA && !tB) {
+    for (int k = 0; k < K; k++)
+      for (int i = 0; i < M; i++) Axpy(N, A[(size_t)k * lda + i], B + (size_t)k * ldb, C + (size_t)i * ldc);
+  } else if (N == 1 && ldc == 1) {
+    for (int k = 0; k < K; k++) Axpy(M, B[k], A + (size_t)k * lda, C);
+  } else {
+    for (int j = 0; j < N; j++)
       for (int k = 0; k < K; k++) {
-        const float a = At(A, lda, tA, i, k);
-        const float* b = B + (size_t)k * ldb;
-        for (int j = 0; j < N; j++) c[j] += a * b[j];
+        const float b = B[(size_t)j * ldb + k];
+        const float* a = A + (size_t)k * lda;
+        for (int i = 0; i < M; i++) C[(size_t)i * ldc + j] += a[i] * b;
       }
-    } else {
-      for (int j = 0; j < N; j++) {
-        const float* b = B + (size_t)j * ldb;
-        float s = 0.f;
-        if (!tA) {
-          const float* a = A + (size_t)i * lda;
-          for (int k = 0; k < K; k++) s += a[k] * b[k];
-        } else {
-          for (int k = 0; k < K; k++) s += A[(size_t)k * lda + i] * b[k];
-        }
-        c[j] += s;
-      }
-    }
   }
 }
 
@@ -226,7 +254,7 @@ void Sgemm(bool tA, bool tB, int M, int N, int K, const float* A, int lda, const
       for (int i = 0; i < M; i++) std::fill(C + (size_t)i * ldc, C + (size_t)i * ldc + N, 0.f);
     return;
   }
-  if ((double)M * N * K < 32.0 * 32 * 32 || M < 4 || N < 8) {
+  if ((double)M * N * K < 32.0 * 32 * 32 || M < 4 || N < 8 || K < 4) {
     SmallSgemm(tA, tB, M, N, K, A, lda, B, ldb, C, ldc, accumulate);
     return;
   }

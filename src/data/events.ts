@@ -1,3 +1,4 @@
+import { promises as fsp } from 'node:fs';
 import { CmdcmError } from '../util/errors.js';
 import type { EventColumns, GroupedEvents, LogEvent, LogFormat, SideField, TimeResolution, Vocabs } from './types.js';
 import { SIDE_FIELDS } from './types.js';
@@ -198,19 +199,16 @@ export class EventStoreBuilder implements RowSink {
     this.endChunk();
     const n = this.n;
     const nUsers = this.interners.user.size;
-    const { userStart, perm } = groupPermutation(this.user, this.time, n, nUsers);
-    const gather32 = (a: Int32Array) => {
-      const out = new Int32Array(n);
-      for (let k = 0; k < n; k++) out[k] = a[perm[k]];
-      return out;
-    };
-    const user = new Int32Array(n);
-    for (let u = 0; u < nUsers; u++) user.fill(u, userStart[u], userStart[u + 1]);
-    const item = gather32(this.item);
-    const category = gather32(this.category);
-    const time = gather32(this.time);
-    const behavior = new Uint8Array(n);
-    for (let k = 0; k < n; k++) behavior[k] = this.behavior[perm[k]];
+    const sideFields = SIDE_FIELDS.filter((f) => this.side[f]);
+    // trimmed copies: the radix passes ping-pong between two buffers of exactly n
+    const cols: Column[] = [this.user.slice(0, n), this.time.slice(0, n), this.item.slice(0, n), this.category.slice(0, n),
+      this.behavior.slice(0, n), ...sideFields.map((f) => this.side[f]!.slice(0, n))];
+    // release the growable columns before the sort allocates its second buffers
+    this.user = this.item = this.category = this.time = new Int32Array(0);
+    this.behavior = new Uint8Array(0);
+    this.side = {};
+    const { userStart } = sortByUserTime(cols, n, nUsers);
+    const [user, time, item, category, behavior] = cols as [Int32Array, Int32Array, Int32Array, Int32Array, Uint8Array];
     const vocab: Vocabs = {
       user: this.interners.user.strings(), item: this.interners.item.strings(), category: this.interners.category.strings(),
     };
@@ -219,55 +217,102 @@ export class EventStoreBuilder implements RowSink {
       resolution: this.resolution ?? 'second',
       format: this.formats.size === 1 ? [...this.formats][0] : 'generic',
     };
-    for (const f of SIDE_FIELDS) {
-      if (!this.side[f]) continue;
-      g[f] = gather32(this.side[f]!);
+    sideFields.forEach((f, k) => {
+      g[f] = cols[5 + k] as Int32Array;
       vocab[f] = this.interners[f].strings();
-    }
-    // release the ungrouped columns before the caller allocates more
-    this.user = this.item = this.category = this.time = new Int32Array(0);
-    this.behavior = new Uint8Array(0);
-    this.side = {};
+    });
     return g;
   }
 }
 
+type Column = Int32Array | Uint8Array;
+
+// one function per element type keeps each scatter loop monomorphic
+function move32(from: Int32Array, to: Int32Array, dest: Int32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[dest[k]] = from[k];
+}
+function move8(from: Uint8Array, to: Uint8Array, dest: Int32Array, n: number): void {
+  for (let k = 0; k < n; k++) to[dest[k]] = from[k];
+}
+
+/**
+ * Sorts columns in place (cols[0] = user index, cols[1] = time) by user, then time, equal keys in
+ * input order, and returns the CSR offsets per user.
+ *
+ * LSD radix sort that moves the columns themselves: stable passes over ≤ 11-bit digits of the time
+ * (offset from the minimum, in hours or days when every time is a multiple), then of the user.
+ * Each pass reads sequentially and writes to at most 2048 streams, so it stays cache-friendly; a
+ * sort permutation followed by gathers would instead miss the cache on nearly every event
+ * (measured ≈4× slower on 5M events with 20k users).
+ */
+export function sortByUserTime(cols: Column[], n: number, nUsers: number): { userStart: Int32Array } {
+  const user = () => cols[0] as Int32Array;
+  const time = () => cols[1] as Int32Array;
+  const userStart = new Int32Array(nUsers + 1);
+  if (n === 0) return { userStart };
+  let minT = INT32_MAX, maxT = -INT32_MAX - 1;
+  // hour- and day-resolution logs sort on hours / days: fewer digits
+  let hourly = true, daily = true;
+  const t0 = time()[0];
+  for (let i = 0; i < n; i++) {
+    const t = time()[i];
+    if (t < minT) minT = t;
+    if (t > maxT) maxT = t;
+    const d = t - t0;
+    if (d % 3600 !== 0) hourly = daily = false;
+    else if (d % 86400 !== 0) daily = false;
+  }
+  const unit = daily ? 86400 : hourly ? 3600 : 1;
+  const tmp: Column[] = cols.map((c) => (c instanceof Uint8Array ? new Uint8Array(n) : new Int32Array(n)));
+  const digit = new Uint16Array(n);
+  const dest = new Int32Array(n);
+  const pass = (buckets: number) => {
+    const count = new Int32Array(buckets);
+    for (let k = 0; k < n; k++) count[digit[k]]++;
+    for (let b = 0, sum = 0; b < buckets; b++) { const c = count[b]; count[b] = sum; sum += c; }
+    for (let k = 0; k < n; k++) dest[k] = count[digit[k]]++;
+    for (let c = 0; c < cols.length; c++) {
+      const from = cols[c], to = tmp[c];
+      if (from instanceof Uint8Array) move8(from, to as Uint8Array, dest, n);
+      else move32(from, to as Int32Array, dest, n);
+      cols[c] = to;
+      tmp[c] = from;
+    }
+  };
+  const passesFor = (bits: number) => Math.ceil(bits / 11);
+  const spanT = Math.floor((maxT - minT) / unit);
+  const bitsT = spanT > 0 ? 32 - Math.clz32(spanT) : 0;
+  const pt = passesFor(bitsT), wt = pt ? Math.ceil(bitsT / pt) : 0;
+  for (let p = 0; p < pt; p++) {
+    const shift = p * wt, mask = (1 << wt) - 1;
+    const tc = time();
+    for (let k = 0; k < n; k++) digit[k] = (((tc[k] - minT) / unit) >>> shift) & mask;
+    pass(1 << wt);
+  }
+  const bitsU = nUsers > 1 ? 32 - Math.clz32(nUsers - 1) : 0;
+  const pu = passesFor(bitsU), wu = pu ? Math.ceil(bitsU / pu) : 0;
+  for (let p = 0; p < pu; p++) {
+    const shift = p * wu, mask = (1 << wu) - 1;
+    const uc = user();
+    for (let k = 0; k < n; k++) digit[k] = (uc[k] >>> shift) & mask;
+    pass(1 << wu);
+  }
+  const uc = user();
+  for (let k = 0; k < n; k++) userStart[uc[k] + 1]++;
+  for (let u = 0; u < nUsers; u++) userStart[u + 1] += userStart[u];
+  return { userStart };
+}
+
 /**
  * CSR offsets per user and the permutation that lists each user's events in time order, equal times
- * in input order (a counting sort by user is stable; each user's slice is then sorted by
- * (time, input position) packed into one float64 key, so a plain numeric sort is stable).
+ * in input order (the order `sortByUserTime` produces, as an index array).
  */
-export function groupPermutation(userCol: Int32Array, timeCol: Int32Array, n: number, nUsers: number, maxKeyed = 4194304): { userStart: Int32Array; perm: Int32Array } {
-  const userStart = new Int32Array(nUsers + 1);
-  for (let i = 0; i < n; i++) userStart[userCol[i] + 1]++;
-  for (let u = 0; u < nUsers; u++) userStart[u + 1] += userStart[u];
-  const cursor = userStart.slice(0, nUsers);
+export function groupPermutation(userCol: Int32Array, timeCol: Int32Array, n: number, nUsers: number): { userStart: Int32Array; perm: Int32Array } {
   const perm = new Int32Array(n);
-  for (let i = 0; i < n; i++) perm[cursor[userCol[i]]++] = i;
-  let minT = INT32_MAX;
-  for (let i = 0; i < n; i++) if (timeCol[i] < minT) minT = timeCol[i];
-  const POS = 4194304; // 2^22 positions per user fit beside a 31-bit time in a float64's 53 bits
-  let scratch = new Float64Array(0);
-  for (let u = 0; u < nUsers; u++) {
-    const s = userStart[u], e = userStart[u + 1];
-    let sorted = true;
-    for (let k = s + 1; k < e; k++) if (timeCol[perm[k]] < timeCol[perm[k - 1]]) { sorted = false; break; }
-    if (sorted) continue;
-    const len = e - s;
-    if (len <= Math.min(POS, maxKeyed)) {
-      if (scratch.length < len) scratch = new Float64Array(Math.max(len, scratch.length * 2));
-      const keys = scratch.subarray(0, len);
-      for (let k = 0; k < len; k++) keys[k] = (timeCol[perm[s + k]] - minT) * POS + k;
-      keys.sort();
-      const seg = perm.slice(s, e);
-      for (let k = 0; k < len; k++) perm[s + k] = seg[keys[k] % POS];
-    } else {
-      const seg = Array.from(perm.subarray(s, e));
-      seg.sort((a, b) => timeCol[a] - timeCol[b] || a - b);
-      perm.set(seg, s);
-    }
-  }
-  return { userStart, perm };
+  for (let i = 0; i < n; i++) perm[i] = i;
+  const cols: Column[] = [userCol.slice(0, n), timeCol.slice(0, n), perm];
+  const { userStart } = sortByUserTime(cols, n, nUsers);
+  return { userStart, perm: cols[2] as Int32Array };
 }
 
 export interface LoadProgress extends ReadProgress {
@@ -284,13 +329,26 @@ export interface LoadProgress extends ReadProgress {
  */
 export async function loadEvents(files: string[], opts: ReadOptions = {}, onProgress?: (p: LoadProgress) => void): Promise<{ events: GroupedEvents; reports: ReadReport[] }> {
   if (files.length === 0) throw new CmdcmError('no log files given');
-  const b = new EventStoreBuilder(1 << 20);
+  const b = new EventStoreBuilder(await estimateRows(files));
   const reports: ReadReport[] = [];
   for (let fi = 0; fi < files.length; fi++) {
     const before = b.n;
     reports.push(await readLog(files[fi], opts, b, onProgress && ((p) => onProgress({ ...p, fileIndex: fi, files: files.length, events: before + p.rows }))));
   }
   return { events: b.finish(), reports };
+}
+
+/**
+ * A capacity guess from file sizes (about 40 bytes per row; gzip about 3×), so the columns rarely
+ * regrow: each regrowth copies every column.
+ */
+async function estimateRows(files: string[]): Promise<number> {
+  let bytes = 0;
+  for (const f of files) {
+    const st = await fsp.stat(f).catch(() => undefined);
+    if (st?.isFile()) bytes += /\.gz$/i.test(f) ? st.size * 3 : st.size;
+  }
+  return Math.min(Math.max(1 << 16, Math.ceil(bytes / 40)), 1 << 28);
 }
 
 export type EventSource = AsyncIterable<LogEvent> | Iterable<LogEvent>;

@@ -1,4 +1,6 @@
 import { promises as fsp } from 'node:fs';
+import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
 import { join, dirname, basename } from 'node:path';
 import { CmdcmError, flagError } from '../util/errors.js';
 import { buildDirAtomic } from '../util/atomic.js';
@@ -9,7 +11,7 @@ import type { ReadOptions } from './readers/options.js';
 import type { ReadReport } from './readers/read.js';
 import { loadEvents, ingestEvents, type EventSource } from './events.js';
 import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
-import { planSamples, buildSamples, type SampleOptions, type SampleChunk } from './samples.js';
+import { planSamples, buildSamples, type SampleOptions, type SampleChunk, type SamplePlan, type BuildStats } from './samples.js';
 import { writeShardColumns } from './shards.js';
 import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
 
@@ -40,6 +42,12 @@ export interface PrepareOptions extends SampleOptions {
   validDays?: number;
   /** samples per shard, at least (default 65536) */
   shardSize?: number;
+  /**
+   * threads building samples (default: 2 when the machine has 2+ cores and the log has at least
+   * PARALLEL_MIN_EVENTS events, else 1). Users are split by event count; each extra thread gets one
+   * copy of the event columns (not of the id strings).
+   */
+  threads?: number;
   /** show a progress line on a TTY (default true) */
   progress?: boolean;
   /** test hook: runs inside the temp dir after the shards are written, before meta.json */
@@ -118,16 +126,20 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const meta = await buildDirAtomic(opts.out, async (tmp) => {
     await fsp.mkdir(join(tmp, 'shards'));
     await fsp.mkdir(join(tmp, 'vocab'));
-    const shards: DatasetMeta['shards'] = [];
-    const perPromoShards = cal.promotions.map(() => 0);
-    const bar = showProgress ? new Progress('building samples', g.n, 'events') : undefined;
-    const sink = async (chunk: SampleChunk) => {
-      const file = `shards/p${chunk.promo}-${String(perPromoShards[chunk.promo]++).padStart(4, '0')}.bin`;
-      await writeShardColumns(join(tmp, file), { attrs: { promo: chunk.promo, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
-      shards.push({ file, n: chunk.n, promo: chunk.promo });
-    };
-    const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
+    const threads = opts.threads ?? (g.n >= PARALLEL_MIN_EVENTS ? Math.min(2, availableParallelism()) : 1);
+    if (!Number.isInteger(threads) || threads < 1) throw new CmdcmError(`threads must be a positive integer, got ${threads}`);
+    const ranges = splitUsers(g, threads);
+    const bar = showProgress ? new Progress('building samples', ranges[0][1] > 0 ? g.userStart[ranges[0][1]] : 0, 'events') : undefined;
+    const light: GroupedEvents = { ...g, vocab: { user: [], item: [], category: [] } };
+    const jobs = ranges.slice(1).map((users, i) => runWorker({
+      cmdcmPrepareWorker: true, g: light, cal, plan, tmp, tag: `w${i + 1}-`, shardSize, validDays, users,
+    }));
+    // this thread takes the first range while the workers run
+    const mine = buildShards(g, cal, plan, tmp, '', shardSize, validDays, ranges[0], bar);
+    const parts = await Promise.all([mine, ...jobs]);
     bar?.done();
+    const shards = parts.flatMap((p) => p.shards);
+    const stats = mergeStats(parts.map((p) => p.stats));
     await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), g.vocab.user.join('\n') + (g.vocab.user.length ? '\n' : ''));
     await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), g.vocab.item.join('\n') + (g.vocab.item.length ? '\n' : ''));
     await opts.beforeCommit?.(tmp);
@@ -172,6 +184,85 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const res: PrepareResult = { dir: opts.out, meta, timings: { load: tLoad - t0, build: tBuild - tLoad, total: Date.now() - t0 } };
   log().info({ out: opts.out, samples: meta.counts.samples, perSplit: meta.counts.perSplit, timings: res.timings }, 'prepared dataset');
   return res;
+}
+
+/** Below this many events a second thread costs more (start-up, column copy) than it saves. */
+export const PARALLEL_MIN_EVENTS = 400_000;
+
+interface WorkerJob {
+  cmdcmPrepareWorker: true;
+  g: GroupedEvents;
+  cal: Calendar;
+  plan: SamplePlan;
+  tmp: string;
+  tag: string;
+  shardSize: number;
+  validDays: number;
+  users: [number, number];
+}
+
+interface ShardsPart { stats: BuildStats; shards: DatasetMeta['shards'] }
+
+/** Build the samples of users `range` and write them as shards `p<promo>-<tag><k>.bin`. */
+async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tmp: string, tag: string, shardSize: number, validDays: number,
+  users: [number, number], bar?: Progress): Promise<ShardsPart> {
+  const shards: DatasetMeta['shards'] = [];
+  const perPromo = cal.promotions.map(() => 0);
+  const sink = async (chunk: SampleChunk) => {
+    const file = `shards/p${chunk.promo}-${tag}${String(perPromo[chunk.promo]++).padStart(4, '0')}.bin`;
+    await writeShardColumns(join(tmp, file), { attrs: { promo: chunk.promo, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
+    shards.push({ file, n: chunk.n, promo: chunk.promo });
+  };
+  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
+  return { stats, shards };
+}
+
+/** Contiguous user ranges with about equal event counts. */
+function splitUsers(g: GroupedEvents, parts: number): [number, number][] {
+  const nUsers = g.userStart.length - 1;
+  const out: [number, number][] = [];
+  let from = 0;
+  for (let p = 1; p <= parts; p++) {
+    let to = nUsers;
+    if (p < parts) {
+      const want = (g.n * p) / parts;
+      let lo = from, hi = nUsers;
+      while (lo < hi) { const m = (lo + hi) >>> 1; if (g.userStart[m] < want) lo = m + 1; else hi = m; }
+      to = lo;
+    }
+    out.push([from, to]);
+    from = to;
+  }
+  return out;
+}
+
+function mergeStats(all: BuildStats[]): BuildStats {
+  const m: BuildStats = JSON.parse(JSON.stringify(all[0]));
+  for (const s of all.slice(1)) {
+    m.samples += s.samples;
+    m.usersWithSamples += s.usersWithSamples;
+    s.perPromo.forEach((v, i) => { m.perPromo[i] += v; });
+    s.perPromoLate.forEach((v, i) => { m.perPromoLate[i] += v; });
+    s.positives.forEach((v, i) => v.forEach((x, t) => { m.positives[i][t] += x; }));
+  }
+  return m;
+}
+
+function runWorker(job: WorkerJob): Promise<ShardsPart> {
+  return new Promise((resolve, reject) => {
+    const w = new Worker(new URL(import.meta.url), { workerData: job });
+    let done = false;
+    w.once('message', (r: ShardsPart) => { done = true; resolve(r); });
+    w.once('error', reject);
+    w.once('exit', (code) => { if (!done) reject(new Error(`prepare worker exited with code ${code}`)); });
+  });
+}
+
+// A prepare worker thread: this module is its entry point (see runWorker).
+if (!isMainThread && (workerData as WorkerJob | undefined)?.cmdcmPrepareWorker) {
+  const job = workerData as WorkerJob;
+  const part = await buildShards(job.g, job.cal, job.plan, job.tmp, job.tag, job.shardSize, job.validDays, job.users);
+  parentPort!.postMessage(part);
 }
 
 /** Refuse to replace a directory that is not a cmdcm dataset (a mistyped --out must not wipe a home dir). */

@@ -228,6 +228,8 @@ export interface BuildOptions {
    * chunk is valid only until the sink's promise resolves (prepare writes it out by then).
    */
   reuseBuffers?: boolean;
+  /** build only the samples of users [from, to) (a parallel build splits the users) */
+  users?: [number, number];
   /** test hook: item x day cells above which item statistics use the sparse layout */
   denseItemDayCells?: number;
   /** called every few thousand users with the number of events processed */
@@ -252,7 +254,8 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   const promos: Promotion[] = cal.promotions;
   const nP = promos.length;
   const nUsers = g.userStart.length - 1;
-  const nItems = g.vocab.item.length;
+  // from the plan, not g.vocab: a parallel build hands workers the columns without the id strings
+  const nItems = rows.item.length;
   const res = resolutionSeconds(g.resolution);
   const { time, item, category, behavior, userStart } = g;
   let lastDay = -Infinity;
@@ -285,7 +288,8 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   const winStart = promos.map((p) => (p.day - p.preDays) * SECONDS_PER_DAY);
   const winEnd = promos.map((p) => p.day * SECONDS_PER_DAY);
 
-  for (let u = 0; u < nUsers; u++) {
+  const [uFrom, uTo] = opts.users ?? [0, nUsers];
+  for (let u = uFrom; u < uTo; u++) {
     const s = userStart[u], e = userStart[u + 1];
     let hClick = 0, hCollect = 0, hCart = 0, hBuy = 0, hCartItems = 0, hConv = 0, hasHist = 0;
     let k = s;
@@ -446,7 +450,7 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
     if (opts.onProgress && (u & 1023) === 1023) opts.onProgress(e);
   }
   for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await sink(bufs[pi].take(pi, reuse));
-  opts.onProgress?.(g.n);
+  opts.onProgress?.(userStart[uTo]);
   return stats;
 }
 

@@ -105,3 +105,5 @@ export function hashBytes(fh: FieldHash, bytes: Uint8Array, starts: Int32Array, 
   if (featureAddon('hashBytes')) return hashBytesNative(fh, bytes, starts, out);
   return hashBytesTS(fh, bytes, starts, out);
 }
+
+export { gatherBatch, gatherBatchTS, gatherBatchNative } from './gather.js';

@@ -10,7 +10,8 @@ import type { LayoutBuilder, ParamView } from './params.js';
  * CM-DCM (DESIGN.md "Model") and the networks that are CM-DCM with parts removed: the ablations
  * (no gating / no counterfactual / no direct task) and ESMM / ESCM2 (no gating, no direct task).
  *
- * Gating (PEPNet): the gate input is the user's dense statistics ⊕ stop-gradient(user embedding), so
+ * Gating (PEPNet): the gate input is the user's dense statistics (the 'u_*' columns, see
+ * userStatColumns) ⊕ stop-gradient(user embedding), so
  * the gates personalise the network without the gate path pulling on the embeddings. The embedding
  * gate scales the F field embeddings and the pooled history element-wise; each task tower has its
  * own gate per hidden layer, scaling that layer's ReLU output. Without a direct task, p_direct is an
@@ -20,7 +21,7 @@ type Task = 'direct' | 'atc' | 'transition';
 
 export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architecture {
   const tasks: Task[] = cfg.directTask ? ['direct', 'atc', 'transition'] : ['atc', 'transition'];
-  const gateIn = info.denseDim + info.dim;
+  const gateIn = (info.denseDim > 0 ? info.gateDenseCols.length : 0) + info.dim;
   const nLayers = cfg.towerUnits.length;
 
   const towerGates = (p: ParamView, gin: tf.Tensor2D | null, task: Task, hooks: ForwardHooks): tf.Tensor2D[] | undefined => {
@@ -49,7 +50,7 @@ export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architectu
       let gin: tf.Tensor2D | null = null;
       if (cfg.gating) {
         const u = detach('gateInput', e.user, hooks);
-        gin = e.dense ? (tf.concat([e.dense, u], 1) as tf.Tensor2D) : u;
+        gin = e.gateDense ? (tf.concat([e.gateDense, u], 1) as tf.Tensor2D) : u;
         const g = gate(gin, p, 'gate/emb');
         emb = tf.mul(emb, hooks.constantGates ? stopGradient(g) : g);
       }

@@ -59,7 +59,10 @@ export interface ModelConfig {
   experts: number;
   /** mmoe: hidden units of each expert */
   expertUnits: number[];
-  /** dense user statistics enter as sign(x)·log1p(|x|) ('log1p') or raw */
+  /**
+   * dense features enter raw ('none') or as sign(x)·log1p(|x|) ('log1p'); the sample builder
+   * already log1p-scales its counts (src/data/samples.ts), hence 'none' by default
+   */
   denseTransform: DenseTransform;
 }
 
@@ -89,7 +92,7 @@ export const DEFAULTS_DOC: Record<keyof ModelConfig | string, string> = {
   'lossWeights.delayed': '1',
   experts: '4 (mmoe)',
   expertUnits: '[256, 128] (mmoe)',
-  denseTransform: "'log1p'",
+  denseTransform: "'none' (prepared datasets are already log1p-scaled)",
 };
 
 /**
@@ -117,7 +120,7 @@ export function defaultModelConfig(name: ModelName): ModelConfig {
     lossWeights: { direct: 1, atc: 1, ctcvr: 1, cf: 0.1, imp: 0.1, delayed: 1 },
     experts: 4,
     expertUnits: [256, 128],
-    denseTransform: 'log1p',
+    denseTransform: 'none',
   };
   switch (name) {
     case 'cmdcm':

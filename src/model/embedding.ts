@@ -19,47 +19,91 @@ export interface BatchRows {
   local: Int32Array[];
 }
 
-/** Unique non-zero ids of all arrays, ascending; throws on an id outside [0, tableRows). */
-export function uniqueRows(ids: Int32Array[], tableRows: number): Int32Array {
-  let total = 0;
-  for (const a of ids) total += a.length;
-  const all = new Int32Array(total);
-  let k = 0;
-  for (const a of ids) {
-    for (let i = 0; i < a.length; i++) {
-      const v = a[i];
-      if (v < 0 || v >= tableRows) throw new Error(`embedding row ${v} outside the table (0..${tableRows - 1}): batch and schema disagree`);
-      if (v !== 0) all[k++] = v;
+/**
+ * Open-addressing set of table rows (multiplicative hashing, linear probing) mapping each row to a
+ * slot value. A batch touches ~10⁵ ids but only ~10⁴ distinct rows: hashing is O(ids), where
+ * sorting every id was the largest host cost of a step.
+ */
+class RowMap {
+  readonly keys: Int32Array;
+  readonly vals: Int32Array;
+  private readonly mask: number;
+  private readonly shift: number;
+  size = 0;
+
+  constructor(maxKeys: number) {
+    let cap = 16, bits = 4;
+    while (cap < 2 * maxKeys) {
+      cap *= 2;
+      bits++;
+    }
+    this.keys = new Int32Array(cap); // 0 = empty (row 0 is never stored)
+    this.vals = new Int32Array(cap);
+    this.mask = cap - 1;
+    this.shift = 32 - bits;
+  }
+
+  slot(v: number): number {
+    let i = Math.imul(v, 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const k = this.keys[i];
+      if (k === v || k === 0) return i;
+      i = (i + 1) & this.mask;
     }
   }
-  const sorted = all.subarray(0, k).sort();
-  let u = 0;
-  for (let i = 0; i < sorted.length; i++) if (i === 0 || sorted[i] !== sorted[i - 1]) sorted[u++] = sorted[i];
-  return sorted.slice(0, u);
+
+  add(v: number): number {
+    const i = this.slot(v);
+    if (this.keys[i] === 0) {
+      this.keys[i] = v;
+      this.size++;
+    }
+    return i;
+  }
 }
 
-function localIndex(rows: Int32Array, v: number): number {
-  if (v === 0) return 0;
-  let lo = 0, hi = rows.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >> 1;
-    const r = rows[mid];
-    if (r === v) return mid + 1;
-    if (r < v) lo = mid + 1;
-    else hi = mid - 1;
+function checkRange(a: Int32Array, tableRows: number): void {
+  for (let i = 0; i < a.length; i++) {
+    const v = a[i];
+    if (v < 0 || v >= tableRows) throw new Error(`embedding row ${v} outside the table (0..${tableRows - 1}): batch and schema disagree`);
   }
-  throw new Error(`row ${v} missing from the gathered set`);
+}
+
+/** Unique rows ascending, and for every id its map slot (-1 for padding), whose value is its local index. */
+function collect(ids: Int32Array[], tableRows: number): { map: RowMap; rows: Int32Array; slots: Int32Array[] } {
+  let total = 0;
+  for (const a of ids) {
+    checkRange(a, tableRows);
+    total += a.length;
+  }
+  const map = new RowMap(total);
+  const slots = ids.map((a) => {
+    const sl = new Int32Array(a.length);
+    for (let i = 0; i < a.length; i++) sl[i] = a[i] === 0 ? -1 : map.add(a[i]);
+    return sl;
+  });
+  const rows = new Int32Array(map.size);
+  let k = 0;
+  for (let i = 0; i < map.keys.length; i++) if (map.keys[i] !== 0) rows[k++] = map.keys[i];
+  rows.sort();
+  for (let r = 0; r < rows.length; r++) map.vals[map.slot(rows[r])] = r + 1;
+  return { map, rows, slots };
+}
+
+/** Unique non-zero ids of all arrays, ascending; throws on an id outside [0, tableRows). */
+export function uniqueRows(ids: Int32Array[], tableRows: number): Int32Array {
+  return collect(ids, tableRows).rows;
 }
 
 export function gatherBatchRows(table: Float32Array, dim: number, ids: Int32Array[]): BatchRows {
   const tableRows = Math.floor(table.length / dim);
   if (tableRows * dim !== table.length) throw new Error(`embedding table length ${table.length} is not a multiple of dim ${dim}`);
-  const rows = uniqueRows(ids, tableRows);
+  const { map, rows, slots } = collect(ids, tableRows);
   const values = new Float32Array(rows.length * dim);
   for (let r = 0; r < rows.length; r++) values.set(table.subarray(rows[r] * dim, rows[r] * dim + dim), r * dim);
-  const local = ids.map((a) => {
-    const out = new Int32Array(a.length);
-    for (let i = 0; i < a.length; i++) out[i] = localIndex(rows, a[i]);
+  const local = slots.map((sl) => {
+    const out = new Int32Array(sl.length);
+    for (let i = 0; i < sl.length; i++) if (sl[i] >= 0) out[i] = map.vals[sl[i]];
     return out;
   });
   return { rows, values, local };

@@ -21,6 +21,8 @@ export interface InputInfo {
   embWidth: number;
   /** tower input width: embWidth + S */
   inputWidth: number;
+  /** dense columns fed to the gates: the user statistics ('u_*'), or all when none is so named */
+  gateDenseCols: number[];
 }
 
 export function inputInfo(cfg: ModelConfig, schema: Schema): InputInfo {
@@ -35,11 +37,22 @@ export function inputInfo(cfg: ModelConfig, schema: Schema): InputInfo {
     categoryField: col('category'),
     embWidth: (schema.fields.length + 1) * cfg.dim,
     inputWidth: (schema.fields.length + 1) * cfg.dim + schema.dense.length,
+    gateDenseCols: userStatColumns(schema.dense),
   };
   if (info.fields === 0) throw new CmdcmError('schema has no sparse fields: nothing to embed');
   if (cfg.seqPooling === 'din' && info.itemField < 0) throw new CmdcmError(`seqPooling 'din' needs an 'item' field as its query; the schema has ${schema.fields.join(', ')} (use seqPooling 'mean')`);
   if (cfg.gating && info.userField < 0) throw new CmdcmError(`gating needs a 'user' field; the schema has ${schema.fields.join(', ')} (set gating false)`);
   return info;
+}
+
+/**
+ * The gates personalise by *user* behavior (DESIGN.md "Model"): they see the user statistics, named
+ * 'u_…' by the sample builder, not the item or user×item ones. A schema without such names gives
+ * the gates every dense column.
+ */
+export function userStatColumns(dense: string[]): number[] {
+  const u = dense.flatMap((name, i) => (name.startsWith('u_') ? [i] : []));
+  return u.length > 0 ? u : dense.map((_, i) => i);
 }
 
 /** One batch as tensors: ids are local indices into `emb` (row 0 = the zero padding row). */
@@ -55,6 +68,8 @@ export interface Inputs {
   seqMask: tf.Tensor2D;
   /** N × S, transformed; null when the schema has no dense features */
   dense: tf.Tensor2D | null;
+  /** N × gateDenseCols.length, the gates' dense input; null without dense features */
+  gateDense: tf.Tensor2D | null;
 }
 
 /** Dense statistics are raw counts: sign·log1p keeps a heavy user from saturating the first layer. */
@@ -65,6 +80,13 @@ export function transformDense(d: Float32Array, how: ModelConfig['denseTransform
     const v = d[i];
     out[i] = Number.isFinite(v) ? Math.sign(v) * Math.log1p(Math.abs(v)) : 0;
   }
+  return out;
+}
+
+export function selectColumns(d: Float32Array, width: number, cols: number[]): Float32Array {
+  const n = d.length / width;
+  const out = new Float32Array(n * cols.length);
+  for (let i = 0; i < n; i++) for (let j = 0; j < cols.length; j++) out[i * cols.length + j] = d[i * width + cols[j]];
   return out;
 }
 
@@ -84,6 +106,7 @@ export interface Embedded {
   /** N × dim (zeros when the schema has no user field) */
   user: tf.Tensor2D;
   dense: tf.Tensor2D | null;
+  gateDense: tf.Tensor2D | null;
 }
 
 export function embedInputs(p: ParamView, x: Inputs, cfg: ModelConfig, info: InputInfo): Embedded {
@@ -112,7 +135,7 @@ export function embedInputs(p: ParamView, x: Inputs, cfg: ModelConfig, info: Inp
   }
   const emb = tf.concat([tf.reshape(fe, [n, F * D]), pooled], 1) as tf.Tensor2D;
   const user = info.userField >= 0 ? col(info.userField) : (tf.zeros([n, D]) as tf.Tensor2D);
-  return { emb, user, dense: x.dense };
+  return { emb, user, dense: x.dense, gateDense: x.gateDense };
 }
 
 export function withDense(emb: tf.Tensor2D, dense: tf.Tensor2D | null): tf.Tensor2D {

@@ -3,7 +3,7 @@ import type { Batch, Schema } from '../data/batch.js';
 import type { Architecture, ForwardHooks } from './architecture.js';
 import type { ModelConfig } from './config.js';
 import { gatherBatchRows } from './embedding.js';
-import { seqMaskOf, transformDense, type InputInfo, type Inputs } from './inputs.js';
+import { selectColumns, seqMaskOf, transformDense, type InputInfo, type Inputs } from './inputs.js';
 import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } from './losses.js';
 import { initParams, LayoutBuilder, ParamView } from './params.js';
 import type { GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
@@ -161,6 +161,7 @@ export class NetModel implements Model {
     }
     if (table.length !== this.schema.tableRows * D) throw new Error(`embedding table has ${table.length} values, schema needs ${this.schema.tableRows} × ${D}`);
     const g = gatherBatchRows(table, D, [batch.fields, batch.seq]);
+    const dense = S > 0 ? transformDense(batch.dense, this.config.denseTransform) : null;
     return {
       n,
       rows: g.rows,
@@ -168,7 +169,8 @@ export class NetModel implements Model {
       fieldIdx: g.local[0],
       seqIdx: g.local[1],
       seqMask: seqMaskOf(batch.seqLen, L),
-      dense: S > 0 ? transformDense(batch.dense, this.config.denseTransform) : null,
+      dense,
+      gateDense: dense ? selectColumns(dense, S, this.info.gateDenseCols) : null,
     };
   }
 
@@ -181,6 +183,7 @@ export class NetModel implements Model {
       seqIdx: h.seqIdx,
       seqMask: tf.tensor2d(h.seqMask, [h.n, L]),
       dense: h.dense ? tf.tensor2d(h.dense, [h.n, this.info.denseDim]) : null,
+      gateDense: h.gateDense ? tf.tensor2d(h.gateDense, [h.n, this.info.gateDenseCols.length]) : null,
     };
   }
 

@@ -9,7 +9,7 @@ after(() => rmSync(S.dir, { recursive: true, force: true }));
 
 test('cmdcm compare trains each model and prints one table with the truth correlation', async () => {
   const json = join(S.dir, 'rows.json');
-  const r = ok(await cmdcmIn(['compare', '--data', S.data, '--models', 'cmdcm,dnn', '--truth', S.truth, '--config', S.config, '--engine', 'cpu', '--json', json]), 'compare');
+  const r = ok(await cmdcmIn(['compare', '--data', S.data, '--models', 'cmdcm,dnn', '--truth', S.truth, '--config', S.config, '--json', json]), 'compare');
   const lines = r.stdout.trim().split('\n');
   assert.match(lines[0], /^\| model \| delayed AUC \| delayed GAUC \| delayed logloss \| delayed PCOC \| atc AUC \| direct AUC \| transition AUC \| transition Pearson vs truth \|/);
   const body = lines.filter((l) => /^\| (cmdcm|dnn) \|/.test(l));

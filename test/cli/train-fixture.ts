@@ -29,8 +29,12 @@ export async function cmdcmIn(args: string[]): Promise<CliResult> {
   process.env.CMDCM_NO_PROGRESS = '1';
   const out: string[] = [], err: string[] = [];
   const ow = process.stdout.write, ew = process.stderr.write;
-  process.stdout.write = ((c: string | Uint8Array) => (out.push(String(c)), true)) as typeof process.stdout.write;
-  process.stderr.write = ((c: string | Uint8Array) => (err.push(String(c)), true)) as typeof process.stderr.write;
+  // Only strings are captured: the test runner's own reporter streams Buffers through stdout while
+  // the command runs, and swallowing those would lose test results.
+  const grab = (sink: string[], orig: typeof ow, stream: NodeJS.WriteStream) =>
+    ((c: string | Uint8Array, ...rest: unknown[]) => (typeof c === 'string' ? (sink.push(c), true) : (orig as (...a: unknown[]) => boolean).call(stream, c, ...rest))) as typeof ow;
+  process.stdout.write = grab(out, ow, process.stdout);
+  process.stderr.write = grab(err, ew, process.stderr);
   let code: number;
   try {
     code = await main(args);

@@ -12,7 +12,7 @@ after(() => rmSync(S.dir, { recursive: true, force: true }));
 const run1 = join(S.dir, 'run1');
 
 test('cmdcm train → eval → predict on a generated dataset', async () => {
-  const t = ok(cmdcm(['train', '--data', S.data, '--model', 'cmdcm', '--out', run1, '--config', S.config, '--engine', 'cpu']), 'train');
+  const t = ok(cmdcm(['train', '--data', S.data, '--model', 'cmdcm', '--out', run1, '--config', S.config]), 'train');
   assert.match(t.stdout, /^trained cmdcm: \d+ steps, all epochs done, best validation logloss [\d.]+ at step \d+/);
   for (const f of ['config.json', 'metrics.jsonl', 'train.log', 'ckpt-latest.cmck', 'best.cmck']) assert.ok(existsSync(join(run1, f)), f);
 
@@ -46,10 +46,10 @@ test('cmdcm train → eval → predict on a generated dataset', async () => {
 
 test('cmdcm train --resume after an interruption reaches the uninterrupted parameters', async () => {
   const straight = join(S.dir, 'straight'), cut = join(S.dir, 'cut');
-  ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', straight, '--config', S.config, '--engine', 'cpu', '--epochs', '2']), 'train');
-  const r1 = ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', cut, '--config', S.config, '--engine', 'cpu', '--epochs', '2', '--max-steps', '9']), 'train cut');
+  ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', straight, '--config', S.config, '--epochs', '2']), 'train');
+  const r1 = ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', cut, '--config', S.config, '--epochs', '2', '--max-steps', '9']), 'train cut');
   assert.match(r1.stdout, /9 steps, step budget reached/);
-  ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', cut, '--resume', '--max-steps', '0', '--engine', 'cpu']), 'resume');
+  ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', cut, '--resume', '--max-steps', '0']), 'resume');
   const a = await readCheckpoint(join(straight, 'ckpt-latest.cmck')), b = await readCheckpoint(join(cut, 'ckpt-latest.cmck'));
   assert.equal(a.state.step, b.state.step);
   assert.deepEqual(b.state.params, a.state.params);
@@ -91,7 +91,7 @@ test('bad input: clear one-line errors', async () => {
 
 test('a truncated latest checkpoint: --resume falls back to the previous one with a warning; both bad → error', async () => {
   const run = join(S.dir, 'trunc');
-  ok(await cmdcmIn(['train', '--data', S.data, '--model', 'dnn', '--out', run, '--config', S.config, '--engine', 'cpu', '--max-steps', '9']), 'train');
+  ok(await cmdcmIn(['train', '--data', S.data, '--model', 'dnn', '--out', run, '--config', S.config, '--max-steps', '9']), 'train');
   const prevStep = (await readCheckpoint(join(run, 'ckpt-prev.cmck'))).state.step;
   assert.equal(prevStep, 8);
   const latest = join(run, 'ckpt-latest.cmck');
@@ -99,7 +99,7 @@ test('a truncated latest checkpoint: --resume falls back to the previous one wit
   const ev = await cmdcmIn(['eval', '--run', run, '--checkpoint', 'latest']);
   assert.equal(ev.code, 0, ev.stderr);
   assert.match(ev.stderr, /truncated or corrupted checkpoint.*previous checkpoint/);
-  const r = ok(await cmdcmIn(['train', '--data', S.data, '--model', 'dnn', '--out', run, '--resume', '--max-steps', '10', '--engine', 'cpu']), 'resume');
+  const r = ok(await cmdcmIn(['train', '--data', S.data, '--model', 'dnn', '--out', run, '--resume', '--max-steps', '10']), 'resume');
   assert.match(r.stdout, /10 steps/);
   assert.equal((await readCheckpoint(latest)).state.step, 10);
   // now break both

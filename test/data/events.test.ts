@@ -72,18 +72,20 @@ test('grouping: CSR by user, stable time sort, on shuffled input (property test 
   }
 });
 
-test('groupPermutation: large segments and the comparator fallback agree with a naive sort', () => {
+test('groupPermutation: one-pass and two-digit radix paths agree with a naive stable sort', () => {
   const r = lcg(11);
-  const n = 20000, users = 3;
-  const user = new Int32Array(n), time = new Int32Array(n);
-  for (let i = 0; i < n; i++) { user[i] = r(users); time[i] = -50 + r(100); }
-  const { userStart, perm } = groupPermutation(user, time, n, users);
-  const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => user[a] - user[b] || time[a] - time[b] || a - b);
-  assert.deepEqual(Array.from(perm), want);
-  assert.deepEqual(Array.from(userStart), [0, ...[0, 1, 2].map((u) => want.filter((i) => user[i] <= u).length)]);
-  // segments above the packed-key limit take the comparator path
-  const viaComparator = groupPermutation(user, time, n, users, 100);
-  assert.deepEqual(Array.from(viaComparator.perm), want);
+  // small span (one counting pass), a span wider than 2^16 and n (two 16-bit passes), a huge span
+  // hour and day multiples (sorted on hours / days) with an offset that is not a multiple itself
+  for (const [span, unit] of [[100, 1], [5_000_000, 1], [2_000_000_000, 1], [700, 3600], [300, 86400], [200_000, 3600]]) {
+    const n = 20000, users = 3;
+    const user = new Int32Array(n), time = new Int32Array(n);
+    for (let i = 0; i < n; i++) { user[i] = r(users); time[i] = -1_000_000_007 + unit * (r(2) ? r(span) : r(50)); }
+    const { userStart, perm } = groupPermutation(user, time, n, users);
+    const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => user[a] - user[b] || time[a] - time[b] || a - b);
+    assert.deepEqual(Array.from(perm), want, `span ${span}`);
+    assert.deepEqual(Array.from(userStart), [0, ...[0, 1, 2].map((u) => want.filter((i) => user[i] <= u).length)]);
+  }
+  assert.deepEqual(Array.from(groupPermutation(new Int32Array(0), new Int32Array(0), 0, 0).perm), []);
 });
 
 test('ingestEvents accepts arrays, generators and async iterables alike, and validates events', async () => {

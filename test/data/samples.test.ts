@@ -26,12 +26,12 @@ async function group(events: LogEvent[]): Promise<GroupedEvents> {
   return ingestEvents(events, { format: 'tianchi2014', resolution: 'hour' });
 }
 
-async function samplesOf(events: LogEvent[], promos: string[], opts: SampleOptions & { shardSize?: number } = {}): Promise<FlatSample[]> {
+async function samplesOf(events: LogEvent[], promos: string[], opts: SampleOptions & { shardSize?: number; denseItemDayCells?: number } = {}): Promise<FlatSample[]> {
   const g = await group(events);
   const cal = buildCalendar(promos);
   const plan = planSamples(g, cal, opts);
   const chunks: SampleChunk[] = [];
-  await buildSamples(g, cal, plan, (c) => { chunks.push(c); }, { shardSize: opts.shardSize ?? 7 });
+  await buildSamples(g, cal, plan, (c) => { chunks.push(c); }, { shardSize: opts.shardSize ?? 7, denseItemDayCells: opts.denseItemDayCells });
   const L = plan.schema.seqLen, F = plan.schema.fields.length, S = plan.schema.dense.length;
   const out: FlatSample[] = [];
   for (const c of chunks) {
@@ -240,4 +240,21 @@ test('features are computed from earlier events: adding an earlier event does ch
   const a = after.find((s) => s.user === probe.user && s.item === probe.item && s.time === probe.time)!;
   assert.notDeepEqual(a.seq, probe.seq);
   assert.notDeepEqual(a.dense, probe.dense);
+});
+
+test('item statistics: dense and sparse layouts give identical features, and equal a brute-force count', async () => {
+  const evs = randomEvents(11, 8, 150);
+  const dense = await samplesOf(evs, PROMOS, { denseItemDayCells: 1 << 30 });
+  const sparse = await samplesOf(evs, PROMOS, { denseItemDayCells: 0 });
+  assert.equal(JSON.stringify(dense), JSON.stringify(sparse));
+  const col = (name: string) => (DENSE_FEATURES as readonly string[]).indexOf(name);
+  for (const s of dense.filter((_, i) => i % 17 === 0)) {
+    const day = Math.floor(s.time / 86400);
+    const before = evs.filter((e) => e.item === s.item && Math.floor(e.time / 86400) < day);
+    const clicks = before.filter((e) => e.behavior === 0).length, carts = before.filter((e) => e.behavior === 2).length;
+    assert.ok(Math.abs(s.dense[col('i_click')] - Math.log1p(clicks)) < 1e-5);
+    assert.ok(Math.abs(s.dense[col('i_cart_rate')] - (carts + 0.5) / (clicks + 10)) < 1e-6);
+    const promoBuys = before.filter((e) => e.behavior === 3 && Math.floor(e.time / 86400) === dayOfDate('2014-11-11')!).length;
+    assert.ok(Math.abs(s.dense[col('i_promo_buy')] - Math.log1p(promoBuys)) < 1e-5);
+  }
 });

@@ -58,6 +58,14 @@ function randomRequest(r: Rng, res: number, seqLen: number): PackRequest {
       sampleTime[i] = base + randInt(r, -2, 40) * res + (r() < 0.5 ? 0 : randInt(r, 0, res - 1));
     }
   }
+  if (r() < 0.5) {
+    // Per user in time order, as prepare emits them (the addon then searches from the previous
+    // sample's position instead of bisecting the whole history).
+    const order = Array.from({ length: nSamples }, (_, i) => i).sort((a, b) => sampleUser[a] - sampleUser[b] || sampleTime[a] - sampleTime[b]);
+    const u2 = Int32Array.from(order, (i) => sampleUser[i]), t2 = Int32Array.from(order, (i) => sampleTime[i]);
+    sampleUser.set(u2);
+    sampleTime.set(t2);
+  }
   return {
     time, itemRow, catRow, behavior, userStart, sampleUser, sampleTime, seqLen, resolution: res,
     behaviorOffset: randInt(r, 1, 5000), gapOffset: randInt(r, 1, 5000), gapBuckets: r() < 0.8 ? 16 : randInt(r, 1, 20),

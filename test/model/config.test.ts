@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CmdcmError } from '../../src/util/errors.js';
 import { createModel, defaultModelConfig, loadModelConfigFile, resolveModelConfig, MODEL_NAMES } from '../../src/model/index.js';
+import { userStatColumns } from '../../src/model/inputs.js';
 import { tinySchema } from './fixtures.js';
 
 test('defaults: the documented values and what each name switches', () => {
@@ -105,4 +106,15 @@ test('layouts: every model has distinct, non-overlapping named params covering t
   assert.ok(has('cmdcm', 'gate/') && !has('cmdcm-nogate', 'gate/') && !has('esmm', 'gate/'));
   assert.ok(has('cmdcm', 'tower/direct/') && !has('cmdcm-nodirect', 'tower/direct/'));
   assert.ok(has('escm2-dr', 'tower/imputation/') && !has('escm2-ipw', 'tower/imputation/'));
+});
+
+test('the gates see the user statistics only (u_* columns), or every column when none is so named', () => {
+  assert.deepEqual(userStatColumns(['u_a', 'i_b', 'u_c', 'ui_d']), [0, 2]);
+  assert.deepEqual(userStatColumns(['x', 'y']), [0, 1]);
+  const s = tinySchema(); // dense: u_win_click, i_cart_rate
+  const m = createModel(defaultModelConfig('cmdcm'), s);
+  const gateIn = m.layout.specs.find((x) => x.name === 'gate/emb/0/w')!.shape[0];
+  assert.equal(gateIn, 1 + m.dim);
+  const tower = m.layout.specs.find((x) => x.name === 'tower/atc/0/w')!.shape[0];
+  assert.equal(tower, (s.fields.length + 1) * m.dim + s.dense.length);
 });

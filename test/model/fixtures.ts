@@ -32,7 +32,7 @@ export function tinySchema(seqLen = 3): Schema {
     fields: ['user', 'item', 'category', 'days', 'hour'],
     seqLen,
     seqTokens: ['item', 'category', 'behavior', 'gap'],
-    dense: ['clicks_now', 'carts_hist'],
+    dense: ['u_win_click', 'i_cart_rate'],
     hash,
     tableRows: off,
   };
@@ -72,8 +72,9 @@ export function syntheticBatch(schema: Schema, n: number, seed: number, opts: { 
       const hi = Math.floor(r() * 10);
       b.seq.set([bucket(schema, 'item', hi), bucket(schema, 'category', hi % 4), bucket(schema, 'behavior', Math.floor(r() * 4)), bucket(schema, 'gap', Math.floor(r() * 4))], (i * L + k) * 4);
     }
-    b.dense[i * 2] = Math.floor(r() * 20);
-    b.dense[i * 2 + 1] = Math.floor(r() * 3);
+    // As the sample builder writes them: log1p-scaled counts and rates.
+    b.dense[i * 2] = Math.log1p(Math.floor(r() * 20));
+    b.dense[i * 2 + 1] = r() * 0.3;
     const atc = it < 5 ? 1 : 0;
     const delayed = atc && u < 3 ? 1 : 0;
     const direct = hr === 0 ? 1 : 0;

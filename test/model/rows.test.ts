@@ -38,6 +38,27 @@ test('gatherBatchRows: local indices point at the right copied rows; padding map
   }
 });
 
+test('gatherBatchRows on many colliding ids agrees with a Set/sort oracle', () => {
+  const dim = 2, tableRows = 1 << 20;
+  const table = new Float32Array(tableRows * dim);
+  for (let i = 0; i < table.length; i++) table[i] = i;
+  let seed = 12345;
+  const next = () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+  // Multiples of 2^12 collide under a multiplicative hash's low bits; padding zeros mixed in.
+  const a = Int32Array.from({ length: 30000 }, (_, i) => (i % 7 === 0 ? 0 : (next() % 256) << 12));
+  const b = Int32Array.from({ length: 20000 }, () => next() % tableRows);
+  const g = gatherBatchRows(table, dim, [a, b]);
+  const want = [...new Set([...a, ...b].filter((x) => x !== 0))].sort((x, y) => x - y);
+  assert.deepEqual(Array.from(g.rows), want);
+  [a, b].forEach((ids, k) => {
+    for (let i = 0; i < ids.length; i++) {
+      const l = g.local[k][i];
+      assert.equal(l === 0 ? 0 : g.rows[l - 1], ids[i]);
+      if (l > 0) assert.equal(g.values[(l - 1) * dim], ids[i] * dim);
+    }
+  });
+});
+
 test('initTable: padding row zero, seeded', () => {
   const a = initTable(20, 4, 9), b = initTable(20, 4, 9), c = initTable(20, 4, 10);
   assert.deepEqual(Array.from(a.subarray(0, 4)), [0, 0, 0, 0]);

@@ -8,10 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { Trainer } from '../../src/train/trainer.js';
 import { readCheckpoint, CKPT_LATEST } from '../../src/train/checkpoint.js';
 import { createModel } from '../../src/parallel/testing-model.js';
-import { CmdcmError } from '../../src/util/errors.js';
-import { ParallelStepRunner } from '../../src/parallel/runner.js';
 import type { FaultInjection } from '../../src/parallel/worker-core.js';
-import { maxRelDiff, randomSamples, shmSkip, smallSchema, TESTING_MODEL, trainConfig } from './helpers.js';
+import { maxRelDiff, randomSamples, shmSkip, smallSchema, trainConfig } from './helpers.js';
 
 const noShm = await shmSkip();
 const CHILD = fileURLToPath(new URL('./fixtures/run-child.js', import.meta.url));
@@ -84,45 +82,3 @@ for (const [transport, kind] of [['thread', 'throw'], ['thread', 'exit'], ['proc
   });
 }
 
-for (const transport of ['thread', 'process'] as const) {
-  test(`${transport} transport: SIGINT stops after the current step with a final checkpoint and no leftovers`, { skip: transport === 'process' && noShm }, async () => {
-    const runDir = mkdtempSync(join(tmpdir(), 'cmdcm-par-sig-'));
-    try {
-      let sent = false;
-      const r = await runChild({ runDir, workers: 2, transport, maxSteps: 1000, checkpointEvery: 0, stepDelayMs: 30 }, (l, kill) => {
-        if (!sent && (l.step as number) >= 4) {
-          sent = true;
-          kill('SIGINT');
-        }
-      });
-      assert.equal(r.code, 130, r.stderr);
-      const end = r.lines.at(-1)!;
-      assert.equal(end.end, 'interrupted');
-      const steps = end.steps as number;
-      assert.ok(steps >= 4 && steps < 1000);
-      await assertCheckpointAt(runDir, steps);
-      assert.deepEqual(shmOf(r.pid), []);
-    } finally {
-      rmSync(runDir, { recursive: true, force: true });
-    }
-  });
-}
-
-test('in-process: a failed step rejects every later step with the same error', async () => {
-  const cfg = trainConfig({ batchSize: 16 });
-  const runner = new ParallelStepRunner(model, { workers: 2, transport: 'thread', engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16, fault: { worker: 0, step: 2, kind: 'throw' } });
-  const { initTrainState } = await import('../../src/train/state.js');
-  const { stepHyper } = await import('../../src/train/step.js');
-  const { gatherColumns } = await import('../../src/data/batch.js');
-  const st = initTrainState(model, schema, cfg);
-  const data = randomSamples(schema, 16, 5);
-  const batch = gatherColumns(schema, data, Array.from({ length: 16 }, (_, i) => i));
-  await runner.attach(st);
-  await runner.step(st, batch, stepHyper(cfg, 0.01));
-  const e1 = await runner.step(st, batch, stepHyper(cfg, 0.01)).catch((e) => e);
-  assert.ok(e1 instanceof CmdcmError);
-  assert.match(e1.message, /worker 0 failed at step 2: injected fault/);
-  assert.equal(st.step, 1, 'the failed step is not counted');
-  await assert.rejects(runner.step(st, batch, stepHyper(cfg, 0.01)), (e) => e === e1);
-  await runner.close();
-});

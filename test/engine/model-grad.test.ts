@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { benchBatch, benchSchema } from '../../src/engine/bench-step.js';
+import { useEngine } from '../../src/engine/index.js';
+import { engineAddon } from '../../src/engine/native/addon.js';
+import { createModel, defaultModelConfig } from '../../src/model/index.js';
+import { MODEL_NAMES, type GradResult } from '../../src/model/types.js';
+import { rand } from './helpers.js';
+
+process.env.CMDCM_LOG_LEVEL = 'silent';
+
+const skip = engineAddon() ? false : 'native addon not built';
+
+/** max |a - b| over max |b|: relative to the gradient's scale, so near-zero entries do not dominate. */
+function relErr(a: Float32Array, b: Float32Array): number {
+  let d = 0, s = 0;
+  for (let i = 0; i < b.length; i++) {
+    d = Math.max(d, Math.abs(a[i] - b[i]));
+    s = Math.max(s, Math.abs(b[i]));
+  }
+  return s === 0 ? d : d / s;
+}
+
+test('full-model gradients on native equal those on cpu within 1e-4, for every model', { skip }, async () => {
+  const schema = benchSchema(4000, 12);
+  const batch = benchBatch(schema, 48, 7);
+  for (const name of MODEL_NAMES) {
+    const model = createModel(defaultModelConfig(name), schema);
+    const params = model.initParams(3);
+    const table = rand(schema.tableRows * model.dim, 11, -0.05, 0.05);
+    const res: Record<string, GradResult> = {};
+    for (const engine of ['cpu', 'native'] as const) {
+      await useEngine(engine);
+      res[engine] = model.grad(params, table, batch);
+    }
+    const { cpu, native } = res;
+    assert.ok(Math.abs(native.loss - cpu.loss) <= 1e-5 * Math.abs(cpu.loss), `${name}: loss ${native.loss} vs ${cpu.loss}`);
+    assert.deepEqual([...native.rows], [...cpu.rows], `${name}: rows`);
+    const dense = relErr(native.denseGrad, cpu.denseGrad), rows = relErr(native.rowGrad, cpu.rowGrad);
+    assert.ok(dense < 1e-4, `${name}: dense gradient rel err ${dense}`);
+    assert.ok(rows < 1e-4, `${name}: row gradient rel err ${rows}`);
+    // and per parameter tensor, so a small tensor's error is not hidden by a large one's scale
+    model.layout.specs.forEach((s, i) => {
+      const off = model.layout.offsets[i], n = s.shape.reduce((a, b) => a * b, 1);
+      const e = relErr(native.denseGrad.subarray(off, off + n), cpu.denseGrad.subarray(off, off + n));
+      assert.ok(e < 1e-4, `${name}: ${s.name} gradient rel err ${e}`);
+    });
+  }
+});
