@@ -47,6 +47,18 @@ function procMem(pid: number | 'self'): { rss: number; pss: number; hwm: number 
   }
 }
 
+/** user + system CPU seconds of a process (all its threads), from /proc/<pid>/stat. */
+function cpuSecs(pid: number | 'self'): number {
+  try {
+    const st = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+    // fields 14 and 15 of stat (utime, stime), counted after the ')' that ends the command name
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 async function child(c: Conf): Promise<void> {
   process.env.CMDCM_LOG_LEVEL ??= 'silent';
   const { createModel, defaultModelConfig } = await import('../src/model/index.js');
@@ -71,17 +83,24 @@ async function child(c: Conf): Promise<void> {
   const h = stepHyper(cfg, 1e-3);
   let loss = 0;
   for (let k = 0; k < c.warmup; k++) await runner.step(state, batches[k % 4], h);
+  const pids = runner instanceof ParallelStepRunner && c.mode === 'process' ? runner.pids() : [];
+  const cpuNow = () => cpuSecs('self') + pids.reduce((a, p) => a + cpuSecs(p), 0);
+  const cpu0 = cpuNow();
   const t0 = performance.now();
   for (let k = 0; k < c.steps; k++) loss = (await runner.step(state, batches[k % 4], h)).loss;
   const secs = (performance.now() - t0) / 1000;
+  const cpu = cpuNow() - cpu0;
   const self = procMem('self');
-  const pids = runner instanceof ParallelStepRunner && c.mode === 'process' ? runner.pids() : [];
   const kids = pids.map((p) => procMem(p));
   await runner.close?.();
   const out = {
     bench: 'scaling', label: c.label, mode: c.mode, workers: c.workers, engine, model: 'cmdcm', batch: c.batch, tableRows: schema.tableRows, dim: model.dim,
     params: model.layout.total, steps: c.steps, ms_per_step: +((secs * 1000) / c.steps).toFixed(1), samples_per_s: +((c.steps * c.batch) / secs).toFixed(1),
     loss: +loss.toFixed(4),
+    // CPU time (all threads and worker processes) per 1000 samples: the work, independent of how
+    // many cores the other tenants of the machine left free
+    cpu_ms_per_1k_samples: +((cpu * 1e6) / (c.steps * c.batch)).toFixed(1),
+    cpu_cores_busy: +(cpu / secs).toFixed(2),
     rssPeakMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
     ...(kids.length ? {
       rssSumMiB: +(self.rss + kids.reduce((s, k) => s + k.rss, 0)).toFixed(1),
@@ -137,6 +156,9 @@ async function main(): Promise<void> {
     speedup_threads_2v1: r('thread-2', 'thread-1', 'samples_per_s'),
     speedup_processes_2v1: r('process-2', 'process-1', 'samples_per_s'),
     thread1_vs_in_thread: r('thread-1', 'in-thread', 'samples_per_s'),
+    // 2 × (CPU per sample with 1 worker) / (CPU per sample with 2): the speedup on two free cores
+    cpu_bound_speedup_threads_2v1: res['thread-2'] && res['thread-1'] ? +((2 * (res['thread-1'].cpu_ms_per_1k_samples as number)) / (res['thread-2'].cpu_ms_per_1k_samples as number)).toFixed(3) : null,
+    cpu_bound_speedup_processes_2v1: res['process-2'] && res['process-1'] ? +((2 * (res['process-1'].cpu_ms_per_1k_samples as number)) / (res['process-2'].cpu_ms_per_1k_samples as number)).toFixed(3) : null,
     rss_1M_threads_2v1: r('thread-2-1M', 'thread-1-1M', 'rssPeakMiB'),
     pss_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'pssMiB'),
     rssSum_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'rssSumMiB'),

@@ -34,12 +34,11 @@ inline int32_t GapBucket(int64_t gapSeconds, int64_t G) {
 inline void PackOne(const PackArgs& a, int64_t t, int32_t start, int32_t end, int32_t* dst) {
   int32_t e = start;
 #ifdef __AVX2__
-  // 4 events per step: gap hours in doubles (t - te is exact there), 1 + floor(log2 h) from the exponent of
+  // 4 events per step: gap hours by exact double division (t - te is an exact double, and the
+  // correctly rounded quotient cannot cross an integer), 1 + floor(log2 h) from the exponent of
   // float(h) (exact: h < 2^24), then a 4×4 transpose into (item, cat, behavior, gap) rows.
   const __m256d tv = _mm256_set1_pd(static_cast<double>(t));
   const __m256d hour = _mm256_set1_pd(3600.0);
-  const __m256d invHour = _mm256_set1_pd(1.0 / 3600.0);
-  const __m256d one = _mm256_set1_pd(1.0);
   const __m128i behOff = _mm_set1_epi32(static_cast<int32_t>(a.behOff));
   const __m128i gapOff = _mm_set1_epi32(static_cast<int32_t>(a.gapOff));
   const __m128i gMax = _mm_set1_epi32(static_cast<int32_t>(a.G - 1));
@@ -47,14 +46,7 @@ inline void PackOne(const PackArgs& a, int64_t t, int32_t start, int32_t end, in
   for (; e + 4 <= end; e += 4, dst += 16) {
     const __m128i te = _mm_loadu_si128(reinterpret_cast<const __m128i*>(a.time + e));
     const __m256d gap = _mm256_sub_pd(tv, _mm256_cvtepi32_pd(te));
-    // floor(gap / 3600) as floor(gap * (1/3600)) corrected by one step either way: the estimate is
-    // within 1 of the quotient, and gap - 3600·q is exact in doubles (integers < 2^53). Cheaper
-    // than a vector division, whose throughput bounds this loop.
-    __m256d q = _mm256_floor_pd(_mm256_mul_pd(gap, invHour));
-    const __m256d rem = _mm256_fnmadd_pd(q, hour, gap);
-    q = _mm256_add_pd(q, _mm256_and_pd(_mm256_cmp_pd(rem, hour, _CMP_GE_OQ), one));
-    q = _mm256_sub_pd(q, _mm256_and_pd(_mm256_cmp_pd(rem, _mm256_setzero_pd(), _CMP_LT_OQ), one));
-    const __m128i h = _mm256_cvttpd_epi32(q);
+    const __m128i h = _mm256_cvttpd_epi32(_mm256_floor_pd(_mm256_div_pd(gap, hour)));
     const __m128i expo = _mm_srli_epi32(_mm_castps_si128(_mm_cvtepi32_ps(h)), 23);
     __m128i bucket = _mm_max_epi32(_mm_sub_epi32(expo, _mm_set1_epi32(126)), zero);  // h = 0 -> 0
     bucket = _mm_min_epi32(bucket, gMax);

@@ -11,6 +11,7 @@ import { predictionRows } from '../train/predict-csv.js';
 import type { TrainConfigInput } from '../train/config.js';
 import { evaluatePredictions, type EvalReport } from './report.js';
 import { readTruth, truthCorrelation } from './truth.js';
+import { modeledTasks } from './modeled.js';
 
 /**
  * Train several models on one dataset with the same trainer settings and seed, evaluate each on the
@@ -70,7 +71,7 @@ export async function compareModels(opts: CompareOptions): Promise<CompareRow[]>
       const res = await trainRun({ data: ds, model, out: runDir, train: opts.train, modelConfig: opts.modelConfigs?.[model], engine: opts.engine, workers: opts.workers, on: opts.on, signal: opts.signal });
       const predictor = await Predictor.load(runDir, { engine: opts.engine });
       const preds = predictor.predict(test);
-      const report = evaluatePredictions(test, preds);
+      const report = evaluatePredictions(test, preds, { modeled: modeledTasks(predictor.config.modelConfig) });
       const t = report.tasks;
       const row: CompareRow = {
         model,
@@ -112,7 +113,9 @@ export function compareMarkdown(rows: CompareRow[]): string {
   head.push('steps', 'train s');
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
-    const cells = [r.model, f(r.delayedAuc), f(r.delayedGauc), f(r.delayedLogloss), f(r.delayedPcoc, 3), f(r.atcAuc), f(r.directAuc), f(r.transitionAuc)];
+    // a task the model has no head for shows as a prior, not as a meaningless 0.5
+    const m = (t: 'atc' | 'direct', v: number | null) => (r.report.tasks[t].modeled ? f(v) : 'prior');
+    const cells = [r.model, f(r.delayedAuc), f(r.delayedGauc), f(r.delayedLogloss), f(r.delayedPcoc, 3), m('atc', r.atcAuc), m('direct', r.directAuc), f(r.transitionAuc)];
     if (withTruth) cells.push(f(r.transitionPearson));
     cells.push(String(r.steps), r.seconds.toFixed(1));
     lines.push(`| ${cells.join(' | ')} |`);

@@ -5,6 +5,7 @@ import { CmdcmError } from '../util/errors.js';
 import { schemaFingerprint } from '../train/fingerprint.js';
 import { Predictor, type PredictorOptions } from '../train/predictor.js';
 import { evaluatePredictions, reportMarkdown, type EvalReport } from './report.js';
+import { modeledTasks } from './modeled.js';
 
 export interface RunEvaluation extends EvalReport {
   run: string;
@@ -30,7 +31,7 @@ export async function evaluateRun(opts: { run: string | Predictor; data?: string
   }
   const cols = await ds.load('test');
   if (cols.n === 0) throw new CmdcmError(`${ds.dir}: the test split (target pre-window clicks) is empty`);
-  const r = evaluatePredictions(cols, predictor.predict(cols));
+  const r = evaluatePredictions(cols, predictor.predict(cols), { modeled: modeledTasks(predictor.config.modelConfig) });
   if (!ds.meta.targetOutcomeKnown) r.warnings.unshift(`the log ends before the target promotion day: delayed and transition labels of the test split are unknown`);
   const report: RunEvaluation = { run: predictor.runDir, model: predictor.config.model, data: ds.dir, step: predictor.step, split: 'test', ...r };
   const markdown = reportMarkdown(r, `${predictor.config.model} on ${ds.dir} (test split, step ${predictor.step})`);

@@ -31,6 +31,8 @@ export interface TaskMetrics {
   pcoc: number | null;
   meanPred: number | null;
   meanLabel: number | null;
+  /** false: the model has no head for this task (an intercept-only prior); its metrics mean nothing */
+  modeled: boolean;
 }
 
 export interface EvalReport {
@@ -97,6 +99,7 @@ function taskMetrics(pred: Float32Array, label: Float32Array, user: Int32Array, 
     pcoc: pcoc(pred, label, idx),
     meanPred: n ? sp / n : null,
     meanLabel: n ? pos / n : null,
+    modeled: true,
   };
 }
 
@@ -104,12 +107,12 @@ function predFor(task: EvalTask, p: Predictions): Float32Array {
   return p[task];
 }
 
-function allTasks(cols: SampleColumns, p: Predictions, rows?: ArrayLike<number>): { metrics: Record<EvalTask, TaskMetrics>; idx: Record<EvalTask, Int32Array> } {
+function allTasks(cols: SampleColumns, p: Predictions, rows: ArrayLike<number> | undefined, modeled: readonly EvalTask[]): { metrics: Record<EvalTask, TaskMetrics>; idx: Record<EvalTask, Int32Array> } {
   const metrics = {} as Record<EvalTask, TaskMetrics>;
   const idxs = {} as Record<EvalTask, Int32Array>;
   for (const t of EVAL_TASKS) {
     const { idx, label } = selectTask(t, cols, rows);
-    metrics[t] = taskMetrics(predFor(t, p), label, cols.user, idx);
+    metrics[t] = { ...taskMetrics(predFor(t, p), label, cols.user, idx), modeled: modeled.includes(t) };
     idxs[t] = idx;
   }
   return { metrics, idx: idxs };
@@ -134,13 +137,20 @@ export function guardWarnings(task: string, m: TaskMetrics, pred: ArrayLike<numb
   return w;
 }
 
-export function evaluatePredictions(cols: SampleColumns, p: Predictions): EvalReport {
+export interface EvalOptions {
+  /** tasks the model predicts (see modeled.ts); the rest are priors: marked, and not guarded. Default: all */
+  modeled?: readonly EvalTask[];
+}
+
+export function evaluatePredictions(cols: SampleColumns, p: Predictions, opts: EvalOptions = {}): EvalReport {
+  const modeled = opts.modeled ?? EVAL_TASKS;
   for (const t of EVAL_TASKS) {
     if (p[t].length !== cols.n) throw new Error(`predictions.${t} has ${p[t].length} values for ${cols.n} samples`);
   }
-  const overall = allTasks(cols, p);
+  const overall = allTasks(cols, p, undefined, modeled);
   const warnings: string[] = [];
   for (const t of EVAL_TASKS) {
+    if (!modeled.includes(t)) continue;
     warnings.push(...guardWarnings(t, overall.metrics[t], predFor(t, p), overall.idx[t]));
     if (overall.metrics[t].n > 0 && overall.metrics[t].auc === null) warnings.push(`${t}: only one class among ${overall.metrics[t].n} samples, AUC undefined`);
   }
@@ -152,7 +162,7 @@ export function evaluatePredictions(cols: SampleColumns, p: Predictions): EvalRe
     a.push(i);
   }
   const byDaysToPromo: EvalReport['byDaysToPromo'] = {};
-  for (const d of [...byDay.keys()].sort((a, b) => a - b)) byDaysToPromo[String(d)] = allTasks(cols, p, byDay.get(d)!).metrics;
+  for (const d of [...byDay.keys()].sort((a, b) => a - b)) byDaysToPromo[String(d)] = allTasks(cols, p, byDay.get(d)!, modeled).metrics;
   return { n: cols.n, tasks: overall.metrics, byDaysToPromo, warnings };
 }
 
@@ -162,7 +172,7 @@ export function reportMarkdown(r: EvalReport, title = 'Evaluation'): string {
   const lines = [`### ${title}`, '', `${r.n} samples.`, '', '| task | n | positives | AUC | GAUC | logloss | PCOC |', '|---|---:|---:|---:|---:|---:|---:|'];
   for (const t of EVAL_TASKS) {
     const m = r.tasks[t];
-    lines.push(`| ${t} | ${m.n} | ${m.positives} | ${f(m.auc)} | ${f(m.gauc)} | ${f(m.logloss)} | ${f(m.pcoc, 3)} |`);
+    lines.push(`| ${t}${m.modeled ? '' : ' (prior only)'} | ${m.n} | ${m.positives} | ${f(m.auc)} | ${f(m.gauc)} | ${f(m.logloss)} | ${f(m.pcoc, 3)} |`);
   }
   lines.push('', '#### By days to promotion', '', '| days | n | direct AUC | atc AUC | transition AUC | delayed AUC | delayed GAUC | delayed logloss | delayed PCOC |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [d, ms] of Object.entries(r.byDaysToPromo)) {

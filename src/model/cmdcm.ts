@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs';
 import type { ModelConfig } from './config.js';
 import { detach, type Architecture, type ForwardHooks } from './architecture.js';
 import { declareInputs, embedInputs, withDense, type InputInfo, type Inputs } from './inputs.js';
-import { declareGate, declareTower, gate, stopGradient, towerLogit } from './layers.js';
+import { declareGate, declarePrior, declareTower, gate, priorLogit, stopGradient, towerLogit } from './layers.js';
 import type { Heads } from './losses.js';
 import type { LayoutBuilder, ParamView } from './params.js';
 
@@ -40,7 +40,7 @@ export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architectu
         for (const t of tasks) cfg.towerUnits.forEach((u, i) => declareGate(b, `gate/${t}/${i}`, gateIn, cfg.gateUnits, u));
       }
       for (const t of tasks) declareTower(b, `tower/${t}`, info.inputWidth, cfg.towerUnits);
-      if (!cfg.directTask) b.add('prior/direct', [1], 'zeros');
+      if (!cfg.directTask) declarePrior(b, 'prior/direct');
       if (cfg.counterfactual === 'dr') declareTower(b, 'tower/imputation', info.inputWidth, cfg.towerUnits);
     },
 
@@ -57,7 +57,7 @@ export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architectu
       const input = withDense(emb, e.dense);
       const logit = (t: Task) => towerLogit(input, p, `tower/${t}`, nLayers, towerGates(p, gin, t, hooks));
       const heads: Heads = {
-        direct: cfg.directTask ? logit('direct') : (tf.broadcastTo(p.get<tf.Tensor1D>('prior/direct'), [x.n]) as tf.Tensor1D),
+        direct: cfg.directTask ? logit('direct') : priorLogit(p, 'prior/direct', x.n),
         atc: logit('atc'),
         transition: logit('transition'),
       };

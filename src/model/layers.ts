@@ -132,3 +132,20 @@ export function meanPool(keys: tf.Tensor3D, mask: tf.Tensor2D): tf.Tensor2D {
   const cnt = tf.maximum(tf.sum(mask, 1, true), 1);
   return tf.div(s, cnt) as tf.Tensor2D;
 }
+
+/**
+ * Intercept-only prior for a task a model does not learn from features: logit = PRIOR_SCALE · b.
+ * Adam moves a parameter by about lr per step, and a rare event's logit (≈ −4 for 2%) is far from
+ * 0; the scale lets the prior reach it within tens of steps rather than thousands, and b starts at
+ * PRIOR_INIT (logit −3, p ≈ 0.05: every task here is rare) instead of p = 0.5.
+ */
+export const PRIOR_SCALE = 10;
+export const PRIOR_INIT = -0.3;
+
+export function declarePrior(b: LayoutBuilder, name: string): void {
+  b.add(name, [1], 'zeros');
+}
+
+export function priorLogit(p: ParamView, name: string, n: number): tf.Tensor1D {
+  return tf.broadcastTo(tf.mul(tf.add(p.get<tf.Tensor1D>(name), PRIOR_INIT), PRIOR_SCALE), [n]) as tf.Tensor1D;
+}

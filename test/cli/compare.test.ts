@@ -14,6 +14,8 @@ test('cmdcm compare trains each model and prints one table with the truth correl
   assert.match(lines[0], /^\| model \| delayed AUC \| delayed GAUC \| delayed logloss \| delayed PCOC \| atc AUC \| direct AUC \| transition AUC \| transition Pearson vs truth \|/);
   const body = lines.filter((l) => /^\| (cmdcm|dnn) \|/.test(l));
   assert.equal(body.length, 2);
+  // dnn has no atc/direct heads: shown as priors, not as AUC 0.5
+  assert.match(body.find((l) => l.startsWith('| dnn |'))!, /^\| dnn \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+ \| prior \| prior \| [\d.]+ \|/);
   const rows = JSON.parse(readFileSync(json, 'utf8'));
   const meta = JSON.parse(readFileSync(join(S.data, 'meta.json'), 'utf8'));
   for (const row of rows) {

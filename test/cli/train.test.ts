@@ -3,6 +3,9 @@ import assert from 'node:assert/strict';
 import { readFileSync, existsSync, rmSync, truncateSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCheckpoint } from '../../src/train/checkpoint.js';
+import { openDataset } from '../../src/data/dataset.js';
+import { evaluatePredictions } from '../../src/eval/report.js';
+import type { Predictions } from '../../src/model/types.js';
 import { cmdcm, cmdcmIn, ok, smallSetup } from './train-fixture.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
@@ -108,4 +111,21 @@ test('a truncated latest checkpoint: --resume falls back to the previous one wit
   const bad = await cmdcmIn(['train', '--data', S.data, '--model', 'dnn', '--out', run, '--resume']);
   assert.equal(bad.code, 1);
   assert.match(bad.stderr, /ckpt-latest\.cmck: .*; the previous checkpoint is unusable too: .*ckpt-prev\.cmck/);
+});
+
+test('guards on generated data: a label leaked into the predictions → AUC 1 flagged; a collapsed model → AUC 0.5 flagged', async () => {
+  const test = await (await openDataset(S.data)).load('test');
+  const n = test.n;
+  const lab = (t: number) => Float32Array.from({ length: n }, (_, i) => 0.05 + 0.9 * test.labels[i * 3 + t]);
+  const leak: Predictions = { direct: lab(0), atc: lab(1), transition: lab(2), delayed: lab(2) };
+  const r = evaluatePredictions(test, leak);
+  assert.equal(r.tasks.delayed.auc, 1);
+  assert.ok(r.warnings.some((w) => w.startsWith('delayed: AUC 1.0000 is suspiciously perfect')), r.warnings.join('; '));
+  const flat: Predictions = { direct: new Float32Array(n).fill(0.02), atc: new Float32Array(n).fill(0.1), transition: new Float32Array(n).fill(0.2), delayed: new Float32Array(n).fill(0.02) };
+  const c = evaluatePredictions(test, flat);
+  assert.equal(c.tasks.delayed.auc, 0.5);
+  assert.ok(c.warnings.some((w) => w.startsWith('delayed: predictions are constant')));
+  // the trained run of the first test carries neither warning
+  const trained = JSON.parse(readFileSync(join(run1, 'eval.json'), 'utf8'));
+  assert.ok(!trained.warnings.some((w: string) => /suspiciously perfect|constant/.test(w)), trained.warnings.join('; '));
 });

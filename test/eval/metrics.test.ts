@@ -131,3 +131,19 @@ test('guards: a leaked label gives AUC 1.0 and is flagged; a collapsed model giv
   // a calibrated constant still has PCOC 1 and GAUC 0.5: the guard is what catches it
   assert.ok(Math.abs(rc.tasks.atc.gauc! - 0.5) < 1e-12);
 });
+
+test('tasks a model has no head for are marked as priors and not flagged as collapsed', async () => {
+  const { modeledTasks } = await import('../../src/eval/modeled.js');
+  assert.deepEqual(modeledTasks({ name: 'dnn', directTask: false }), ['transition', 'delayed']);
+  assert.deepEqual(modeledTasks({ name: 'esmm', directTask: false }), ['atc', 'transition', 'delayed']);
+  assert.deepEqual(modeledTasks({ name: 'cmdcm', directTask: true }), ['direct', 'atc', 'transition', 'delayed']);
+  const c = evalColumns(300, 10);
+  const p = noisyPreds(c, 11, 0.2);
+  p.direct.fill(0.02);
+  const r = evaluatePredictions(c, p, { modeled: ['atc', 'transition', 'delayed'] });
+  assert.equal(r.tasks.direct.modeled, false);
+  assert.equal(r.tasks.atc.modeled, true);
+  assert.ok(!r.warnings.some((w) => w.startsWith('direct')), r.warnings.join('; '));
+  assert.match(reportMarkdown(r), /\| direct \(prior only\) \|/);
+  assert.ok(evaluatePredictions(c, p).warnings.some((w) => w.startsWith('direct: predictions are constant')));
+});

@@ -98,3 +98,21 @@ test('a sample whose labels are all masked contributes nothing', () => {
   assert.equal(a.loss, b.loss);
   assert.deepEqual(a.denseGrad, b.denseGrad);
 });
+
+test('intercept-only priors reach a rare base rate within a short run (ESMM direct, DNN atc)', async () => {
+  const { tsOptim } = await import('../../src/train/optim.js');
+  for (const [name, task, term] of [['esmm', 0, 'direct'], ['dnn', 1, 'atc']] as const) {
+    const m = createModel(tinyConfig(name), schema);
+    const params = m.initParams(1);
+    const table = initTable(schema.tableRows, m.dim, 1);
+    const b = { ...batch, labels: new Float32Array(batch.labels.length), mask: new Float32Array(batch.mask.length).fill(1) };
+    b.labels[task] = 1; // 1 positive of 24: rate 0.0417
+    const pm = new Float32Array(params.length), pv = new Float32Array(params.length);
+    for (let step = 1; step <= 120; step++) {
+      const g = m.gradTerms(params, table, b, { only: [term] });
+      tsOptim.adamDense(params, g.denseGrad, pm, pv, { lr: 0.005, beta1: 0.9, beta2: 0.999, eps: 1e-8, step });
+    }
+    const p = m.predict(params, table, b)[term][0];
+    assert.ok(p > 0.0417 / 1.5 && p < 0.0417 * 1.5, `${name} ${term} prior ${p}, base rate 0.0417`);
+  }
+});

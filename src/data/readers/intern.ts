@@ -106,7 +106,7 @@ export class IdInterner {
     const id = this.newId(n);
     t[2 * h] = n;
     t[2 * h + 1] = id + 1;
-    if (++this.smallUsed * 2 > mask) this.growSmall();
+    if (++this.smallUsed * 4 > mask * 3) this.growSmall();
     return id;
   }
 
