@@ -80,7 +80,7 @@ async function main(): Promise<void> {
         rssMB: Math.round(process.memoryUsage().rss / 1e6), ...extra,
       }) + '\n');
     };
-    process.stderr.write(`generated ${rows} rows (${(bytes / 1e6).toFixed(0)} MB) in ${genSec.toFixed(1)}s\n`);
+    process.stderr.write(given >= 0 ? `benching ${file}: ${rows} rows (${(bytes / 1e6).toFixed(0)} MB)\n` : `generated ${rows} rows (${(bytes / 1e6).toFixed(0)} MB) in ${genSec.toFixed(1)}s\n`);
 
     t0 = performance.now();
     cpu0 = process.cpuUsage();

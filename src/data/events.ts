@@ -144,15 +144,9 @@ export class EventStoreBuilder implements RowSink {
     if (m === 0) return;
     const base = this.n - m;
     const strs = this.pStr;
-    const one = (keys: Float64Array, col: Int32Array, it: IdInterner) => {
-      for (let k = 0; k < m; k++) {
-        const v = keys[k];
-        col[base + k] = v >= 0 ? it.internNumber(v) : it.internString(strs[-1 - v]);
-      }
-    };
-    one(this.pUser, this.user, this.interners.user);
-    one(this.pItem, this.item, this.interners.item);
-    one(this.pCat, this.category, this.interners.category);
+    this.interners.user.internBatch(this.pUser, m, this.user, base, strs);
+    this.interners.item.internBatch(this.pItem, m, this.item, base, strs);
+    this.interners.category.internBatch(this.pCat, m, this.category, base, strs);
     this.pn = 0;
     this.pStr = [];
   }

@@ -171,3 +171,24 @@ test('EventStoreBuilder grows geometrically from a tiny capacity without losing 
   assert.deepEqual(Array.from(cols.behavior), evs.map((e) => e.behavior));
   assert.deepEqual(groupsOf(b.finish()), naiveGroups(evs));
 });
+
+test('loadEvents interns ids in batches with first-seen order and the same normalization as IdInterner', async () => {
+  const r = lcg(21);
+  const f = join(dir, 'mixed.csv');
+  const idOf = () => {
+    const x = r(5);
+    return x === 0 ? `u${r(300)}` : x === 1 ? String(3_000_000_000 + r(300)) : x === 2 ? `${r(300)}.0` : String(r(300));
+  };
+  const rows: string[][] = [];
+  for (let i = 0; i < 70000; i++) rows.push([idOf(), idOf(), idOf()]);
+  writeFileSync(f, 'user_id,item_id,behavior_type,user_geohash,item_category,time\n'
+    + rows.map(([u, it, c]) => `${u},${it},1,,${c},2014-12-01 0${r(10)}`).join('\n') + '\n');
+  const { events: g } = await loadEvents([f]);
+  const norm = (s: string) => s.replace(/\.0$/, '');
+  for (const [k, field] of (['user', 'item', 'category'] as const).entries()) {
+    assert.deepEqual(g.vocab[field], [...new Set(rows.map((row) => norm(row[k])))], field);
+  }
+  const want = new Map<string, number>();
+  for (const [u] of rows) want.set(norm(u), (want.get(norm(u)) ?? 0) + 1);
+  for (let u = 0; u < g.vocab.user.length; u++) assert.equal(g.userStart[u + 1] - g.userStart[u], want.get(g.vocab.user[u]));
+});

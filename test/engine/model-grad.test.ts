@@ -51,30 +51,3 @@ test('full-model gradients on native equal those on cpu within 1e-4, for every m
     });
   }
 });
-
-test('CM-DCM trains on native along the cpu loss curve for 50 steps (Adam + lazy Adam)', { skip }, async () => {
-  const schema = benchSchema(3000, 8);
-  const batches = [0, 1, 2, 3].map((k) => benchBatch(schema, 32, 20 + k));
-  const model = createModel(defaultModelConfig('cmdcm'), schema);
-  const curves: Record<string, number[]> = {};
-  for (const engine of ['cpu', 'native'] as const) {
-    await useEngine(engine);
-    const { optim } = await import('../../src/train/optim.js');
-    const params = model.initParams(5);
-    const table = rand(schema.tableRows * model.dim, 12, -0.05, 0.05);
-    const m = new Float32Array(params.length), v = new Float32Array(params.length);
-    const tm = new Float32Array(table.length), tv = new Float32Array(table.length);
-    const losses: number[] = [];
-    for (let step = 1; step <= 50; step++) {
-      const g = model.grad(params, table, batches[step % batches.length]);
-      losses.push(g.loss);
-      const h = { lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, step };
-      optim().adamDense(params, g.denseGrad, m, v, h);
-      optim().lazyAdamRows(table, tm, tv, model.dim, g.rows, g.rowGrad, h);
-    }
-    curves[engine] = losses;
-  }
-  const { cpu, native } = curves;
-  assert.ok(cpu[49] < cpu[0], `the loss should fall (${cpu[0]} -> ${cpu[49]})`);
-  cpu.forEach((l, i) => assert.ok(Math.abs(native[i] - l) <= 1e-4 * Math.abs(l), `step ${i + 1}: native ${native[i]} vs cpu ${l}`));
-});

@@ -92,6 +92,43 @@ export class IdInterner {
     return id;
   }
 
+  /**
+   * Interns a batch of keys (numeric id values, or -(1 + i) for the id string strs[i]) into
+   * out[base + k], in order. One tight loop with the table in locals: the lookups of consecutive
+   * keys do not depend on each other, so their cache misses overlap.
+   */
+  internBatch(keys: Float64Array, m: number, out: Int32Array, base: number, strs: string[]): void {
+    let t = this.small;
+    let shift = 32 - this.smallBits, mask = (1 << this.smallBits) - 1;
+    for (let k = 0; k < m; k++) {
+      const v = keys[k];
+      if (v >= 0 && v < 2147483648) {
+        let h = Math.imul(v, 0x9e3779b1) >>> shift;
+        let id = -1;
+        for (;;) {
+          const x = t[2 * h + 1];
+          if (x === 0) break;
+          if (t[2 * h] === v) { id = x - 1; break; }
+          h = (h + 1) & mask;
+        }
+        if (id < 0) {
+          id = this.newId(v);
+          t[2 * h] = v;
+          t[2 * h + 1] = id + 1;
+          if (++this.smallUsed * 4 > mask * 3) {
+            this.growSmall();
+            t = this.small;
+            shift = 32 - this.smallBits;
+            mask = (1 << this.smallBits) - 1;
+          }
+        }
+        out[base + k] = id;
+      } else {
+        out[base + k] = v >= 0 ? this.internNumber(v) : this.internString(strs[-1 - v]);
+      }
+    }
+  }
+
   /** ids below 2^31 (nearly all real ones): int32 pairs, half the memory traffic of float64 keys */
   private internSmall(n: number): number {
     const t = this.small;
