@@ -35,6 +35,8 @@ export { compareModels, compareMarkdown, type CompareOptions, type CompareRow } 
 export { readTruth, truthCorrelation } from './eval/truth.js';
 export { prepare, type PrepareOptions, type PrepareResult } from './data/prepare.js';
 export { generate, type GenerateOptions, type GenerateResult } from './data/generate.js';
+export { loadEvents, ingestEvents } from './data/events.js';
+export { readEvents, type ReadOptions, type ReadReport } from './data/readers/index.js';
 export { openDataset, type Dataset, type DatasetMeta, type Split } from './data/dataset.js';
 export { allocColumns, gatherColumns, type SampleColumns, type Schema, type Batch } from './data/batch.js';
 export { createModel, defaultModelConfig, resolveModelConfig, MODEL_NAMES, type ModelName, type ModelConfig, type Model, type Predictions } from './model/index.js';

@@ -30,6 +30,8 @@ export interface CompareOptions {
   modelConfigs?: Partial<Record<ModelName, Record<string, unknown>>>;
   engine?: EngineName;
   workers?: number;
+  transport?: TrainRunOptions['transport'];
+  gpus?: string[];
   /** called before each model trains, and with each trainer's listeners */
   onModelStart?: (model: ModelName, index: number, count: number) => void;
   on?: TrainRunOptions['on'];
@@ -68,7 +70,7 @@ export async function compareModels(opts: CompareOptions): Promise<CompareRow[]>
     for (const [k, model] of opts.models.entries()) {
       opts.onModelStart?.(model, k, opts.models.length);
       const runDir = join(root, model);
-      const res = await trainRun({ data: ds, model, out: runDir, train: opts.train, modelConfig: opts.modelConfigs?.[model], engine: opts.engine, workers: opts.workers, on: opts.on, signal: opts.signal });
+      const res = await trainRun({ data: ds, model, out: runDir, train: opts.train, modelConfig: opts.modelConfigs?.[model], engine: opts.engine, workers: opts.workers, transport: opts.transport, gpus: opts.gpus, on: opts.on, signal: opts.signal });
       const predictor = await Predictor.load(runDir, { engine: opts.engine });
       const preds = predictor.predict(test);
       const report = evaluatePredictions(test, preds, { modeled: modeledTasks(predictor.config.modelConfig) });

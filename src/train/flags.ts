@@ -21,6 +21,8 @@ export const TRAIN_FLAGS = {
   'max-steps': { type: 'string', help: 'stop after N steps in total (a budget; 0 = none)' },
   engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | auto (default: auto)' },
   workers: { type: 'string', help: 'data-parallel workers (default: 1)' },
+  transport: { type: 'string', help: 'workers as: thread | process (default: thread; process with --engine tensorflow, one per GPU)' },
+  gpus: { type: 'string', help: 'with --transport process: GPU ids for the workers, e.g. 0,1 (default: detected)' },
 } satisfies Record<string, FlagSpec>;
 
 export function trainOverridesFromFlags(v: Record<string, unknown>): TrainConfigInput {
@@ -69,4 +71,21 @@ export function engineFlag(v: Record<string, unknown>): (typeof ENGINES)[number]
   if (e === undefined) return undefined;
   if (!(ENGINES as readonly string[]).includes(e)) throw flagError('engine', `expected ${ENGINES.join(', ')}, got '${e}'`);
   return e as (typeof ENGINES)[number];
+}
+
+export const TRANSPORTS = ['thread', 'process'] as const;
+
+export function transportFlag(v: Record<string, unknown>): (typeof TRANSPORTS)[number] | undefined {
+  const t = strFlag(v, 'transport');
+  if (t === undefined) return undefined;
+  if (!(TRANSPORTS as readonly string[]).includes(t)) throw flagError('transport', `expected ${TRANSPORTS.join(' or ')}, got '${t}'`);
+  return t as (typeof TRANSPORTS)[number];
+}
+
+/** `--gpus 0,1`: parsed lazily from src/parallel so single-process commands never load it. */
+export async function gpusFlag(v: Record<string, unknown>): Promise<string[] | undefined> {
+  const g = strFlag(v, 'gpus');
+  if (g === undefined) return undefined;
+  const { parseGpuList } = await import('../parallel/gpus.js');
+  return parseGpuList(g);
 }

@@ -38,6 +38,10 @@ export interface TrainRunOptions {
   resume?: boolean;
   /** > 1: data-parallel workers (src/parallel provides the runner) */
   workers?: number;
+  /** workers as threads (default; native/cpu) or processes (default for tensorflow; one per GPU) */
+  transport?: 'thread' | 'process';
+  /** with the process transport: GPU ids to spread workers over (default: detected) */
+  gpus?: string[];
   /** supply a step runner directly (takes precedence over `workers`) */
   runner?: StepRunner;
   /**
@@ -58,6 +62,8 @@ export interface ParallelRunnerOptions {
   schema: Dataset['schema'];
   engine: string;
   config: TrainConfig;
+  transport?: 'thread' | 'process';
+  gpus?: string[];
 }
 export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;
 
@@ -129,9 +135,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (train.n === 0) throw new CmdcmError(`${ds.dir}: the train split is empty (check the promotions given to \`cmdcm prepare\`)`);
   let runner = opts.runner;
   const workers = opts.workers ?? 1;
-  if (!runner && workers > 1) {
+  if (!runner && (workers > 1 || opts.transport === 'process')) {
     const factory = opts.parallel ?? (await loadParallelFactory());
-    runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg });
+    runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
   }
   const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
   for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);

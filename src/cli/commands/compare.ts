@@ -3,7 +3,7 @@ import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
 import { compareModels, compareMarkdown } from '../../eval/compare.js';
-import { TRAIN_FLAGS, engineFlag } from '../../train/flags.js';
+import { TRAIN_FLAGS, engineFlag, transportFlag, gpusFlag } from '../../train/flags.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { configInputs } from './train.js';
 
@@ -39,6 +39,8 @@ export async function run(argv: string[]): Promise<number> {
     train: inputs.train,
     engine: engineFlag(values),
     workers: numFlag(values, 'workers', { int: true, min: 1 }) ?? 1,
+    transport: transportFlag(values),
+    gpus: await gpusFlag(values),
     onModelStart: (m, k, n) => {
       bar?.done();
       bar = undefined;
