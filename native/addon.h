@@ -8,4 +8,5 @@ void InitPacking(Napi::Env env, Napi::Object exports);   // native/features/pack
 void InitKernels(Napi::Env env, Napi::Object exports);   // native/engine/*.cc
 void InitOptim(Napi::Env env, Napi::Object exports);     // native/engine/optim.cc
 void InitShm(Napi::Env env, Napi::Object exports);       // native/parallel/shm.cc
+void InitData(Napi::Env env, Napi::Object exports);      // native/data/*.cc
 }  // namespace cmdcm

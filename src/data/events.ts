@@ -3,7 +3,7 @@ import { CmdcmError } from '../util/errors.js';
 import type { EventColumns, GroupedEvents, LogEvent, LogFormat, SideField, TimeResolution, Vocabs } from './types.js';
 import { SIDE_FIELDS } from './types.js';
 import type { ReadOptions } from './readers/options.js';
-import { readLog, type ReadProgress, type ReadReport, type RowSink } from './readers/read.js';
+import { readLog, type ReadProgress, type ReadReport, type RowBatch, type RowSink } from './readers/read.js';
 import { IdInterner, numericId } from './readers/intern.js';
 import { R_BRAND, R_GEOHASH, R_SELLER, type RowSpec } from './readers/spec.js';
 
@@ -123,6 +123,39 @@ export class EventStoreBuilder implements RowSink {
     }
   }
 
+  /** `row` for a batch the addon scanned (its numeric keys are already parsed). */
+  rows(buf: Buffer, batch: RowBatch): void {
+    const m = batch.n;
+    while (this.n + m > this.cap) this.grow();
+    while (this.pn + m > this.pUser.length) this.growPending();
+    const { keys, off, beh, time } = batch;
+    const base = this.n, pb = this.pn;
+    const pUser = this.pUser, pItem = this.pItem, pCat = this.pCat, bcol = this.behavior, tcol = this.time;
+    for (let k = 0; k < m; k++) {
+      const ku = keys[3 * k], ki = keys[3 * k + 1], kc = keys[3 * k + 2];
+      pUser[pb + k] = ku >= 0 ? ku : this.strKey(buf, off[12 * k], off[12 * k + 1]);
+      pItem[pb + k] = ki >= 0 ? ki : this.strKey(buf, off[12 * k + 2], off[12 * k + 3]);
+      pCat[pb + k] = kc >= 0 ? kc : this.strKey(buf, off[12 * k + 4], off[12 * k + 5]);
+      bcol[base + k] = beh[k];
+      tcol[base + k] = time[k];
+    }
+    const side = this.sideNow;
+    for (let j = 0; j < side.length; j++) {
+      const sd = side[j], col = sd.col!, it = sd.interner, o = 2 * sd.role;
+      for (let k = 0; k < m; k++) {
+        const s = off[12 * k + o], e = off[12 * k + o + 1];
+        col[base + k] = s < e ? it.internBytes(buf, s, e) : -1;
+      }
+    }
+    this.n += m;
+    this.pn += m;
+  }
+
+  private strKey(buf: Buffer, s: number, e: number): number {
+    this.pStr.push(buf.toString('utf8', s, e));
+    return -this.pStr.length;
+  }
+
   /** numeric id value (>= 0), or -(1 + index) of the id string kept in pStr */
   private key(buf: Buffer, s: number, e: number): number {
     const v = numericId(buf, s, e);
@@ -194,10 +227,10 @@ export class EventStoreBuilder implements RowSink {
     const n = this.n;
     const nUsers = this.interners.user.size;
     const sideFields = SIDE_FIELDS.filter((f) => this.side[f]);
-    // trimmed copies: the radix passes ping-pong between two buffers of exactly n
-    const cols: Column[] = [this.user.slice(0, n), this.time.slice(0, n), this.item.slice(0, n), this.category.slice(0, n),
-      this.behavior.slice(0, n), ...sideFields.map((f) => this.side[f]!.slice(0, n))];
-    // release the growable columns before the sort allocates its second buffers
+    // views, not copies: the sort's first pass moves the events into fresh arrays of exactly n, so
+    // the growable columns are dropped after it (a copy here would add 17+ bytes an event to the peak)
+    const cols: Column[] = [this.user.subarray(0, n), this.time.subarray(0, n), this.item.subarray(0, n), this.category.subarray(0, n),
+      this.behavior.subarray(0, n), ...sideFields.map((f) => this.side[f]!.subarray(0, n))];
     this.user = this.item = this.category = this.time = new Int32Array(0);
     this.behavior = new Uint8Array(0);
     this.side = {};
@@ -277,24 +310,47 @@ export function sortByUserTime(cols: Column[], n: number, nUsers: number): { use
   const spanT = Math.floor((maxT - minT) / unit);
   const bitsT = spanT > 0 ? 32 - Math.clz32(spanT) : 0;
   const pt = passesFor(bitsT), wt = pt ? Math.ceil(bitsT / pt) : 0;
+  const bitsU = nUsers > 1 ? 32 - Math.clz32(nUsers - 1) : 0;
+  const pu = passesFor(bitsU), wu = pu ? Math.ceil(bitsU / pu) : 0;
+  // Logs are often time-ordered already (generated ones, many exports): then one stable pass by
+  // user leaves every user's events in time order, and the time passes are skipped. Only when some
+  // user's events come out of order do the columns go back for the full sort.
+  if (pt > 0 && bitsU <= 16) {
+    const uc = user();
+    for (let k = 0; k < n; k++) digit[k] = uc[k];
+    pass(1 << bitsU);
+    if (userSlicesSorted(user(), time(), n)) {
+      return { userStart: csrOf(user(), n, nUsers) };
+    }
+    // undo: the pass left the input columns in tmp
+    for (let c = 0; c < cols.length; c++) { const x = cols[c]; cols[c] = tmp[c]; tmp[c] = x; }
+  }
   for (let p = 0; p < pt; p++) {
     const shift = p * wt, mask = (1 << wt) - 1;
     const tc = time();
     for (let k = 0; k < n; k++) digit[k] = (((tc[k] - minT) / unit) >>> shift) & mask;
     pass(1 << wt);
   }
-  const bitsU = nUsers > 1 ? 32 - Math.clz32(nUsers - 1) : 0;
-  const pu = passesFor(bitsU), wu = pu ? Math.ceil(bitsU / pu) : 0;
   for (let p = 0; p < pu; p++) {
     const shift = p * wu, mask = (1 << wu) - 1;
     const uc = user();
     for (let k = 0; k < n; k++) digit[k] = (uc[k] >>> shift) & mask;
     pass(1 << wu);
   }
-  const uc = user();
+  return { userStart: csrOf(user(), n, nUsers) };
+}
+
+/** Whether, in columns grouped by user, each user's times are non-decreasing. */
+function userSlicesSorted(uc: Int32Array, tc: Int32Array, n: number): boolean {
+  for (let k = 1; k < n; k++) if (tc[k] < tc[k - 1] && uc[k] === uc[k - 1]) return false;
+  return true;
+}
+
+function csrOf(uc: Int32Array, n: number, nUsers: number): Int32Array {
+  const userStart = new Int32Array(nUsers + 1);
   for (let k = 0; k < n; k++) userStart[uc[k] + 1]++;
   for (let u = 0; u < nUsers; u++) userStart[u + 1] += userStart[u];
-  return { userStart };
+  return userStart;
 }
 
 /**

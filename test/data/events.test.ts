@@ -88,6 +88,27 @@ test('groupPermutation: one-pass and two-digit radix paths agree with a naive st
   assert.deepEqual(Array.from(groupPermutation(new Int32Array(0), new Int32Array(0), 0, 0).perm), []);
 });
 
+test('groupPermutation: time-ordered input (the one-pass path) and one late event (back to the full sort)', () => {
+  const r = lcg(17);
+  for (const users of [1, 5, 3000, 65536]) {
+    for (const late of [false, true]) {
+      const n = 30000;
+      const user = new Int32Array(n), time = new Int32Array(n);
+      let t = 1_400_000_000;
+      for (let i = 0; i < n; i++) { user[i] = r(users); t += 3600 * r(2); time[i] = t; }
+      // one user's event moved back in time, so only the full sort orders that user correctly
+      if (late) { const i = n - 1 - r(100); user[i] = user[r(100)]; time[i] = 1_400_000_000 - 7200; }
+      const { userStart, perm } = groupPermutation(user, time, n, users);
+      const want = Array.from({ length: n }, (_, i) => i).sort((a, b) => user[a] - user[b] || time[a] - time[b] || a - b);
+      assert.deepEqual(Array.from(perm), want, `users ${users} late ${late}`);
+      const counts = new Array(users + 1).fill(0);
+      for (let i = 0; i < n; i++) counts[user[i] + 1]++;
+      for (let u = 0; u < users; u++) counts[u + 1] += counts[u];
+      assert.deepEqual(Array.from(userStart), counts);
+    }
+  }
+});
+
 test('ingestEvents accepts arrays, generators and async iterables alike, and validates events', async () => {
   const evs = randomEvents(lcg(3), 300);
   async function* gen() { for (const e of evs) yield e; }

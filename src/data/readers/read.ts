@@ -5,6 +5,7 @@ import { openLog, type ByteSource } from './gz.js';
 import { CsvSplitter } from './csv.js';
 import { DETECT_LINES, resolveSpec } from './detect.js';
 import { N_ROLES, R_CATEGORY, type RowSpec } from './spec.js';
+import { loadAddon } from '../../native.js';
 import { mmddTable, parseDateTime, parseMmdd, parseUint, parseUintLoose } from './bytes.js';
 
 export type BadReason = 'columns' | 'behavior' | 'time' | 'id';
@@ -42,6 +43,11 @@ export interface ReadReport {
 export interface RowSink {
   begin?(spec: RowSpec, file: string): void;
   row(buf: Buffer, ids: Int32Array, behavior: number, time: number): void;
+  /**
+   * Optional bulk form of `row`, for rows the addon scanned: the same rows in the same order, plus
+   * each row's user/item/category `numericId` (intern.ts) already computed.
+   */
+  rows?(buf: Buffer, batch: RowBatch): void;
   /** after each chunk of rows and at the end of the file (sinks may batch work per chunk) */
   endChunk?(): void;
 }
@@ -53,7 +59,64 @@ export interface ReadProgress {
   rows: number;
 }
 
+/**
+ * Rows scanned by the addon: row k has behavior beh[k], time time[k], the byte range of role r at
+ * off[12k + 2r, 12k + 2r + 1] (as `ids` of RowSink.row) and numericId of user/item/category at
+ * keys[3k + r] (-1 when the id is not a plain integer).
+ */
+export interface RowBatch {
+  n: number;
+  keys: Float64Array;
+  off: Int32Array;
+  beh: Uint8Array;
+  time: Int32Array;
+}
+
 const PEEK_BYTES = 256 * 1024;
+const BATCH_ROWS = 1 << 14;
+const TIME_KIND_CODE: Record<string, number> = { datetime: 0, unix: 1, mmdd: 2 };
+
+type ScanFn = (buf: Buffer, from: number, to: number, params: Int32Array, single: Int8Array, behKeys: Float64Array, behVals: Int32Array,
+  mmdd: Float64Array, outKey: Float64Array, outOff: Int32Array, outBeh: Uint8Array, outTime: Int32Array, state: Int32Array) => void;
+
+/**
+ * The addon's row scanner bound to one file's spec, or undefined (no addon, CMDCM_NO_NATIVE=1, or a
+ * layout it does not handle). It returns where it stopped after handing its rows to `emit`.
+ */
+function nativeScanner(spec: RowSpec, mmdd: Float64Array, emit: (buf: Buffer, batch: RowBatch, lines: number) => void):
+  ((buf: Buffer, from: number, to: number) => number) | undefined {
+  const scan = loadAddon()?.scanLogRows as ScanFn | undefined;
+  const kind = TIME_KIND_CODE[spec.timeKind];
+  if (!scan || kind === undefined || spec.nCols > 64) return undefined;
+  const params = new Int32Array(5 + N_ROLES);
+  params.set([spec.nCols, spec.behaviorCol, kind, spec.timeCol, spec.offsetSec]);
+  params.set(spec.idCols, 5);
+  const { single, keys: behKeys, vals: behVals } = spec.behaviors.shortTables();
+  const table = kind === 2 ? mmdd : new Float64Array(0);
+  const batch: RowBatch = {
+    n: 0, keys: new Float64Array(3 * BATCH_ROWS), off: new Int32Array(12 * BATCH_ROWS), beh: new Uint8Array(BATCH_ROWS), time: new Int32Array(BATCH_ROWS),
+  };
+  const state = new Int32Array(3);
+  return (buf, from, to) => {
+    let i = from;
+    for (;;) {
+      scan(buf, i, to, params, single, behKeys, behVals, table, batch.keys, batch.off, batch.beh, batch.time, state);
+      batch.n = state[2];
+      if (batch.n > 0) emit(buf, batch, state[1]);
+      i = state[0];
+      if (batch.n < BATCH_ROWS || i >= to) return i;
+    }
+  };
+}
+
+/** Hands a native batch to a sink without the bulk method, row by row. */
+function emitRows(sink: RowSink, buf: Buffer, batch: RowBatch, ids: Int32Array): void {
+  const { off, beh, time } = batch;
+  for (let k = 0; k < batch.n; k++) {
+    for (let j = 0; j < 2 * N_ROLES; j++) ids[j] = off[12 * k + j];
+    sink.row(buf, ids, beh[k], time[k]);
+  }
+}
 const INT32_MAX = 2147483647;
 
 /** Streams `file` into `sink`, constant memory in file size; resolves to the file's report. */
@@ -176,6 +239,18 @@ async function* readOpened(file: string, opts: ReadOptions, sink: RowSink, onPro
     rows++;
     sink.row(buf, ids, b, t);
   });
+
+  if (process.env.CMDCM_NO_NATIVE_SCAN !== '1' && timeKind !== 'monthday') {
+    const rowIds = new Int32Array(2 * N_ROLES);
+    const fast = nativeScanner(spec, table, (buf, batch, lines) => {
+      splitter.line += lines;
+      rows += batch.n;
+      if (sink.rows) sink.rows(buf, batch);
+      else emitRows(sink, buf, batch, rowIds);
+    });
+    // the header lines go through the TypeScript path
+    if (fast) splitter.fast = (buf, from, to) => (splitter.line < headerLines ? from : fast(buf, from, to));
+  }
 
   const progress = () => onProgress?.({ file, bytesRead: src.bytesRead(), size: src.size, rows });
   const checkFraction = (final: boolean) => {

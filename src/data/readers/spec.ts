@@ -22,6 +22,11 @@ export class BehaviorMap {
       else this.long.set(k, v);
     }
   }
+  /** The one-byte and short (<= 6 byte) codes as flat tables, for the addon's row scanner. */
+  shortTables(): { single: Int8Array; keys: Float64Array; vals: Int32Array } {
+    return { single: this.single, keys: Float64Array.from(this.short.keys()), vals: Int32Array.from(this.short.values()) };
+  }
+
   /** behavior code, or -1 when unknown */
   lookup(buf: Buffer, s: number, e: number): number {
     if (e - s === 1) return this.single[buf[s]];
