@@ -6,6 +6,7 @@
  *   group   — loadEvents end to end (parse + intern + CSR group + time sort)
  *   gz      — loadEvents on the same log gzipped (only with --gz)
  * usage: node dist/bench/read.js [--rows 5000000] [--users 20000] [--gz] [--file LOG (bench an existing log, kept)]
+ * CMDCM_NO_NATIVE_SCAN=1 (or CMDCM_NO_NATIVE=1) measures the TypeScript row loop instead of the addon's.
  */
 import { mkdtempSync, rmSync, openSync, writeSync, closeSync, statSync, createReadStream, createWriteStream } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +17,10 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { readLog } from '../src/data/readers/read.js';
 import { EventStoreBuilder, loadEvents } from '../src/data/events.js';
+import { loadAddon } from '../src/native.js';
+
+/** which row loop read the log: the addon's scanner, or the TypeScript one it accelerates */
+const SCAN = typeof loadAddon()?.scanLogRows === 'function' && process.env.CMDCM_NO_NATIVE_SCAN !== '1' ? 'native' : 'ts';
 
 function arg(name: string, def: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -77,7 +82,7 @@ async function main(): Promise<void> {
       process.stdout.write(JSON.stringify({
         bench: 'read', stage, rows, bytes, seconds: +sec.toFixed(3), rowsPerSec: Math.round(rows / sec), mbPerSec: +(bytes / 1e6 / sec).toFixed(1),
         cpuSeconds: +cpuSec.toFixed(3), rowsPerCpuSec: Math.round(rows / cpuSec),
-        rssMB: Math.round(process.memoryUsage().rss / 1e6), ...extra,
+        rssMB: Math.round(process.memoryUsage().rss / 1e6), scan: SCAN, ...extra,
       }) + '\n');
     };
     process.stderr.write(given >= 0 ? `benching ${file}: ${rows} rows (${(bytes / 1e6).toFixed(0)} MB)\n` : `generated ${rows} rows (${(bytes / 1e6).toFixed(0)} MB) in ${genSec.toFixed(1)}s\n`);

@@ -123,19 +123,21 @@ export class EventStoreBuilder implements RowSink {
     }
   }
 
-  /** `row` for a batch the addon scanned (its numeric keys are already parsed). */
+  /**
+   * `row` for a batch the addon scanned: its numeric keys are interned straight from the batch
+   * (rows still pending from `row` first, so indices stay first-seen in row order).
+   */
   rows(buf: Buffer, batch: RowBatch): void {
+    this.endChunk();
     const m = batch.n;
     while (this.n + m > this.cap) this.grow();
-    while (this.pn + m > this.pUser.length) this.growPending();
     const { keys, off, beh, time } = batch;
-    const base = this.n, pb = this.pn;
-    const pUser = this.pUser, pItem = this.pItem, pCat = this.pCat, bcol = this.behavior, tcol = this.time;
+    const base = this.n, bcol = this.behavior, tcol = this.time;
     for (let k = 0; k < m; k++) {
-      const ku = keys[3 * k], ki = keys[3 * k + 1], kc = keys[3 * k + 2];
-      pUser[pb + k] = ku >= 0 ? ku : this.strKey(buf, off[12 * k], off[12 * k + 1]);
-      pItem[pb + k] = ki >= 0 ? ki : this.strKey(buf, off[12 * k + 2], off[12 * k + 3]);
-      pCat[pb + k] = kc >= 0 ? kc : this.strKey(buf, off[12 * k + 4], off[12 * k + 5]);
+      // ids that are not plain integers become references to their strings (see `key`)
+      if (keys[3 * k] < 0) keys[3 * k] = this.strKey(buf, off[12 * k], off[12 * k + 1]);
+      if (keys[3 * k + 1] < 0) keys[3 * k + 1] = this.strKey(buf, off[12 * k + 2], off[12 * k + 3]);
+      if (keys[3 * k + 2] < 0) keys[3 * k + 2] = this.strKey(buf, off[12 * k + 4], off[12 * k + 5]);
       bcol[base + k] = beh[k];
       tcol[base + k] = time[k];
     }
@@ -147,8 +149,12 @@ export class EventStoreBuilder implements RowSink {
         col[base + k] = s < e ? it.internBytes(buf, s, e) : -1;
       }
     }
+    const strs = this.pStr;
+    this.interners.user.internBatch(keys, m, this.user, base, strs, 3, 0);
+    this.interners.item.internBatch(keys, m, this.item, base, strs, 3, 1);
+    this.interners.category.internBatch(keys, m, this.category, base, strs, 3, 2);
+    this.pStr = [];
     this.n += m;
-    this.pn += m;
   }
 
   private strKey(buf: Buffer, s: number, e: number): number {
@@ -235,6 +241,8 @@ export class EventStoreBuilder implements RowSink {
     this.behavior = new Uint8Array(0);
     this.side = {};
     const { userStart } = sortByUserTime(cols, n, nUsers);
+    // a column may still be a view of a grown buffer well over n (the capacity guess was high)
+    for (let c = 0; c < cols.length; c++) if (cols[c].buffer.byteLength > 1.0625 * cols[c].byteLength + 4096) cols[c] = cols[c].slice();
     const [user, time, item, category, behavior] = cols as [Int32Array, Int32Array, Int32Array, Int32Array, Uint8Array];
     const vocab: Vocabs = {
       user: this.interners.user.strings(), item: this.interners.item.strings(), category: this.interners.category.strings(),
@@ -290,7 +298,9 @@ export function sortByUserTime(cols: Column[], n: number, nUsers: number): { use
     else if (d % 86400 !== 0) daily = false;
   }
   const unit = daily ? 86400 : hourly ? 3600 : 1;
-  const tmp: Column[] = cols.map((c) => (c instanceof Uint8Array ? new Uint8Array(n) : new Int32Array(n)));
+  // One spare buffer per element type instead of a second copy of every column: each pass moves a
+  // column into the spare, and the column's old buffer becomes the spare for the next one.
+  let spare32: Int32Array | undefined, spare8: Uint8Array | undefined;
   const digit = new Uint16Array(n);
   const dest = new Int32Array(n);
   const pass = (buckets: number) => {
@@ -299,38 +309,34 @@ export function sortByUserTime(cols: Column[], n: number, nUsers: number): { use
     for (let b = 0, sum = 0; b < buckets; b++) { const c = count[b]; count[b] = sum; sum += c; }
     for (let k = 0; k < n; k++) dest[k] = count[digit[k]]++;
     for (let c = 0; c < cols.length; c++) {
-      const from = cols[c], to = tmp[c];
-      if (from instanceof Uint8Array) move8(from, to as Uint8Array, dest, n);
-      else move32(from, to as Int32Array, dest, n);
-      cols[c] = to;
-      tmp[c] = from;
+      const from = cols[c];
+      if (from instanceof Uint8Array) {
+        const to = spare8 ?? new Uint8Array(n);
+        move8(from, to, dest, n);
+        cols[c] = to;
+        spare8 = from;
+      } else {
+        const to = spare32 ?? new Int32Array(n);
+        move32(from, to, dest, n);
+        cols[c] = to;
+        spare32 = from;
+      }
     }
   };
   const passesFor = (bits: number) => Math.ceil(bits / 11);
   const spanT = Math.floor((maxT - minT) / unit);
   const bitsT = spanT > 0 ? 32 - Math.clz32(spanT) : 0;
-  const pt = passesFor(bitsT), wt = pt ? Math.ceil(bitsT / pt) : 0;
   const bitsU = nUsers > 1 ? 32 - Math.clz32(nUsers - 1) : 0;
-  const pu = passesFor(bitsU), wu = pu ? Math.ceil(bitsU / pu) : 0;
-  // Logs are often time-ordered already (generated ones, many exports): then one stable pass by
-  // user leaves every user's events in time order, and the time passes are skipped. Only when some
-  // user's events come out of order do the columns go back for the full sort.
-  if (pt > 0 && bitsU <= 16) {
-    const uc = user();
-    for (let k = 0; k < n; k++) digit[k] = uc[k];
-    pass(1 << bitsU);
-    if (userSlicesSorted(user(), time(), n)) {
-      return { userStart: csrOf(user(), n, nUsers) };
-    }
-    // undo: the pass left the input columns in tmp
-    for (let c = 0; c < cols.length; c++) { const x = cols[c]; cols[c] = tmp[c]; tmp[c] = x; }
-  }
+  // Logs are often time-ordered per user already (generated ones, many exports): then stable
+  // passes by user alone give the result, and the time passes are skipped.
+  const pt = userTimesOrdered(user(), time(), n, nUsers) ? 0 : passesFor(bitsT), wt = pt ? Math.ceil(bitsT / pt) : 0;
   for (let p = 0; p < pt; p++) {
     const shift = p * wt, mask = (1 << wt) - 1;
     const tc = time();
     for (let k = 0; k < n; k++) digit[k] = (((tc[k] - minT) / unit) >>> shift) & mask;
     pass(1 << wt);
   }
+  const pu = passesFor(bitsU), wu = pu ? Math.ceil(bitsU / pu) : 0;
   for (let p = 0; p < pu; p++) {
     const shift = p * wu, mask = (1 << wu) - 1;
     const uc = user();
@@ -340,9 +346,14 @@ export function sortByUserTime(cols: Column[], n: number, nUsers: number): { use
   return { userStart: csrOf(user(), n, nUsers) };
 }
 
-/** Whether, in columns grouped by user, each user's times are non-decreasing. */
-function userSlicesSorted(uc: Int32Array, tc: Int32Array, n: number): boolean {
-  for (let k = 1; k < n; k++) if (tc[k] < tc[k - 1] && uc[k] === uc[k - 1]) return false;
+/** Whether every user's events already come in non-decreasing time order. */
+function userTimesOrdered(uc: Int32Array, tc: Int32Array, n: number, nUsers: number): boolean {
+  const last = new Int32Array(nUsers).fill(-INT32_MAX - 1);
+  for (let k = 0; k < n; k++) {
+    const u = uc[k], t = tc[k];
+    if (t < last[u]) return false;
+    last[u] = t;
+  }
   return true;
 }
 

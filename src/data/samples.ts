@@ -225,7 +225,8 @@ export interface BuildOptions {
   validDays?: number;
   /**
    * Hand the sink views of the builder's buffers instead of copies: no copy per shard, but the
-   * chunk is valid only until the sink's promise resolves (prepare writes it out by then).
+   * chunk is valid only until the sink's promise resolves (prepare writes it out by then). The
+   * next chunk may then be built, and handed over, before that promise resolves.
    */
   reuseBuffers?: boolean;
   /** build only the samples of users [from, to) (a parallel build splits the users) */
@@ -281,6 +282,22 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   let labBuf = new Uint8Array(1024);
 
   const bufs = promos.map(() => new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16)));
+  // With reused buffers each promotion has a second buffer that fills while the sink still holds
+  // the first (prepare writes a shard meanwhile: waiting for each write idled ~15% of prepare).
+  const spare: (ChunkBuffer | undefined)[] = promos.map(() => undefined);
+  const writing: (Promise<void> | undefined)[] = promos.map(() => undefined);
+  const flush = async (pi: number): Promise<void> => {
+    const chunk = bufs[pi].take(pi, reuse);
+    if (!reuse) return sink(chunk);
+    const held = spare[pi], prev = writing[pi];
+    spare[pi] = bufs[pi];
+    const p = Promise.resolve(sink(chunk));
+    // handled here so a failure cannot surface as an unhandled rejection; it is awaited below
+    p.catch(() => {});
+    writing[pi] = p;
+    await prev;
+    bufs[pi] = held ?? new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16));
+  };
   const stats: BuildStats = {
     samples: 0, perPromo: new Array(nP).fill(0), perPromoLate: new Array(nP).fill(0),
     positives: promos.map(() => [0, 0, 0]), targetOutcomeKnown, usersWithSamples: 0,
@@ -445,11 +462,12 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
     }
     if (userHad) stats.usersWithSamples++;
     for (let pi = 0; pi < nP; pi++) {
-      if (bufs[pi].n >= shardSize) await sink(bufs[pi].take(pi, reuse));
+      if (bufs[pi].n >= shardSize) await flush(pi);
     }
     if (opts.onProgress && (u & 1023) === 1023) opts.onProgress(e);
   }
-  for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await sink(bufs[pi].take(pi, reuse));
+  for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await flush(pi);
+  await Promise.all(writing);
   opts.onProgress?.(userStart[uTo]);
   return stats;
 }

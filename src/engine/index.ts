@@ -102,6 +102,9 @@ async function useTensorflow(): Promise<string> {
 
 /** Selects the compute engine for this thread; returns the engine actually in use. */
 export async function useEngine(name: EngineName = 'auto'): Promise<'native' | 'cpu' | 'tensorflow'> {
+  // PROD silences tfjs's console banners (e.g. "looks like you are running TensorFlow.js in
+  // Node.js" from the cpu backend, which our native engine extends); it changes no numerics.
+  tf.env().set('PROD', true);
   switch (name) {
     case 'native': return (await useNative()) as 'native';
     case 'cpu': return (await useCpu()) as 'cpu';

@@ -94,14 +94,14 @@ export class IdInterner {
 
   /**
    * Interns a batch of keys (numeric id values, or -(1 + i) for the id string strs[i]) into
-   * out[base + k], in order. One tight loop with the table in locals: the lookups of consecutive
+   * out[base + k], in order; key k is keys[k * stride + first]. One tight loop with the table in locals: the lookups of consecutive
    * keys do not depend on each other, so their cache misses overlap.
    */
-  internBatch(keys: Float64Array, m: number, out: Int32Array, base: number, strs: string[]): void {
+  internBatch(keys: Float64Array, m: number, out: Int32Array, base: number, strs: string[], stride = 1, first = 0): void {
     let t = this.small;
     let shift = 32 - this.smallBits, mask = (1 << this.smallBits) - 1;
     for (let k = 0; k < m; k++) {
-      const v = keys[k];
+      const v = keys[k * stride + first];
       if (v >= 0 && v < 2147483648) {
         let h = Math.imul(v, 0x9e3779b1) >>> shift;
         let id = -1;
