@@ -9,6 +9,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cmdcm::InitOptim(env, exports);
   cmdcm::InitShm(env, exports);
   cmdcm::InitData(env, exports);
+  cmdcm::InitEmbedding(env, exports);
   return exports;
 }
 

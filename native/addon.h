@@ -9,4 +9,5 @@ void InitKernels(Napi::Env env, Napi::Object exports);   // native/engine/*.cc
 void InitOptim(Napi::Env env, Napi::Object exports);     // native/engine/optim.cc
 void InitShm(Napi::Env env, Napi::Object exports);       // native/parallel/shm.cc
 void InitData(Napi::Env env, Napi::Object exports);      // native/data/*.cc
+void InitEmbedding(Napi::Env env, Napi::Object exports); // native/model/embedding.cc
 }  // namespace cmdcm
