@@ -5,7 +5,11 @@
  * Each configuration runs in a fresh process so memory figures do not mix. One JSON line per
  * configuration, then a summary line with the ratios.
  *
- *   node dist/bench/scaling.js [--batch 512] [--steps 12] [--warmup 2] [--engine native] [--big-steps 3]
+ *   node dist/bench/scaling.js [--batch 512] [--steps 12] [--warmup 2] [--engine native] [--big-steps 3] [--only thread-1,thread-2]
+ *
+ * Every parallel configuration also reports `worker_ms_per_step`, each worker's wall ms per phase
+ * (grad, publish, barrier, reduce); CMDCM_PHASE_CPU=1 adds `worker_cpu_ms_per_step`, the same
+ * phases in that worker thread's own CPU ms (Linux).
  *
  * Memory: `rssPeakMiB` is the peak resident set of the coordinator process (threads included);
  * with worker processes, `pssMiB` adds up every process's proportional set size at the end of the
@@ -87,7 +91,19 @@ async function child(c: Conf): Promise<void> {
   const cpuNow = () => cpuSecs('self') + pids.reduce((a, p) => a + cpuSecs(p), 0);
   const cpu0 = cpuNow();
   const t0 = performance.now();
-  for (let k = 0; k < c.steps; k++) loss = (await runner.step(state, batches[k % 4], h)).loss;
+  // per worker, summed over the timed steps: where a worker's wall time goes
+  const phases: Record<string, number>[] = [], phasesCpu: Record<string, number>[] = [];
+  for (let k = 0; k < c.steps; k++) {
+    loss = (await runner.step(state, batches[k % 4], h)).loss;
+    if (runner instanceof ParallelStepRunner) {
+      for (const r of runner.lastReports) {
+        const acc = (phases[r.w] ??= {});
+        for (const [name, ms] of Object.entries(r.ms ?? {})) acc[name] = (acc[name] ?? 0) + ms;
+        const accC = (phasesCpu[r.w] ??= {});
+        for (const [name, ms] of Object.entries(r.cpuMs ?? {})) accC[name] = (accC[name] ?? 0) + ms;
+      }
+    }
+  }
   const secs = (performance.now() - t0) / 1000;
   const cpu = cpuNow() - cpu0;
   const self = procMem('self');
@@ -101,6 +117,8 @@ async function child(c: Conf): Promise<void> {
     // many cores the other tenants of the machine left free
     cpu_ms_per_1k_samples: +((cpu * 1e6) / (c.steps * c.batch)).toFixed(1),
     cpu_cores_busy: +(cpu / secs).toFixed(2),
+    ...(phases.length ? { worker_ms_per_step: phases.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, +(v / c.steps).toFixed(1)]))) } : {}),
+    ...(phasesCpu.some((p) => Object.keys(p).length) ? { worker_cpu_ms_per_step: phasesCpu.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, +(v / c.steps).toFixed(1)]))) } : {}),
     rssPeakMiB: +(process.resourceUsage().maxRSS / 1024).toFixed(1),
     ...(kids.length ? {
       rssSumMiB: +(self.rss + kids.reduce((s, k) => s + k.rss, 0)).toFixed(1),

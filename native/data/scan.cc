@@ -241,8 +241,11 @@ Napi::Value ScanLogRows(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
+void InitIntern(Napi::Env env, Napi::Object exports);  // native/data/intern.cc
+
 void InitData(Napi::Env env, Napi::Object exports) {
   exports.Set("scanLogRows", Napi::Function::New(env, ScanLogRows, "scanLogRows"));
+  InitIntern(env, exports);
 }
 
 }  // namespace cmdcm

@@ -18,11 +18,11 @@ struct I32View {
   size_t n;
 };
 
-I32View Int32Arg(const Napi::Value& v, const char* what) {
-  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw Napi::TypeError::New(v.Env(), std::string("embeddingGatherRows: ") + what + " must be an Int32Array");
-  auto a = v.As<Napi::Int32Array>();
-  return {a.Data(), a.ElementLength()};
+// The addon is built without C++ exceptions (NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS): errors are
+// set pending on the env and the function returns undefined.
+Napi::Value Fail(Napi::Env env, const std::string& msg) {
+  Napi::Error::New(env, msg).ThrowAsJavaScriptException();
+  return env.Undefined();
 }
 
 // embeddingGatherRows(table Float32Array, dim, ids Int32Array[]) ->
@@ -31,20 +31,27 @@ I32View Int32Arg(const Napi::Value& v, const char* what) {
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw Napi::TypeError::New(env, "embeddingGatherRows: table must be a Float32Array");
+    return Fail(env, "embeddingGatherRows: table must be a Float32Array");
   auto tableArr = info[0].As<Napi::Float32Array>();
   const float* table = tableArr.Data();
   const int64_t dimI = info[1].As<Napi::Number>().Int64Value();
-  if (dimI <= 0) throw Napi::RangeError::New(env, "embeddingGatherRows: dim must be positive");
+  if (dimI <= 0) return Fail(env, "embeddingGatherRows: dim must be positive");
   const size_t dim = (size_t)dimI;
   const size_t tableRows = tableArr.ElementLength() / dim;
   if (tableRows * dim != tableArr.ElementLength())
-    throw Napi::Error::New(env, "embedding table length " + std::to_string(tableArr.ElementLength()) +
+    return Fail(env, "embedding table length " + std::to_string(tableArr.ElementLength()) +
                                     " is not a multiple of dim " + std::to_string(dim));
+  if (!info[2].IsArray()) return Fail(env, "embeddingGatherRows: ids must be an array of Int32Array");
   auto list = info[2].As<Napi::Array>();
   const uint32_t nArr = list.Length();
   std::vector<I32View> ids(nArr);
-  for (uint32_t a = 0; a < nArr; a++) ids[a] = Int32Arg(list.Get(a), "each ids entry");
+  for (uint32_t a = 0; a < nArr; a++) {
+    Napi::Value v = list.Get(a);
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
+      return Fail(env, "embeddingGatherRows: each ids entry must be an Int32Array");
+    auto arr = v.As<Napi::Int32Array>();
+    ids[a] = {arr.Data(), arr.ElementLength()};
+  }
 
   const size_t words = (tableRows + 63) / 64;
   std::vector<uint64_t> bits(words, 0);
@@ -52,7 +59,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
     for (size_t i = 0; i < a.n; i++) {
       const int32_t v = a.p[i];
       if (v < 0 || (size_t)v >= tableRows)
-        throw Napi::Error::New(env, "embedding row " + std::to_string(v) + " outside the table (0.." +
+        return Fail(env, "embedding row " + std::to_string(v) + " outside the table (0.." +
                                         std::to_string((long long)tableRows - 1) + "): batch and schema disagree");
       bits[(size_t)v >> 6] |= 1ull << (v & 63);
     }

@@ -16,11 +16,14 @@ import type { LayoutBuilder, ParamView } from './params.js';
  * gate scales the F field embeddings and the pooled history element-wise; each task tower has its
  * own gate per hidden layer, scaling that layer's ReLU output. Without a direct task, p_direct is an
  * intercept-only prior (one trained bias), kept so every model fills every prediction column.
+ * With nonCartPath a fourth, gated tower p_noncart covers promotion-day buys without a cart:
+ * p_delayed = p_atc·p_transition + (1 − p_atc)·p_noncart (losses.ts, term 'delayed').
  */
-type Task = 'direct' | 'atc' | 'transition';
+type Task = 'direct' | 'atc' | 'transition' | 'noncart';
 
 export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architecture {
   const tasks: Task[] = cfg.directTask ? ['direct', 'atc', 'transition'] : ['atc', 'transition'];
+  if (cfg.nonCartPath) tasks.push('noncart');
   const gateIn = (info.denseDim > 0 ? info.gateDenseCols.length : 0) + info.dim;
   const nLayers = cfg.towerUnits.length;
 
@@ -61,6 +64,7 @@ export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architectu
         atc: logit('atc'),
         transition: logit('transition'),
       };
+      if (cfg.nonCartPath) heads.noncart = logit('noncart');
       if (cfg.counterfactual === 'dr') heads.imputation = tf.softplus(towerLogit(input, p, 'tower/imputation', nLayers));
       return heads;
     },

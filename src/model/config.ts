@@ -19,6 +19,13 @@ export type Counterfactual = 'ipw' | 'dr' | 'none';
 export type SeqPooling = 'din' | 'mean';
 export type DenseTransform = 'log1p' | 'none';
 
+/** Per-column standardization of the dense features, fit on the train split (fitDenseStats). */
+export interface DenseStats {
+  mean: number[];
+  /** 0 for a column constant on the train split: it then maps to 0 */
+  std: number[];
+}
+
 export interface LossWeights {
   /** BCE(p_direct, direct), all clicks */
   direct: number;
@@ -30,7 +37,10 @@ export interface LossWeights {
   cf: number;
   /** DR imputation-tower loss */
   imp: number;
-  /** BCE(p_delayed, delayed) for models with a delayed head (dnn, mmoe) */
+  /**
+   * BCE(p_delayed, delayed), all clicks: models with a delayed head (dnn, mmoe), and the CM-DCM
+   * family with nonCartPath, where p_delayed = p_atc·p_transition + (1 − p_atc)·p_noncart
+   */
   delayed: number;
 }
 
@@ -64,6 +74,21 @@ export interface ModelConfig {
    * already log1p-scales its counts (src/data/samples.ts), hence 'none' by default
    */
   denseTransform: DenseTransform;
+  /**
+   * CM-DCM family: a non-cart tower p_n = P(delayed | click, no atc), so that
+   * p_delayed = p_a·p_t + (1 − p_a)·p_n, trained with the entire-space BCE(p_delayed, delayed) on all
+   * clicks besides ctcvr and the counterfactual term. Without it p_delayed = p_a·p_t models only
+   * the carted path, while a large share of promotion-day buys have no cart before them.
+   */
+  nonCartPath: boolean;
+  /**
+   * standardize the dense features (after denseTransform) with train-split statistics: a column
+   * that is constant on the train split (e.g. historical stats of the first promotion's samples)
+   * would otherwise reach the network only at test time, through weights nothing trained
+   */
+  standardizeDense: boolean;
+  /** the fitted statistics (set by `train` from the train split, stored with the run); null = not fit yet */
+  denseStats: DenseStats | null;
 }
 
 const CMDCM_FAMILY: readonly ModelName[] = ['cmdcm', 'cmdcm-nogate', 'cmdcm-nocf', 'cmdcm-nodirect', 'esmm', 'escm2-ipw', 'escm2-dr'];
@@ -93,6 +118,12 @@ export const DEFAULTS_DOC: Record<keyof ModelConfig | string, string> = {
   experts: '4 (mmoe)',
   expertUnits: '[256, 128] (mmoe)',
   denseTransform: "'none' (prepared datasets are already log1p-scaled)",
+  nonCartPath:
+    'true for cmdcm, cmdcm-nogate, cmdcm-nocf, cmdcm-nodirect; false for esmm, escm2-* (kept as published) and unsupported by dnn, mmoe. ' +
+    'p_delayed = p_atc·p_transition + (1 − p_atc)·p_noncart with a gated non-cart tower and the entire-space BCE(p_delayed, delayed) (weight lossWeights.delayed); p_transition stays P(delayed | click, do(atc))',
+  standardizeDense: 'true: (x − mean)/std per dense column with train-split statistics, zero-variance columns → 0',
+  denseStats: 'null; `train` fits it on the train split and stores it in the run config, so eval/predict/Predictor apply the same transform',
+  outputBias: 'each task tower\'s output bias starts at the logit of its train-split base rate (masked mean; transition: P(delayed | atc), non-cart: P(delayed | no atc)), not at logit 0',
 };
 
 /**
@@ -121,16 +152,19 @@ export function defaultModelConfig(name: ModelName): ModelConfig {
     experts: 4,
     expertUnits: [256, 128],
     denseTransform: 'none',
+    nonCartPath: false,
+    standardizeDense: true,
+    denseStats: null,
   };
   switch (name) {
     case 'cmdcm':
-      return { ...cfg, gating: true, directTask: true, counterfactual: 'ipw' };
+      return { ...cfg, gating: true, directTask: true, counterfactual: 'ipw', nonCartPath: true };
     case 'cmdcm-nogate':
-      return { ...cfg, gating: false, directTask: true, counterfactual: 'ipw' };
+      return { ...cfg, gating: false, directTask: true, counterfactual: 'ipw', nonCartPath: true };
     case 'cmdcm-nocf':
-      return { ...cfg, gating: true, directTask: true, counterfactual: 'none' };
+      return { ...cfg, gating: true, directTask: true, counterfactual: 'none', nonCartPath: true };
     case 'cmdcm-nodirect':
-      return { ...cfg, gating: true, directTask: false, counterfactual: 'ipw' };
+      return { ...cfg, gating: true, directTask: false, counterfactual: 'ipw', nonCartPath: true };
     case 'esmm':
       return cfg;
     case 'escm2-ipw':
@@ -152,6 +186,16 @@ const bool: Check = (v) => (typeof v === 'boolean' ? undefined : 'true or false'
 const oneOf = (...xs: string[]): Check => (v) => (typeof v === 'string' && xs.includes(v) ? undefined : `one of ${xs.map((x) => `'${x}'`).join(', ')}`);
 const nonNeg: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a finite number >= 0');
 const prob: Check = (v) => (typeof v === 'number' && v > 0 && v < 1 ? undefined : 'a number in (0, 1)');
+const denseStats: Check = (v) => {
+  if (v === null) return undefined;
+  const ok = (a: unknown, min: number) => Array.isArray(a) && a.every((x) => typeof x === 'number' && Number.isFinite(x) && x >= min);
+  if (typeof v !== 'object' || Array.isArray(v)) return 'null or { "mean": [...], "std": [...] }';
+  const o = v as Record<string, unknown>;
+  if (!ok(o.mean, -Infinity) || !ok(o.std, 0) || (o.mean as unknown[]).length !== (o.std as unknown[]).length || Object.keys(o).some((k) => k !== 'mean' && k !== 'std')) {
+    return 'null or { "mean": [finite numbers], "std": [finite numbers >= 0] } of equal length';
+  }
+  return undefined;
+};
 const atLeastOne: Check = (v) => (typeof v === 'number' && Number.isFinite(v) && v >= 1 ? undefined : 'a finite number >= 1');
 
 const CHECKS: Record<Exclude<keyof ModelConfig, 'lossWeights'>, Check> = {
@@ -169,6 +213,9 @@ const CHECKS: Record<Exclude<keyof ModelConfig, 'lossWeights'>, Check> = {
   experts: posInt,
   expertUnits: units,
   denseTransform: oneOf('log1p', 'none'),
+  nonCartPath: bool,
+  standardizeDense: bool,
+  denseStats,
 };
 const WEIGHT_KEYS: (keyof LossWeights)[] = ['direct', 'atc', 'ctcvr', 'cf', 'imp', 'delayed'];
 
@@ -204,11 +251,11 @@ export function resolveModelConfig(json: unknown, source: string, name?: ModelNa
     if (!check) throw new CmdcmError(`${source}: unknown key "${k}" (expected ${['name', ...Object.keys(CHECKS).filter((x) => x !== 'name'), 'lossWeights'].join(', ')})`);
     const err = check(v);
     if (err) throw new CmdcmError(`${source}: "${k}" must be ${err}, got ${JSON.stringify(v)}`);
-    (cfg as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...v] : v;
+    (cfg as unknown as Record<string, unknown>)[k] = Array.isArray(v) ? [...v] : k === 'denseStats' && v !== null ? { mean: [...(v as DenseStats).mean], std: [...(v as DenseStats).std] } : v;
   }
   if (!isCmdcmFamily(cfg.name)) {
     const def = defaultModelConfig(cfg.name);
-    for (const k of ['gating', 'directTask', 'counterfactual'] as const) {
+    for (const k of ['gating', 'directTask', 'counterfactual', 'nonCartPath'] as const) {
       if (cfg[k] !== def[k]) throw new CmdcmError(`${source}: "${k}" = ${JSON.stringify(cfg[k])} is not supported by model '${cfg.name}' (only ${JSON.stringify(def[k])})`);
     }
   }

@@ -1,3 +1,4 @@
+import { loadAddon } from '../native.js';
 import { gaussian, rng } from './params.js';
 
 /**
@@ -95,7 +96,32 @@ export function uniqueRows(ids: Int32Array[], tableRows: number): Int32Array {
   return collect(ids, tableRows).rows;
 }
 
+type NativeGather = (table: Float32Array, dim: number, ids: Int32Array[]) => BatchRows;
+
+// Resolved on first use rather than at import, so CMDCM_NO_NATIVE set by a test before the first
+// gather still selects the fallback.
+let nativeGather: NativeGather | null | undefined;
+
+function native(): NativeGather | null {
+  if (nativeGather === undefined) {
+    const fn = loadAddon()?.embeddingGatherRows;
+    nativeGather = typeof fn === 'function' ? (fn as NativeGather) : null;
+  }
+  return nativeGather;
+}
+
+/**
+ * The addon's bitmap kernel (native/model/embedding.cc: no hashing, no sort) when it is built,
+ * else the TypeScript oracle below; both return identical arrays.
+ */
 export function gatherBatchRows(table: Float32Array, dim: number, ids: Int32Array[]): BatchRows {
+  const fn = native();
+  if (fn) return fn(table, dim, ids);
+  return gatherBatchRowsTs(table, dim, ids);
+}
+
+/** The TypeScript implementation: fallback without the addon, and the oracle its tests compare against. */
+export function gatherBatchRowsTs(table: Float32Array, dim: number, ids: Int32Array[]): BatchRows {
   const tableRows = Math.floor(table.length / dim);
   if (tableRows * dim !== table.length) throw new Error(`embedding table length ${table.length} is not a multiple of dim ${dim}`);
   const { map, rows, slots } = collect(ids, tableRows);

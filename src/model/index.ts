@@ -6,6 +6,7 @@ import { dnnArchitecture } from './dnn.js';
 import { inputInfo } from './inputs.js';
 import { mmoeArchitecture } from './mmoe.js';
 import { NetModel } from './net.js';
+import { CmdcmError } from '../util/errors.js';
 
 /**
  * Entry point of the model module: `createModel(config, schema)` builds any of MODEL_NAMES behind
@@ -16,6 +17,9 @@ export function createModel(config: ModelConfig, schema: Schema, hooks: ForwardH
   // Re-validate: a config may come from a checkpoint or a hand-built object, not only from a file.
   const cfg = resolveModelConfig(config, `model config '${config.name}'`);
   const info = inputInfo(cfg, schema);
+  if (cfg.denseStats && cfg.denseStats.mean.length !== schema.dense.length) {
+    throw new CmdcmError(`model config '${cfg.name}': denseStats has ${cfg.denseStats.mean.length} columns, the schema has ${schema.dense.length} dense features (a run fit on another dataset?)`);
+  }
   let arch: Architecture;
   if (isCmdcmFamily(cfg.name)) arch = cmdcmArchitecture(cfg, info);
   else if (cfg.name === 'dnn') arch = dnnArchitecture(cfg, info);
@@ -25,7 +29,8 @@ export function createModel(config: ModelConfig, schema: Schema, hooks: ForwardH
 
 export { NetModel, type GradOptions } from './net.js';
 export { defaultModelConfig, resolveModelConfig, loadModelConfigFile, isCmdcmFamily, DEFAULTS_DOC } from './config.js';
-export type { ModelConfig, LossWeights, Counterfactual, SeqPooling, DenseTransform } from './config.js';
+export type { ModelConfig, LossWeights, Counterfactual, SeqPooling, DenseTransform, DenseStats } from './config.js';
+export { baseRates, fitDenseStats, standardizeInPlace, rateLogit, type BaseRates } from './priors.js';
 export type { ForwardHooks } from './architecture.js';
 export { initTable, gatherBatchRows, uniqueRows, scatterAddRows } from './embedding.js';
 export { TERM_NAMES, type TermName } from './losses.js';

@@ -21,7 +21,9 @@ import type { Counterfactual, LossWeights } from './config.js';
  *  - cf      ipw: atc · BCE(p_t, delayed) · w,  w = min(1 / max(sg(p_a), floor), maxInverseWeight)
  *            dr:  sg(ê) + atc · w · (BCE(p_t, delayed) − sg(ê))      (atc·delayed mask)
  *  - imp     dr only: atc · w · (sg(BCE(p_t, delayed)) − ê)², trains the imputation tower
- *  - delayed BCE(p_delayed, delayed), delayed mask (dnn, mmoe)
+ *  - delayed BCE(p_delayed, delayed), delayed mask: dnn, mmoe (a delayed head), and the CM-DCM
+ *            family with a non-cart head, p_delayed = p_a·p_t + (1 − p_a)·p_n. Its gradient
+ *            reaches p_a (entire space, as ctcvr's does); the cf weight stays detached.
  * w never carries gradient into the ATC tower (the public-port bug, DESIGN.md "Known pitfalls").
  */
 
@@ -33,6 +35,8 @@ export interface Heads {
   transition?: tf.Tensor1D;
   /** direct P(delayed | click) logit, for models without a transition tower */
   delayed?: tf.Tensor1D;
+  /** P(delayed | click, no atc) logit (CM-DCM nonCartPath) */
+  noncart?: tf.Tensor1D;
   /** DR imputed error ê ≥ 0 */
   imputation?: tf.Tensor1D;
 }
@@ -73,6 +77,25 @@ export function bceProductLogits(za: tf.Tensor1D, zb: tf.Tensor1D, y: tf.Tensor1
   return tf.neg(tf.add(tf.mul(y, logP), tf.mul(tf.sub(1, y), log1mP))) as tf.Tensor1D;
 }
 
+function logAddExp(a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor1D {
+  const m = tf.maximum(a, b);
+  return tf.add(m, tf.log(tf.add(tf.exp(tf.sub(a, m)), tf.exp(tf.sub(b, m))))) as tf.Tensor1D;
+}
+
+/**
+ * Per-sample BCE of the mixture p = σ(za)σ(zt) + σ(−za)σ(zn), in log space on both sides:
+ * log p = logaddexp(logσ(za) + logσ(zt), logσ(−za) + logσ(zn)) and, since
+ * 1 − p = σ(za)σ(−zt) + σ(−za)σ(−zn), log(1 − p) likewise — exact, finite at any logits.
+ */
+export function bceMixtureLogits(za: tf.Tensor1D, zt: tf.Tensor1D, zn: tf.Tensor1D, y: tf.Tensor1D): tf.Tensor1D {
+  // log σ(−z) = log σ(z) − z: one logSigmoid per logit
+  const la = tf.logSigmoid(za), lt = tf.logSigmoid(zt), ln = tf.logSigmoid(zn);
+  const lna = tf.sub(la, za), lnt = tf.sub(lt, zt), lnn = tf.sub(ln, zn);
+  const logP = logAddExp(tf.add(la, lt) as tf.Tensor1D, tf.add(lna, ln) as tf.Tensor1D);
+  const log1mP = logAddExp(tf.add(la, lnt) as tf.Tensor1D, tf.add(lna, lnn) as tf.Tensor1D);
+  return tf.neg(tf.add(tf.mul(y, logP), tf.mul(tf.sub(1, y), log1mP))) as tf.Tensor1D;
+}
+
 /** Clipped inverse propensity; `p` must already be detached unless the leak hook is on. */
 export function inverseWeight(pAtc: tf.Tensor1D, floor: number, maxW: number): tf.Tensor1D {
   return tf.minimum(tf.div(1, tf.maximum(pAtc, floor)), maxW);
@@ -109,6 +132,7 @@ export function lossTerms(h: Heads, lab: BatchLabels, opt: TermOptions, lossScal
       }
     }
   }
+  if (h.transition && h.noncart) out.delayed = maskedMean(bceMixtureLogits(h.atc, h.transition, h.noncart, yL), mL, s * W.delayed);
   if (h.delayed) out.delayed = maskedMean(bceLogits(h.delayed, yL), mL, s * W.delayed);
   return out;
 }

@@ -6,6 +6,7 @@ import { gatherBatchRows } from './embedding.js';
 import { selectColumns, seqMaskOf, transformDense, type InputInfo, type Inputs } from './inputs.js';
 import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } from './losses.js';
 import { initParams, LayoutBuilder, ParamView } from './params.js';
+import { rateLogit, standardizeInPlace, type BaseRates } from './priors.js';
 import type { GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
 
 /**
@@ -47,8 +48,26 @@ export class NetModel implements Model {
     this.termNames = this.probeTerms();
   }
 
-  initParams(seed: number): Float32Array {
-    return initParams(this.layout, seed);
+  /**
+   * Seeded initial parameters. With the train split's base rates, each task's output bias starts
+   * at the logit of its rate (rare tasks would otherwise start at p = 0.5 and spend the first
+   * steps only pulling the biases down); the draws of every other parameter are unchanged.
+   */
+  initParams(seed: number, priors?: BaseRates): Float32Array {
+    const out = initParams(this.layout, seed);
+    if (!priors) return out;
+    const tower: Record<string, keyof BaseRates> = {
+      'tower/direct/out/b': 'direct',
+      'tower/atc/out/b': 'atc',
+      'tower/transition/out/b': 'transition',
+      'tower/noncart/out/b': 'noncart',
+      'tower/delayed/out/b': 'delayed',
+    };
+    this.layout.specs.forEach((s, i) => {
+      const task = tower[s.name];
+      if (task && Number.isFinite(priors[task])) out[this.layout.offsets[i]] = rateLogit(priors[task]);
+    });
+    return out;
   }
 
   grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1): GradResult {
@@ -127,7 +146,8 @@ export class NetModel implements Model {
       if (h.transition) {
         transition = prob(h.transition);
         delayed = new Float32Array(n);
-        for (let i = 0; i < n; i++) delayed[i] = atc[i] * transition[i];
+        const nc = h.noncart ? prob(h.noncart) : null;
+        for (let i = 0; i < n; i++) delayed[i] = atc[i] * transition[i] + (nc ? (1 - atc[i]) * nc[i] : 0);
       } else {
         delayed = prob(h.delayed!);
         transition = delayed.slice();
@@ -147,6 +167,7 @@ export class NetModel implements Model {
     if (this.name === 'dnn' || this.name === 'mmoe') present.add('delayed');
     else {
       present.add('ctcvr');
+      if (c.nonCartPath) present.add('delayed');
       if (c.counterfactual !== 'none') present.add('cf');
       if (c.counterfactual === 'dr') present.add('imp');
     }
@@ -161,7 +182,10 @@ export class NetModel implements Model {
     }
     if (table.length !== this.schema.tableRows * D) throw new Error(`embedding table has ${table.length} values, schema needs ${this.schema.tableRows} × ${D}`);
     const g = gatherBatchRows(table, D, [batch.fields, batch.seq]);
-    const dense = S > 0 ? transformDense(batch.dense, this.config.denseTransform) : null;
+    let dense = S > 0 ? transformDense(batch.dense, this.config.denseTransform) : null;
+    // Before the train split's statistics are fit (the trainer fits them before the first step)
+    // the features enter unscaled.
+    if (dense && this.config.standardizeDense && this.config.denseStats) dense = standardizeInPlace(dense, S, this.config.denseStats);
     return {
       n,
       rows: g.rows,

@@ -1,4 +1,5 @@
 import type { Batch } from '../data/batch.js';
+import type { BaseRates } from './priors.js';
 
 /** Model names accepted by `--model` (baselines and CM-DCM ablations run on the same pipeline). */
 export const MODEL_NAMES = ['cmdcm', 'dnn', 'esmm', 'escm2-ipw', 'escm2-dr', 'mmoe', 'cmdcm-nogate', 'cmdcm-nocf', 'cmdcm-nodirect'] as const;
@@ -29,7 +30,10 @@ export interface GradResult {
   rowGrad: Float32Array;
 }
 
-/** Per-sample probabilities. `transition` = P(delayed | click, do(atc)); `delayed` = atc · transition. */
+/**
+ * Per-sample probabilities. `transition` = P(delayed | click, do(atc)); `delayed` = atc · transition
+ * (+ (1 − atc) · noncart for the CM-DCM family with nonCartPath).
+ */
 export interface Predictions {
   direct: Float32Array;
   atc: Float32Array;
@@ -41,7 +45,8 @@ export interface Model {
   readonly name: ModelName;
   readonly dim: number;
   readonly layout: ParamLayout;
-  initParams(seed: number): Float32Array;
+  /** seeded; with the train split's base rates the task output biases start at their logits */
+  initParams(seed: number, priors?: BaseRates): Float32Array;
   /**
    * Loss and gradients of one (micro-)batch. `lossScale` multiplies the batch-mean loss (a worker
    * passes microBatch / globalBatch so workers' gradients sum to the global-batch gradient).

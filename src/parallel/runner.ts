@@ -78,6 +78,8 @@ export class ParallelStepRunner implements StepRunner {
   private layout?: RegionLayout;
   private views?: RegionViews;
   private waiter: Waiter = atomicsWaiter;
+  /** every worker's report of the last step (bench/scaling.ts reads their phase timings) */
+  lastReports: readonly StepReport[] = [];
   private shmName?: string;
   private handles: Handle[] = [];
   private pool?: Piscina;
@@ -287,6 +289,7 @@ export class ParallelStepRunner implements StepRunner {
       for (const hd of this.handles) hd.send(order);
     });
     this.lastT = t;
+    this.lastReports = reports;
     let loss = 0;
     const terms: Record<string, number> = {};
     for (const r of reports) {

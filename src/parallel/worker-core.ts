@@ -4,8 +4,23 @@ import type { EngineName } from '../engine/index.js';
 import { optim } from '../train/optim.js';
 import { Barrier } from './barrier.js';
 import { C_BAD, viewsOf, sliceBatch, type RegionLayout, type RegionViews } from './layout.js';
-import { combineOwnedRows, microRange, ownedSlice, sumSlice } from './reduce.js';
+import { allFinite, combineOwnedRows, microRange, ownedSlice, sumSlice } from './reduce.js';
 import type { Waiter } from './region.js';
+import { readFileSync } from 'node:fs';
+
+/**
+ * CPU ms this thread has run (Linux: /proc/thread-self/schedstat, ns resolution), for the phase
+ * timings that bench/scaling.ts asks for with CMDCM_PHASE_CPU=1; wall time alone cannot tell a
+ * worker that computes from one the machine's other tenants have descheduled.
+ */
+function threadCpuMs(): number {
+  try {
+    return Number(readFileSync('/proc/thread-self/schedstat', 'latin1').split(' ')[0]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+const PHASE_CPU = process.env.CMDCM_PHASE_CPU === '1';
 
 /** What a worker needs to build its model (sent in its init message, so plain data). */
 export interface ModelSpec {
@@ -52,6 +67,10 @@ export interface StepReport {
   terms: Record<string, number>;
   /** first non-finite value this worker saw: the step was skipped by every worker */
   bad?: { term: string; value: number };
+  /** wall ms of this worker's phases: gradient, publish, barrier wait, reduce + optimizer (bench/scaling.ts sums them) */
+  ms?: { grad: number; publish: number; barrier: number; reduce: number };
+  /** the same phases in this thread's CPU ms (only with CMDCM_PHASE_CPU=1) */
+  cpuMs?: { grad: number; publish: number; barrier: number; reduce: number };
 }
 
 export const DEFAULT_MODEL_MODULE = new URL('../model/index.js', import.meta.url).href;
@@ -69,11 +88,16 @@ export async function buildModel(init: WorkerInit): Promise<Model> {
   return model;
 }
 
+function firstNonFiniteIn(a: Float32Array): number {
+  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return a[i];
+  return 0;
+}
+
 function firstNonFinite(g: GradResult): { term: string; value: number } | undefined {
   for (const [k, v] of Object.entries(g.terms)) if (!Number.isFinite(v)) return { term: k, value: v };
   if (!Number.isFinite(g.loss)) return { term: 'loss', value: g.loss };
-  for (const x of g.denseGrad) if (!Number.isFinite(x)) return { term: 'dense gradient', value: x };
-  for (const x of g.rowGrad) if (!Number.isFinite(x)) return { term: 'embedding gradient', value: x };
+  if (!allFinite(g.denseGrad)) return { term: 'dense gradient', value: firstNonFiniteIn(g.denseGrad) };
+  if (!allFinite(g.rowGrad)) return { term: 'embedding gradient', value: firstNonFiniteIn(g.rowGrad) };
   return undefined;
 }
 
@@ -114,6 +138,7 @@ export class WorkerCore {
     const { w, layout: L } = this.init;
     const V = this.views, P = L.paramCount, D = L.dim;
     this.injectFault(o.t);
+    const t0 = performance.now(), c0 = PHASE_CPU ? threadCpuMs() : 0;
     const [lo, hi] = microRange(o.n, L.workers, w);
     let g: GradResult;
     if (hi > lo) {
@@ -121,6 +146,7 @@ export class WorkerCore {
     } else {
       g = { loss: 0, terms: {}, denseGrad: new Float32Array(P), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
     }
+    const t1 = performance.now(), c1 = PHASE_CPU ? threadCpuMs() : 0;
     const bad = firstNonFinite(g);
     if (bad) Atomics.add(V.ctrl, C_BAD, 1);
     if (g.denseGrad.length !== P) throw new Error(`worker ${w}: model returned ${g.denseGrad.length} dense gradients, expected ${P}`);
@@ -129,8 +155,10 @@ export class WorkerCore {
     V.rowIdx.set(g.rows, w * L.rowCap);
     V.rowGrad.set(g.rowGrad.subarray(0, g.rows.length * D), w * L.rowCap * D);
     Atomics.store(V.rowCount, w, g.rows.length);
+    const t2 = performance.now(), c2 = PHASE_CPU ? threadCpuMs() : 0;
 
     this.barrier.arrive();
+    const t3 = performance.now(), c3 = PHASE_CPU ? threadCpuMs() : 0;
 
     if (Atomics.load(V.ctrl, C_BAD) === 0) {
       const k = optim();
@@ -150,6 +178,11 @@ export class WorkerCore {
         }
       }
     }
-    return { type: 'done', w, t: o.t, loss: g.loss, terms: g.terms, bad };
+    const t4 = performance.now(), c4 = PHASE_CPU ? threadCpuMs() : 0;
+    return {
+      type: 'done', w, t: o.t, loss: g.loss, terms: g.terms, bad,
+      ms: { grad: t1 - t0, publish: t2 - t1, barrier: t3 - t2, reduce: t4 - t3 },
+      ...(PHASE_CPU ? { cpuMs: { grad: c1 - c0, publish: c2 - c1, barrier: c3 - c2, reduce: c4 - c3 } } : {}),
+    };
   }
 }

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDataset, type Dataset } from '../data/dataset.js';
-import { createModel } from '../model/index.js';
+import { createModel, fitDenseStats } from '../model/index.js';
 import { resolveModelConfig, type ModelConfig } from '../model/config.js';
 import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
 import { useEngine, type EngineName } from '../engine/index.js';
@@ -114,6 +114,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     modelCfg = resolveModelConfig(opts.modelConfig ?? {}, opts.modelConfigSource ?? 'model config', opts.model);
   }
   const engine = await useEngine(opts.engine ?? 'auto');
+  const [train, valid] = await Promise.all([ds.load('train'), ds.load('valid')]);
+  if (train.n === 0) throw new CmdcmError(`${ds.dir}: the train split is empty (check the promotions given to \`cmdcm prepare\`)`);
+  // Fit once, on the train split, and store with the run: a resumed run keeps the stored statistics
+  // (same trajectory), and eval/predict/Predictor read them from the run's config.
+  if (modelCfg.standardizeDense && !modelCfg.denseStats) {
+    modelCfg = { ...modelCfg, denseStats: fitDenseStats(train.dense, ds.schema.dense.length, modelCfg.denseTransform) };
+  }
   const model = createModel(modelCfg, ds.schema);
   mkdirSync(runDir, { recursive: true });
   const runCfg: RunConfig = {
@@ -131,8 +138,6 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const logger = opts.logger ?? createLogger({ file: join(runDir, 'train.log') });
   logger.info({ model: opts.model, data: runCfg.data, engine, train: trainCfg, resume: Boolean(opts.resume) }, 'train start');
 
-  const [train, valid] = await Promise.all([ds.load('train'), ds.load('valid')]);
-  if (train.n === 0) throw new CmdcmError(`${ds.dir}: the train split is empty (check the promotions given to \`cmdcm prepare\`)`);
   let runner = opts.runner;
   const workers = opts.workers ?? 1;
   if (!runner && (workers > 1 || opts.transport === 'process')) {

@@ -1,4 +1,5 @@
 import type { Model } from '../model/types.js';
+import type { BaseRates } from '../model/priors.js';
 import type { Schema } from '../data/batch.js';
 import type { TrainConfig } from './config.js';
 import { Rng, type RngState } from './rng.js';
@@ -36,9 +37,9 @@ export interface TrainState {
   finished: null | 'epochs' | 'early-stop' | 'max-steps';
 }
 
-/** Fresh state: model.initParams(seed), table ~ N(0, tableInitStd²) from a seeded RNG, zero moments. */
-export function initTrainState(model: Model, schema: Schema, cfg: TrainConfig): TrainState {
-  const params = model.initParams(cfg.seed);
+/** Fresh state: model.initParams(seed, train-split base rates), table ~ N(0, tableInitStd²) from a seeded RNG, zero moments. */
+export function initTrainState(model: Model, schema: Schema, cfg: TrainConfig, priors?: BaseRates): TrainState {
+  const params = model.initParams(cfg.seed, priors);
   if (params.length !== model.layout.total) throw new Error(`model ${model.name}: initParams returned ${params.length} values, layout says ${model.layout.total}`);
   const dim = model.dim;
   const table = new Float32Array(schema.tableRows * dim);

@@ -3,6 +3,7 @@ import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Model } from '../model/types.js';
+import { baseRates } from '../model/priors.js';
 import { gatherColumns, type SampleColumns, type Schema } from '../data/batch.js';
 import { log } from '../util/log.js';
 import { validationLoglosses } from '../eval/report.js';
@@ -129,7 +130,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         return { state: s, resumedFrom: s.step };
       }
     }
-    return { state: initTrainState(o.model, o.schema, o.config) };
+    return { state: initTrainState(o.model, o.schema, o.config, baseRates(o.train)) };
   }
 
   private metricsLine(obj: object): void {

@@ -4,7 +4,7 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CmdcmError } from '../../src/util/errors.js';
-import { createModel, defaultModelConfig, loadModelConfigFile, resolveModelConfig, MODEL_NAMES } from '../../src/model/index.js';
+import { createModel, defaultModelConfig, loadModelConfigFile, resolveModelConfig, MODEL_NAMES, DEFAULTS_DOC } from '../../src/model/index.js';
 import { userStatColumns } from '../../src/model/inputs.js';
 import { tinySchema } from './fixtures.js';
 
@@ -19,14 +19,21 @@ test('defaults: the documented values and what each name switches', () => {
   assert.equal(c.directTask, true);
   const flags = (n: (typeof MODEL_NAMES)[number]) => {
     const d = defaultModelConfig(n);
-    return [d.gating, d.directTask, d.counterfactual];
+    return [d.gating, d.directTask, d.counterfactual, d.nonCartPath];
   };
-  assert.deepEqual(flags('cmdcm-nogate'), [false, true, 'ipw']);
-  assert.deepEqual(flags('cmdcm-nocf'), [true, true, 'none']);
-  assert.deepEqual(flags('cmdcm-nodirect'), [true, false, 'ipw']);
-  assert.deepEqual(flags('esmm'), [false, false, 'none']);
-  assert.deepEqual(flags('escm2-ipw'), [false, false, 'ipw']);
-  assert.deepEqual(flags('escm2-dr'), [false, false, 'dr']);
+  assert.deepEqual(flags('cmdcm'), [true, true, 'ipw', true]);
+  assert.deepEqual(flags('cmdcm-nogate'), [false, true, 'ipw', true]);
+  assert.deepEqual(flags('cmdcm-nocf'), [true, true, 'none', true]);
+  assert.deepEqual(flags('cmdcm-nodirect'), [true, false, 'ipw', true]);
+  // the published baselines stay as published: p_delayed = p_a·p_t
+  assert.deepEqual(flags('esmm'), [false, false, 'none', false]);
+  assert.deepEqual(flags('escm2-ipw'), [false, false, 'ipw', false]);
+  assert.deepEqual(flags('escm2-dr'), [false, false, 'dr', false]);
+  for (const n of MODEL_NAMES) {
+    assert.equal(defaultModelConfig(n).standardizeDense, true);
+    assert.equal(defaultModelConfig(n).denseStats, null);
+  }
+  for (const k of ['nonCartPath', 'standardizeDense', 'denseStats', 'outputBias']) assert.ok(k in DEFAULTS_DOC, `${k} undocumented`);
   // Defaults are fresh objects: mutating one must not change the next.
   c.lossWeights.cf = 99;
   c.towerUnits.push(1);
@@ -55,6 +62,10 @@ test('invalid configs are CmdcmErrors naming the source and the key', () => {
     [{ name: 'cmdcm', lossWeights: { cf: -1 } }, /"lossWeights\.cf" must be a finite number >= 0/],
     [{ name: 'dnn', counterfactual: 'ipw' }, /"counterfactual" = "ipw" is not supported by model 'dnn'/],
     [{ name: 'mmoe', gating: true }, /"gating" = true is not supported by model 'mmoe'/],
+    [{ name: 'dnn', nonCartPath: true }, /"nonCartPath" = true is not supported by model 'dnn'/],
+    [{ name: 'cmdcm', denseStats: { mean: [0, 1], std: [1] } }, /"denseStats" must be null or/],
+    [{ name: 'cmdcm', denseStats: { mean: [0], std: [-1] } }, /"denseStats" must be null or/],
+    [{ name: 'cmdcm', denseStats: [0] }, /"denseStats" must be null or/],
     [{ name: 'transformer' }, /"name" must be one of/],
     [{ dim: 4 }, /no model name/],
     [[1, 2], /must be a JSON object/],

@@ -2,7 +2,7 @@ import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { createModel, initTable, type ModelConfig } from '../../src/model/index.js';
-import { bceLogits, bceProductLogits, inverseWeight } from '../../src/model/losses.js';
+import { bceLogits, bceMixtureLogits, bceProductLogits, inverseWeight } from '../../src/model/losses.js';
 import type { ModelName } from '../../src/model/types.js';
 import { cpuBackend, syntheticBatch, tinyConfig, tinySchema } from './fixtures.js';
 
@@ -57,6 +57,8 @@ function oracle(cfg: ModelConfig, pr: { direct: Float32Array; atc: Float32Array;
 const cases: [ModelName, Partial<ModelConfig>][] = [
   // maxInverseWeight 1.6 clips every propensity under 0.625: the clip is exercised.
   ['cmdcm', { maxInverseWeight: 1.6, lossWeights: { direct: 0.5, atc: 2, ctcvr: 1.5, cf: 0.3, imp: 0.1, delayed: 1 } }],
+  // the delayed term of the non-cart path against BCE of the predicted mixture p_delayed
+  ['cmdcm-nocf', {}],
   ['escm2-ipw', { maxInverseWeight: 15 }],
   ['esmm', {}],
   ['dnn', {}],
@@ -82,6 +84,22 @@ for (const [name, over] of cases) {
     assert.ok(Math.abs(g.loss - sum) < 1e-5 * sum, 'loss is the sum of the terms');
   });
 }
+
+test('bceMixtureLogits: the BCE of σ(a)σ(t) + σ(−a)σ(n), finite at saturated logits', () => {
+  const sig = (z: number) => 1 / (1 + Math.exp(-z));
+  const za = [-2, 0.3, 1.5, 40, -40, 0], zt = [0.5, -1, 2, 30, -35, -60], zn = [-3, 0.2, -0.4, -50, 45, -60], y = [1, 0, 1, 0, 1, 1];
+  const got = tf.tidy(() => bceMixtureLogits(tf.tensor1d(za), tf.tensor1d(zt), tf.tensor1d(zn), tf.tensor1d(y)).dataSync());
+  for (let i = 0; i < 3; i++) {
+    const p = sig(za[i]) * sig(zt[i]) + (1 - sig(za[i])) * sig(zn[i]);
+    assert.ok(Math.abs(got[i] - bce(p, y[i])) < 1e-5, `${i}: ${got[i]} vs ${bce(p, y[i])}`);
+  }
+  // p ≈ 1 − 2e-22 with y = 0: log(1 − p) must come from the complement, not from 1 − p in floats
+  assert.ok(Math.abs(got[3] - 30) < 1e-3, `saturated: ${got[3]}`);
+  // p = σ(−40)σ(−35) + σ(40)σ(45) ≈ 1, y = 1 → ≈ 0
+  assert.ok(got[4] >= 0 && got[4] < 1e-5, `saturated y=1: ${got[4]}`);
+  // p ≈ e^−60 with y = 1: ≈ 60, finite
+  assert.ok(Math.abs(got[5] - 60) < 1e-3, `tiny p: ${got[5]}`);
+});
 
 test('a sample whose labels are all masked contributes nothing', () => {
   const m = createModel(tinyConfig('cmdcm'), schema);

@@ -109,3 +109,30 @@ test('cmdcm: the gates contribute no gradient to the user embedding rows through
   // …and the frozen network really had no gradient through them.
   assert.ok(allZero(gradOf(frozen.m, gc, 'gate/')));
 });
+
+test('non-cart path: ctcvr and cf give the non-cart tower exactly zero gradient; the delayed term trains it, the transition and the ATC towers', () => {
+  const { m, p } = build('cmdcm', { counterfactual: 'ipw' });
+  for (const only of [['ctcvr'], ['cf']] as TermName[][]) {
+    const g = m.gradTerms(p, table, batch, { only });
+    assert.ok(allZero(gradOf(m, g, 'tower/noncart/')), `${only[0]} reached the non-cart tower`);
+    assert.ok(allZero(gradOf(m, g, 'gate/noncart/')), `${only[0]} reached the non-cart gates`);
+  }
+  const g = m.gradTerms(p, table, batch, { only: ['delayed'] });
+  for (const t of ['tower/noncart/', 'tower/transition/', 'tower/atc/']) assert.ok(maxAbs(gradOf(m, g, t)) > 1e-6, `delayed term did not reach ${t}`);
+  assert.ok(allZero(gradOf(m, g, 'tower/direct/')), 'delayed term reached the direct tower');
+  // the published baselines keep p_delayed = p_a·p_t: no non-cart tower, no delayed term
+  const esmm = build('esmm', {}).m;
+  assert.ok(!esmm.termNames.includes('delayed') && !esmm.layout.specs.some((s) => s.name.startsWith('tower/noncart')));
+});
+
+test('non-cart path predictions: p_delayed = p_a·p_t + (1 − p_a)·p_n ≥ p_a·p_t, and p_transition is the transition tower alone', () => {
+  const a = build('cmdcm', {});
+  const off = build('cmdcm', { nonCartPath: false });
+  const pa = a.m.predict(a.p, table, batch);
+  const po = off.m.predict(off.p, table, batch);
+  for (let i = 0; i < batch.n; i++) {
+    assert.ok(pa.delayed[i] > pa.atc[i] * pa.transition[i], `${i}: mixture not above the carted path`);
+    assert.ok(pa.delayed[i] < pa.atc[i] * pa.transition[i] + (1 - pa.atc[i]) + 1e-6);
+  }
+  assert.ok(po.delayed.every((d, i) => Math.abs(d - po.atc[i] * po.transition[i]) < 1e-7));
+});

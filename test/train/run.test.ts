@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, readFileSync, existsSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainRun } from '../../src/train/run.js';
+import { createModel, fitDenseStats, type NetModel } from '../../src/model/index.js';
 import { Predictor } from '../../src/train/predictor.js';
 import { predictRun, formatTime } from '../../src/train/predict-csv.js';
 import { readCheckpoint, CKPT_LATEST, CKPT_BEST } from '../../src/train/checkpoint.js';
@@ -62,7 +63,17 @@ test('real model (cpu engine): run directory contents, and resume is bit-exact',
     const direct = p.model.predict(best.state.params, best.state.table, splits.test);
     const viaPredictor = p.predict(splits.test);
     assert.deepEqual(viaPredictor.delayed, direct.delayed);
-    for (let i = 0; i < splits.test.n; i++) assert.ok(Math.abs(viaPredictor.delayed[i] - viaPredictor.atc[i] * viaPredictor.transition[i]) < 1e-6);
+    // non-cart path: p_delayed = p_a·p_t + (1 − p_a)·p_n lies in [p_a·p_t, p_a·p_t + 1 − p_a]
+    for (let i = 0; i < splits.test.n; i++) {
+      const carted = viaPredictor.atc[i] * viaPredictor.transition[i];
+      assert.ok(viaPredictor.delayed[i] > carted - 1e-7 && viaPredictor.delayed[i] < carted + 1 - viaPredictor.atc[i] + 1e-6);
+    }
+    // the dense statistics were fit on the train split, stored with the run, and the predictor applies them
+    const fitted = fitDenseStats(splits.train.dense, schema.dense.length, 'none');
+    assert.deepEqual(rc.modelConfig.denseStats, fitted);
+    assert.deepEqual((p.model as NetModel).config.denseStats, fitted);
+    const unscaled = createModel({ ...(p.model as NetModel).config, denseStats: null }, schema).predict(best.state.params, best.state.table, splits.test);
+    assert.notDeepEqual(unscaled.atc, viaPredictor.atc);
 
     // eval writes eval.json / eval.md whose numbers are evaluatePredictions' on the same predictions
     const ev = await evaluateRun({ run: join(root, 'full'), data: ds });

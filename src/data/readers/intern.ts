@@ -1,3 +1,5 @@
+import { loadAddon } from '../../native.js';
+
 /**
  * Id interning: raw id → dense index in first-seen order.
  *
@@ -98,6 +100,16 @@ export class IdInterner {
    * keys do not depend on each other, so their cache misses overlap.
    */
   internBatch(keys: Float64Array, m: number, out: Int32Array, base: number, strs: string[], stride = 1, first = 0): void {
+    const run = nativeRun();
+    if (run) {
+      // the addon interns runs of known small ids; each key it stops at is inserted here
+      for (let k = run(this.small, this.smallBits, keys, stride, first, 0, m, out, base); k < m;
+        k = run(this.small, this.smallBits, keys, stride, first, k + 1, m, out, base)) {
+        const v = keys[k * stride + first];
+        out[base + k] = v >= 0 ? this.internNumber(v) : this.internString(strs[-1 - v]);
+      }
+      return;
+    }
     let t = this.small;
     let shift = 32 - this.smallBits, mask = (1 << this.smallBits) - 1;
     for (let k = 0; k < m; k++) {
@@ -214,6 +226,18 @@ export class IdInterner {
     }
     return out;
   }
+}
+
+type InternRun = (table: Int32Array, bits: number, keys: Float64Array, stride: number, first: number, from: number, m: number,
+  out: Int32Array, outBase: number) => number;
+
+/**
+ * The addon's probe loop for internBatch (native/data/intern.cc), unless the addon is missing or
+ * CMDCM_NO_NATIVE_SCAN=1 (the switch of the addon's reader fast path, which this belongs to).
+ */
+function nativeRun(): InternRun | undefined {
+  if (process.env.CMDCM_NO_NATIVE_SCAN === '1') return undefined;
+  return loadAddon()?.internSmallRun as InternRun | undefined;
 }
 
 function rehash(old: Float64Array, bits: number): Float64Array {

@@ -1,0 +1,63 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { loadAddon } from '../../src/native.js';
+import { gatherBatchRows, gatherBatchRowsTs } from '../../src/model/embedding.js';
+
+// The addon kernel (native/model/embedding.cc) against the TypeScript implementation, which rows.test.ts
+// checks against a Set/sort oracle. Skipped, not passed, where the addon is not built.
+const addon = loadAddon();
+const kernel = addon?.embeddingGatherRows as ((t: Float32Array, d: number, ids: Int32Array[]) => ReturnType<typeof gatherBatchRowsTs>) | undefined;
+const skip = kernel ? false : 'native addon not built';
+
+function lcg(seed: number): () => number {
+  return () => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0);
+}
+
+function assertSame(a: ReturnType<typeof gatherBatchRowsTs>, b: ReturnType<typeof gatherBatchRowsTs>): void {
+  assert.ok(a.rows instanceof Int32Array && a.values instanceof Float32Array);
+  assert.deepEqual(a.rows, b.rows);
+  assert.deepEqual(a.values, b.values);
+  assert.equal(a.local.length, b.local.length);
+  a.local.forEach((l, k) => {
+    assert.ok(l instanceof Int32Array);
+    assert.deepEqual(l, b.local[k]);
+  });
+}
+
+test('native gather == TS gather on random batches of several shapes and table sizes', { skip }, () => {
+  const next = lcg(99);
+  for (const [tableRows, dim] of [[1, 1], [2, 3], [63, 2], [64, 4], [65, 1], [1000, 16], [1 << 20, 4]] as const) {
+    const table = Float32Array.from({ length: tableRows * dim }, (_, i) => i * 0.5 - 7);
+    // Skewed ids with padding, plus an empty array, and ids at the table's last row and word edges.
+    const a = Int32Array.from({ length: 5000 }, (_, i) => (i % 5 === 0 ? 0 : next() % Math.max(1, tableRows >> (next() % 8))));
+    const b = Int32Array.from([tableRows - 1, 0, Math.min(63, tableRows - 1), Math.min(64, tableRows - 1)]);
+    const ids = [a, new Int32Array(0), b];
+    assertSame(kernel!(table, dim, ids), gatherBatchRowsTs(table, dim, ids));
+  }
+});
+
+test('native gather: only padding gives no rows; local all zero', { skip }, () => {
+  const g = kernel!(new Float32Array(8), 2, [new Int32Array(5)]);
+  assert.equal(g.rows.length, 0);
+  assert.equal(g.values.length, 0);
+  assert.deepEqual(Array.from(g.local[0]), [0, 0, 0, 0, 0]);
+});
+
+test('native gather reads a SharedArrayBuffer-backed table (the parallel trainer\'s)', { skip }, () => {
+  const dim = 3, rows = 40;
+  const table = new Float32Array(new SharedArrayBuffer(rows * dim * 4));
+  for (let i = 0; i < table.length; i++) table[i] = i;
+  const ids = [Int32Array.from([39, 4, 0, 4, 17])];
+  assertSame(kernel!(table, dim, ids), gatherBatchRowsTs(table, dim, ids));
+  assert.deepEqual(Array.from(gatherBatchRows(table, dim, ids).rows), [4, 17, 39]);
+});
+
+test('native gather refuses out-of-range ids, a ragged table and non-Int32 ids, like the TS path', { skip }, () => {
+  const table = new Float32Array(10 * 2);
+  for (const bad of [10, -1]) {
+    assert.throws(() => kernel!(table, 2, [Int32Array.from([1, bad])]), /embedding row -?\d+ outside the table \(0\.\.9\)/);
+    assert.throws(() => gatherBatchRowsTs(table, 2, [Int32Array.from([1, bad])]), /embedding row -?\d+ outside the table \(0\.\.9\)/);
+  }
+  assert.throws(() => kernel!(new Float32Array(7), 2, [new Int32Array(1)]), /not a multiple of dim/);
+  assert.throws(() => kernel!(table, 2, [Float32Array.from([1])] as unknown as Int32Array[]), /Int32Array/);
+});
