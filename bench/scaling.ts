@@ -17,7 +17,7 @@
  * once), and `rssSumMiB` the plain sum of RSS (counts shared pages in every process).
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
@@ -63,6 +63,20 @@ function cpuSecs(pid: number | 'self'): number {
   }
 }
 
+/** CPU seconds per thread name of this process (Linux /proc/self/task): who burns the CPU that no worker phase accounts for. */
+function taskCpu(): Record<string, number> {
+  const out: Record<string, number> = {};
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const st = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = st.slice(st.indexOf('(') + 1, st.lastIndexOf(')'));
+      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+      out[`${name}:${tid}`] = (Number(f[11]) + Number(f[12])) / 100;
+    }
+  } catch { /* not Linux */ }
+  return out;
+}
+
 async function child(c: Conf): Promise<void> {
   process.env.CMDCM_LOG_LEVEL ??= 'silent';
   const { createModel, defaultModelConfig } = await import('../src/model/index.js');
@@ -89,7 +103,7 @@ async function child(c: Conf): Promise<void> {
   for (let k = 0; k < c.warmup; k++) await runner.step(state, batches[k % 4], h);
   const pids = runner instanceof ParallelStepRunner && c.mode === 'process' ? runner.pids() : [];
   const cpuNow = () => cpuSecs('self') + pids.reduce((a, p) => a + cpuSecs(p), 0);
-  const cpu0 = cpuNow();
+  const cpu0 = cpuNow(), task0 = taskCpu();
   const t0 = performance.now();
   // per worker, summed over the timed steps: where a worker's wall time goes
   const phases: Record<string, number>[] = [], phasesCpu: Record<string, number>[] = [];
@@ -105,7 +119,8 @@ async function child(c: Conf): Promise<void> {
     }
   }
   const secs = (performance.now() - t0) / 1000;
-  const cpu = cpuNow() - cpu0;
+  const cpu = cpuNow() - cpu0, task1 = taskCpu();
+  const taskMs = Object.fromEntries(Object.entries(task1).map(([k, v]) => [k, +(((v - (task0[k] ?? 0)) * 1000) / c.steps).toFixed(1)]).filter(([, v]) => (v as number) > 0));
   const self = procMem('self');
   const kids = pids.map((p) => procMem(p));
   await runner.close?.();
@@ -116,6 +131,8 @@ async function child(c: Conf): Promise<void> {
     // CPU time (all threads and worker processes) per 1000 samples: the work, independent of how
     // many cores the other tenants of the machine left free
     cpu_ms_per_1k_samples: +((cpu * 1e6) / (c.steps * c.batch)).toFixed(1),
+    // this (coordinator) process's CPU ms per step by thread name (10 ms clock ticks)
+    coordinator_threads_cpu_ms_per_step: taskMs,
     cpu_cores_busy: +(cpu / secs).toFixed(2),
     ...(phases.length ? { worker_ms_per_step: phases.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, +(v / c.steps).toFixed(1)]))) } : {}),
     ...(phasesCpu.some((p) => Object.keys(p).length) ? { worker_cpu_ms_per_step: phasesCpu.map((p) => Object.fromEntries(Object.entries(p).map(([k, v]) => [k, +(v / c.steps).toFixed(1)]))) } : {}),
