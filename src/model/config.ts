@@ -121,7 +121,8 @@ export const DEFAULTS_DOC: Record<keyof ModelConfig | string, string> = {
   nonCartPath:
     'true for cmdcm, cmdcm-nogate, cmdcm-nocf, cmdcm-nodirect; false for esmm, escm2-* (kept as published) and unsupported by dnn, mmoe. ' +
     'p_delayed = p_atc·p_transition + (1 − p_atc)·p_noncart with a gated non-cart tower and the entire-space BCE(p_delayed, delayed) (weight lossWeights.delayed); p_transition stays P(delayed | click, do(atc))',
-  standardizeDense: 'true: (x − mean)/std per dense column with train-split statistics, zero-variance columns → 0',
+  standardizeDense:
+    'true: (x − mean)/std per dense column, statistics of the train samples with every label available (delayed unmasked); a column constant on them → 0 (it could only act as an untrained or bias-trained input at test time)',
   denseStats: 'null; `train` fits it on the train split and stores it in the run config, so eval/predict/Predictor apply the same transform',
   outputBias: 'each task tower\'s output bias starts at the logit of its train-split base rate (masked mean; transition: P(delayed | atc), non-cart: P(delayed | no atc)), not at logit 0',
 };

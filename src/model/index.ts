@@ -30,7 +30,7 @@ export function createModel(config: ModelConfig, schema: Schema, hooks: ForwardH
 export { NetModel, type GradOptions } from './net.js';
 export { defaultModelConfig, resolveModelConfig, loadModelConfigFile, isCmdcmFamily, DEFAULTS_DOC } from './config.js';
 export type { ModelConfig, LossWeights, Counterfactual, SeqPooling, DenseTransform, DenseStats } from './config.js';
-export { baseRates, fitDenseStats, standardizeInPlace, rateLogit, type BaseRates } from './priors.js';
+export { baseRates, fitDenseStats, fullyLabelledRows, standardizeInPlace, rateLogit, type BaseRates } from './priors.js';
 export type { ForwardHooks } from './architecture.js';
 export { initTable, gatherBatchRows, uniqueRows, scatterAddRows } from './embedding.js';
 export { TERM_NAMES, type TermName } from './losses.js';

@@ -45,22 +45,44 @@ export function rateLogit(p: number, n = 1e4): number {
 }
 
 /**
- * Mean and standard deviation of each dense column after `how`, over the train split. Computed in
- * float64 with a two-pass (mean, then squared deviations) so that large counts do not cancel.
+ * Mean and standard deviation of each dense column after `how`, over the rows `include` marks (all
+ * when null). Computed in float64 with a two-pass (mean, then squared deviations) so that large
+ * counts do not cancel.
  */
-export function fitDenseStats(dense: Float32Array, width: number, how: DenseTransform): DenseStats {
-  const n = width > 0 ? dense.length / width : 0;
+export function fitDenseStats(dense: Float32Array, width: number, how: DenseTransform, include: Uint8Array | null = null): DenseStats {
+  const rows = width > 0 ? dense.length / width : 0;
   const x = transformDense(dense, how);
   const mean = new Float64Array(width), v = new Float64Array(width);
-  for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) mean[j] += x[i * width + j];
+  let n = 0;
+  for (let i = 0; i < rows; i++) {
+    if (include && !include[i]) continue;
+    n++;
+    for (let j = 0; j < width; j++) mean[j] += x[i * width + j];
+  }
   for (let j = 0; j < width; j++) mean[j] = n > 0 ? mean[j] / n : 0;
-  for (let i = 0; i < n; i++) for (let j = 0; j < width; j++) v[j] += (x[i * width + j] - mean[j]) ** 2;
+  for (let i = 0; i < rows; i++) if (!include || include[i]) for (let j = 0; j < width; j++) v[j] += (x[i * width + j] - mean[j]) ** 2;
   const std = Array.from(v, (s) => {
     const sd = n > 0 ? Math.sqrt(s / n) : 0;
     // a float32 column that is constant can still show rounding-level spread
     return sd > 1e-6 ? sd : 0;
   });
   return { mean: Array.from(mean), std };
+}
+
+/**
+ * The rows to fit the statistics on: those with every label available (delayed unmasked). The
+ * delayed path learns only from them, so a column constant on them (the historical-window stats of
+ * the first historical promotion's samples, which have no history) must not reach the network: fit
+ * on the whole split it would be standardized to a constant ≠ 0 there, its weights would be trained
+ * as a second bias, and the column's test-time values (the target window has history) would shift
+ * the delayed predictions. Fit here, such a column has std 0 and maps to 0 everywhere. When no row
+ * has all labels, every row.
+ */
+export function fullyLabelledRows(c: Pick<SampleColumns, 'n' | 'mask'>): Uint8Array | null {
+  const inc = new Uint8Array(c.n);
+  let k = 0;
+  for (let i = 0; i < c.n; i++) if (c.mask[i * 3] > 0 && c.mask[i * 3 + 1] > 0 && c.mask[i * 3 + 2] > 0) (inc[i] = 1), k++;
+  return k > 0 ? inc : null;
 }
 
 /** (x − mean)/std in place per column; zero-variance columns become 0. */

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDataset, type Dataset } from '../data/dataset.js';
-import { createModel, fitDenseStats } from '../model/index.js';
+import { createModel, fitDenseStats, fullyLabelledRows } from '../model/index.js';
 import { resolveModelConfig, type ModelConfig } from '../model/config.js';
 import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
 import { useEngine, type EngineName } from '../engine/index.js';
@@ -119,7 +119,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   // Fit once, on the train split, and store with the run: a resumed run keeps the stored statistics
   // (same trajectory), and eval/predict/Predictor read them from the run's config.
   if (modelCfg.standardizeDense && !modelCfg.denseStats) {
-    modelCfg = { ...modelCfg, denseStats: fitDenseStats(train.dense, ds.schema.dense.length, modelCfg.denseTransform) };
+    modelCfg = { ...modelCfg, denseStats: fitDenseStats(train.dense, ds.schema.dense.length, modelCfg.denseTransform, fullyLabelledRows(train)) };
   }
   const model = createModel(modelCfg, ds.schema);
   mkdirSync(runDir, { recursive: true });

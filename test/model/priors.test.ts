@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { baseRates, createModel, fitDenseStats, initTable, rateLogit, standardizeInPlace } from '../../src/model/index.js';
+import { baseRates, createModel, fitDenseStats, fullyLabelledRows, initTable, rateLogit, standardizeInPlace } from '../../src/model/index.js';
 import { CmdcmError } from '../../src/util/errors.js';
 import { cpuBackend, syntheticBatch, tinyConfig, tinySchema } from './fixtures.js';
 
@@ -100,4 +100,22 @@ test('the model applies the stored statistics: a zero-variance column does not c
   const raw = createModel(tinyConfig('cmdcm', { standardizeDense: false, denseStats: stats }), schema);
   assert.notDeepEqual(raw.predict(p, table, moved).atc, raw.predict(p, table, batch).atc);
   assert.throws(() => createModel(tinyConfig('cmdcm', { denseStats: { mean: [0], std: [1] } }), schema), (e: unknown) => e instanceof CmdcmError && /denseStats has 1 columns, the schema has 2/.test((e as Error).message));
+});
+
+test('statistics fit on the fully labelled rows: a column constant there maps to 0 though it varies elsewhere', () => {
+  // rows 0-2 all labels; rows 3-4 delayed masked (the target window), with history (column 1 ≠ 0)
+  const mask = new Float32Array([1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0]);
+  const inc = fullyLabelledRows({ n: 5, mask });
+  assert.deepEqual(Array.from(inc!), [1, 1, 1, 0, 0]);
+  const x = new Float32Array([1, 0, 2, 0, 3, 0, 10, 4, 20, 6]);
+  const st = fitDenseStats(x, 2, 'none', inc);
+  assert.equal(st.mean[0], 2);
+  assert.ok(Math.abs(st.std[0] - Math.sqrt(2 / 3)) < 1e-12);
+  assert.equal(st.std[1], 0);
+  const z = standardizeInPlace(x.slice(), 2, st);
+  for (let i = 0; i < 5; i++) assert.equal(z[i * 2 + 1], 0);
+  // fit on every row instead, the column is a constant ≠ 0 on the labelled rows: what this avoids
+  const everyRow = standardizeInPlace(x.slice(), 2, fitDenseStats(x, 2, 'none'));
+  assert.ok(everyRow[1] < -0.5 && everyRow[1] === everyRow[3]);
+  assert.equal(fullyLabelledRows({ n: 1, mask: new Float32Array([1, 1, 0]) }), null);
 });

@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, readFileSync, existsSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { trainRun } from '../../src/train/run.js';
-import { createModel, fitDenseStats, type NetModel } from '../../src/model/index.js';
+import { createModel, fitDenseStats, fullyLabelledRows, type NetModel } from '../../src/model/index.js';
 import { Predictor } from '../../src/train/predictor.js';
 import { predictRun, formatTime } from '../../src/train/predict-csv.js';
 import { readCheckpoint, CKPT_LATEST, CKPT_BEST } from '../../src/train/checkpoint.js';
@@ -69,7 +69,7 @@ test('real model (cpu engine): run directory contents, and resume is bit-exact',
       assert.ok(viaPredictor.delayed[i] > carted - 1e-7 && viaPredictor.delayed[i] < carted + 1 - viaPredictor.atc[i] + 1e-6);
     }
     // the dense statistics were fit on the train split, stored with the run, and the predictor applies them
-    const fitted = fitDenseStats(splits.train.dense, schema.dense.length, 'none');
+    const fitted = fitDenseStats(splits.train.dense, schema.dense.length, 'none', fullyLabelledRows(splits.train));
     assert.deepEqual(rc.modelConfig.denseStats, fitted);
     assert.deepEqual((p.model as NetModel).config.denseStats, fitted);
     const unscaled = createModel({ ...(p.model as NetModel).config, denseStats: null }, schema).predict(best.state.params, best.state.table, splits.test);
