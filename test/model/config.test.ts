@@ -21,10 +21,10 @@ test('defaults: the documented values and what each name switches', () => {
     const d = defaultModelConfig(n);
     return [d.gating, d.directTask, d.counterfactual, d.nonCartPath];
   };
-  assert.deepEqual(flags('cmdcm'), [true, true, 'ipw', true]);
-  assert.deepEqual(flags('cmdcm-nogate'), [false, true, 'ipw', true]);
-  assert.deepEqual(flags('cmdcm-nocf'), [true, true, 'none', true]);
-  assert.deepEqual(flags('cmdcm-nodirect'), [true, false, 'ipw', true]);
+  assert.deepEqual(flags('cmdcm'), [true, true, 'ipw', false]);
+  assert.deepEqual(flags('cmdcm-nogate'), [false, true, 'ipw', false]);
+  assert.deepEqual(flags('cmdcm-nocf'), [true, true, 'none', false]);
+  assert.deepEqual(flags('cmdcm-nodirect'), [true, false, 'ipw', false]);
   // the published baselines stay as published: p_delayed = p_a·p_t
   assert.deepEqual(flags('esmm'), [false, false, 'none', false]);
   assert.deepEqual(flags('escm2-ipw'), [false, false, 'ipw', false]);

@@ -23,9 +23,9 @@ const cases: [TermName, ModelName, Parameters<typeof tinyConfig>[1], number?][] 
   ['cf', 'cmdcm', { counterfactual: 'dr' }],
   ['imp', 'cmdcm', { counterfactual: 'dr' }],
   ['ctcvr', 'cmdcm', { seqPooling: 'mean' }],
-  // the non-cart path's entire-space term through p_a·p_t + (1 − p_a)·p_n
-  ['delayed', 'cmdcm', {}],
-  ['delayed', 'cmdcm-nodirect', {}],
+  // the (opt-in) non-cart path's entire-space term through p_a·p_t + (1 − p_a)·p_n
+  ['delayed', 'cmdcm', { nonCartPath: true }],
+  ['delayed', 'cmdcm-nodirect', { nonCartPath: true }],
   // standardized dense input, one zero-variance column (mapped to 0)
   ['atc', 'cmdcm', { denseStats: { mean: [1.2, 0.1], std: [0.7, 0] } }],
   ['delayed', 'mmoe', {}],

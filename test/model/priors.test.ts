@@ -30,7 +30,7 @@ test('baseRates: masked means; transition / non-cart split the delayed label by 
 });
 
 test('initParams with base rates: output biases at the rates\' logits, every other value as without', () => {
-  const m = createModel(tinyConfig('cmdcm'), schema);
+  const m = createModel({ ...tinyConfig('cmdcm'), nonCartPath: true }, schema);
   const rates = { direct: 0.012, atc: 0.06, delayed: 0.02, transition: 0.11, noncart: 0.009 };
   const plain = m.initParams(4), primed = m.initParams(4, rates);
   const expect: Record<string, number> = {

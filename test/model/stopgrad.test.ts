@@ -111,7 +111,7 @@ test('cmdcm: the gates contribute no gradient to the user embedding rows through
 });
 
 test('non-cart path: ctcvr and cf give the non-cart tower exactly zero gradient; the delayed term trains it, the transition and the ATC towers', () => {
-  const { m, p } = build('cmdcm', { counterfactual: 'ipw' });
+  const { m, p } = build('cmdcm', { counterfactual: 'ipw', nonCartPath: true });
   for (const only of [['ctcvr'], ['cf']] as TermName[][]) {
     const g = m.gradTerms(p, table, batch, { only });
     assert.ok(allZero(gradOf(m, g, 'tower/noncart/')), `${only[0]} reached the non-cart tower`);
@@ -126,7 +126,7 @@ test('non-cart path: ctcvr and cf give the non-cart tower exactly zero gradient;
 });
 
 test('non-cart path predictions: p_delayed = p_a·p_t + (1 − p_a)·p_n ≥ p_a·p_t, and p_transition is the transition tower alone', () => {
-  const a = build('cmdcm', {});
+  const a = build('cmdcm', { nonCartPath: true });
   const off = build('cmdcm', { nonCartPath: false });
   const pa = a.m.predict(a.p, table, batch);
   const po = off.m.predict(off.p, table, batch);

@@ -39,6 +39,7 @@ export async function run(argv: string[]): Promise<number> {
     train: inputs.train,
     engine: engineFlag(values),
     workers: numFlag(values, 'workers', { int: true, min: 1 }) ?? 1,
+    modelConfigs: inputs.modelConfig ? Object.fromEntries(list.map((m) => [m, inputs.modelConfig])) : undefined,
     transport: transportFlag(values),
     gpus: await gpusFlag(values),
     onModelStart: (m, k, n) => {

@@ -15,14 +15,15 @@ import { engineFlag } from '../../train/flags.js';
  * Everything lands in --dir (default ./demo-out) so the user can rerun any step by hand; the
  * commands printed along the way are the equivalent CLI calls.
  */
+const DEMO_USERS = 1500, DEMO_ITEMS = 1000;
 const DEFAULT_MODELS: ModelName[] = ['cmdcm', 'cmdcm-nocf', 'esmm', 'escm2-ipw', 'dnn'];
 
 const FLAGS = {
   dir: { type: 'string', default: 'demo-out', help: 'working directory for the log, dataset, runs and table' },
   models: { type: 'string', default: DEFAULT_MODELS.join(','), help: `models to compare (of ${MODEL_NAMES.join(', ')})` },
   seed: { type: 'string', default: String(GENERATE_DEFAULTS.seed), help: 'seed for the generator and the trainer' },
-  users: { type: 'string', default: String(GENERATE_DEFAULTS.users), help: 'synthetic users' },
-  items: { type: 'string', default: String(GENERATE_DEFAULTS.items), help: 'synthetic items' },
+  users: { type: 'string', default: String(DEMO_USERS), help: 'synthetic users (half the generator default, so the demo takes minutes)' },
+  items: { type: 'string', default: String(DEMO_ITEMS), help: 'synthetic items' },
   epochs: { type: 'string', default: '2', help: 'training epochs per model' },
   engine: { type: 'string', default: 'auto', help: 'native | cpu | tensorflow | auto' },
   workers: { type: 'string', default: '1', help: 'worker threads per training run' },
@@ -46,7 +47,7 @@ export async function run(argv: string[]): Promise<number> {
 
   const logFile = join(dir, 'log.csv'), truthFile = join(dir, 'truth.csv'), dataDir = join(dir, 'dataset');
   say(`1/3 generate  (cmdcm generate --out ${logFile} --truth ${truthFile} --seed ${seed})`);
-  const g = await generate({ out: logFile, truth: truthFile, seed, users: numFlag(values, 'users', { int: true, min: 10 }), items: numFlag(values, 'items', { int: true, min: 10 }) });
+  const g = await generate({ out: logFile, truth: truthFile, seed, users: numFlag(values, 'users', { int: true, min: 10 }) ?? DEMO_USERS, items: numFlag(values, 'items', { int: true, min: 10 }) ?? DEMO_ITEMS });
   say(`    ${g.rows} rows, ${g.users} users, ${g.items} items, ${g.firstDate} .. ${g.lastDate}; promotions ${g.promotions.map((p) => `${p.date}:${p.preDays}`).join(' ')} (target ${g.target})`);
 
   say(`2/3 prepare   (cmdcm prepare --log ${logFile} --promo auto --out ${dataDir})`);
