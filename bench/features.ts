@@ -17,6 +17,7 @@ import {
   encodeVocab, hashBytesNative, hashBytesTS, hashVocabNative, hashVocabTS, nativeFeaturesAvailable, packSequencesNative, packSequencesTS,
   type PackedSequences, type PackRequest,
 } from '../src/features/index.js';
+import { mulberry32 } from '../src/util/random.js';
 
 export interface FeatureBenchOptions {
   ids?: number;
@@ -67,17 +68,6 @@ export interface FeatureBenchResult {
    * batches/s of gatherColumns (src/data/batch.ts), gatherBatchTS and gatherBatchNative.
    */
   gather: { gatherColumnsPerSec: number; tsPerSec: number; nativePerSec?: number; ratioVsGatherColumns?: number };
-}
-
-function rand(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function makeIds(n: number, r: () => number): string[] {
@@ -168,7 +158,7 @@ export function benchFeatures(opts: FeatureBenchOptions = {}): FeatureBenchResul
   const o: Required<FeatureBenchOptions> = {
     ids: 1_000_000, events: 5_000_000, samples: 1_000_000, users: 100_000, seqLen: 50, chunk: 65_536, seed: 7, reps: 3, ...opts,
   };
-  const r = rand(o.seed);
+  const r = mulberry32(o.seed);
   const ids = makeIds(o.ids, r);
   const req = makeRequest(o, r);
   const fh = { name: 'item', offset: 1, size: 1_000_000 };
@@ -238,7 +228,7 @@ export function benchFeatures(opts: FeatureBenchOptions = {}): FeatureBenchResul
     for (let i = 0; i < o.ids && same; i++) same = a[i] === b[i] && a[i] === c[i] && a[i] === d[i];
     result.identical = same;
   }
-  result.gather = benchGather(o.reps, rand(o.seed + 1));
+  result.gather = benchGather(o.reps, mulberry32(o.seed + 1));
   return result;
 }
 

@@ -4,6 +4,7 @@ import { allocColumns } from '../data/batch.js';
 import { createModel, defaultModelConfig } from '../model/index.js';
 import { optim, type AdamHyper } from '../train/optim.js';
 import { gemmInfo, startKernelProfile, stopKernelProfile, useEngine, type EngineName } from './index.js';
+import { mulberry32 } from '../util/random.js';
 
 /**
  * `cmdcm bench step`: samples/s of one full training step (forward, backward, Adam on the dense
@@ -58,19 +59,8 @@ export function benchSchema(rows: number, seqLen: number): Schema {
   return { fields: FIELDS, seqLen, seqTokens: ['item', 'category', 'behavior', 'gap'], dense: Array.from({ length: STATS }, (_, i) => `stat${i}`), hash, tableRows: off };
 }
 
-function mulberry(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export function benchBatch(schema: Schema, n: number, seed: number): Batch {
-  const r = mulberry(seed);
+  const r = mulberry32(seed);
   const range = (name: string) => {
     const h = schema.hash.find((x) => x.name === name)!;
     return () => h.offset + Math.floor(r() * h.size);
@@ -104,7 +94,7 @@ export async function runStepBench(o: StepBenchOptions): Promise<StepBenchResult
   const params = model.initParams(o.seed);
   const D = model.dim;
   const table = new Float32Array(schema.tableRows * D);
-  const r = mulberry(o.seed + 1);
+  const r = mulberry32(o.seed + 1);
   for (let i = 0; i < table.length; i++) table[i] = (r() - 0.5) * 0.02;
   const m = new Float32Array(params.length), v = new Float32Array(params.length);
   const tm = new Float32Array(table.length), tv = new Float32Array(table.length);

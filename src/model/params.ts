@@ -1,5 +1,9 @@
 import * as tf from '@tensorflow/tfjs';
 import type { ParamLayout, ParamSpec } from './types.js';
+import { mulberry32 } from '../util/random.js';
+
+/** Deterministic uniform [0, 1) stream (mulberry32): initialisation must not depend on tfjs's RNG. */
+export const rng = mulberry32;
 
 /** Collects parameter specs in declaration order; offsets are assigned once at `build()`. */
 export class LayoutBuilder {
@@ -25,18 +29,6 @@ export class LayoutBuilder {
 
 export function specSize(s: ParamSpec): number {
   return s.shape.reduce((a, b) => a * b, 1);
-}
-
-/** Deterministic uniform [0, 1) stream (mulberry32): initialisation must not depend on tfjs's RNG. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 export function gaussian(u: () => number): () => number {

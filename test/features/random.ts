@@ -1,18 +1,11 @@
 /** Seeded random inputs for the feature property tests (deterministic, so a failure reproduces). */
 
+import { mulberry32 } from '../../src/util/random.js';
+
 export type Rng = () => number;
 
 /** mulberry32: a tiny seeded generator, uniform in [0, 1). */
-export function rng(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const rng: (seed: number) => Rng = mulberry32;
 
 export function randInt(r: Rng, lo: number, hi: number): number {
   return lo + Math.floor(r() * (hi - lo + 1));
