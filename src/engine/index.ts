@@ -5,6 +5,7 @@ import { setOptimKernels, tsOptim } from '../train/optim.js';
 import { CmdcmError } from '../util/errors.js';
 import { warnOnce } from '../util/log.js';
 import { engineAddon, type EngineAddon } from './native/addon.js';
+import { registerGradientOverrides } from './gradients.js';
 import { registerNativeBackend } from './native/backend.js';
 import { nativeOptim } from './native/optim.js';
 import { installPool } from './native/pool.js';
@@ -105,6 +106,7 @@ export async function useEngine(name: EngineName = 'auto'): Promise<'native' | '
   // PROD silences tfjs's console banners (e.g. "looks like you are running TensorFlow.js in
   // Node.js" from the cpu backend, which our native engine extends); it changes no numerics.
   tf.env().set('PROD', true);
+  registerGradientOverrides();
   switch (name) {
     case 'native': return (await useNative()) as 'native';
     case 'cpu': return (await useCpu()) as 'cpu';

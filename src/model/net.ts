@@ -2,10 +2,12 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, Schema } from '../data/batch.js';
 import type { Architecture, ForwardHooks } from './architecture.js';
 import type { ModelConfig } from './config.js';
+import { peekF32 } from '../engine/host.js';
+import { firstOrderGradients } from '../engine/tape.js';
 import { gatherBatchRows } from './embedding.js';
 import { selectColumns, seqMaskOf, transformDense, type InputInfo, type Inputs } from './inputs.js';
 import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } from './losses.js';
-import { initParams, LayoutBuilder, ParamView } from './params.js';
+import { initParams, LayoutBuilder, ParamView, specSize } from './params.js';
 import { rateLogit, standardizeInPlace, type BaseRates } from './priors.js';
 import type { GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
 
@@ -20,6 +22,8 @@ export interface GradOptions {
   lossScale?: number;
   /** differentiate only these terms (all by default); `terms` still reports every term's value */
   only?: readonly TermName[];
+  /** where to write the dense gradient (layout.total values, overwritten); a fresh array if absent */
+  denseGradOut?: Float32Array;
 }
 
 /**
@@ -70,8 +74,8 @@ export class NetModel implements Model {
     return out;
   }
 
-  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1): GradResult {
-    return this.gradTerms(params, table, batch, { lossScale });
+  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1, denseGradOut?: Float32Array): GradResult {
+    return this.gradTerms(params, table, batch, { lossScale, denseGradOut });
   }
 
   /** Gradient of a subset of the loss terms (the gradient checks use one term at a time). */
@@ -80,15 +84,18 @@ export class NetModel implements Model {
     if (!(lossScale >= 0) || !Number.isFinite(lossScale)) throw new Error(`lossScale must be a finite number >= 0, got ${lossScale}`);
     const only = opts.only ?? this.termNames;
     for (const t of only) if (!this.termNames.includes(t)) throw new Error(`model ${this.name} has no loss term '${t}' (it has ${this.termNames.join(', ')})`);
+    const out = opts.denseGradOut;
+    if (out && out.length !== this.layout.total) throw new Error(`denseGradOut has ${out.length} values, the model's layout needs ${this.layout.total}`);
     if (batch.n === 0) {
       // A worker whose share of a short last global batch is empty contributes nothing.
-      return { loss: 0, terms: Object.fromEntries(this.termNames.map((t) => [t, 0])), denseGrad: new Float32Array(this.layout.total), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
+      const zero = out ? out.fill(0) : new Float32Array(this.layout.total);
+      return { loss: 0, terms: Object.fromEntries(this.termNames.map((t) => [t, 0])), denseGrad: zero, rows: new Int32Array(0), rowGrad: new Float32Array(0) };
     }
     const host = this.hostInputs(table, batch);
     const D = this.dim;
     const terms: Record<string, number> = {};
     let loss = 0;
-    const denseGrad = new Float32Array(this.layout.total);
+    const denseGrad = out ?? new Float32Array(this.layout.total);
     let rowGrad = new Float32Array(host.rows.length * D);
     tf.tidy(() => {
       const pv = new ParamView(this.layout, params);
@@ -105,16 +112,17 @@ export class NetModel implements Model {
         return total;
       };
       const xs = [rowsT, ...pv.tensors];
-      const { value, grads } = tf.engine().gradients(f, xs, undefined, true);
+      const { value, grads } = firstOrderGradients(() => tf.engine().gradients(f, xs, undefined, true));
       loss = value.dataSync()[0];
-      if (grads[0]) rowGrad = grads[0].dataSync() as Float32Array;
+      // peeked arrays are the backend's own and die with the tidy: copied out here
+      if (grads[0]) rowGrad = peekF32(grads[0]).slice();
       this.layout.offsets.forEach((off, i) => {
         const g = grads[i + 1];
-        if (g) denseGrad.set(g.dataSync() as Float32Array, off);
+        if (g) denseGrad.set(peekF32(g), off);
+        else denseGrad.fill(0, off, off + specSize(this.layout.specs[i]));
       });
     });
-    // dataSync may hand back the backend's own buffer; own a copy the caller may keep and mutate.
-    return { loss, terms, denseGrad, rows: host.rows, rowGrad: rowGrad.slice() };
+    return { loss, terms, denseGrad, rows: host.rows, rowGrad };
   }
 
   /** Loss term values (weighted, scaled) without gradients, e.g. for validation logging. */

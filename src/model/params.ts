@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
+import { hostF32 } from '../engine/host.js';
 import type { ParamLayout, ParamSpec } from './types.js';
 import { mulberry32 } from '../util/random.js';
 
@@ -80,7 +81,10 @@ export class ParamView {
     this.tensors = layout.specs.map((s, i) => {
       this.index.set(s.name, i);
       const off = layout.offsets[i];
-      return tf.tensor(params.slice(off, off + specSize(s)), s.shape, 'float32');
+      const n = specSize(s);
+      const a = hostF32(n);
+      a.set(params.subarray(off, off + n));
+      return tf.tensor(a, s.shape, 'float32');
     });
   }
 

@@ -50,8 +50,10 @@ export interface Model {
   /**
    * Loss and gradients of one (micro-)batch. `lossScale` multiplies the batch-mean loss (a worker
    * passes microBatch / globalBatch so workers' gradients sum to the global-batch gradient).
-   * Pure: no I/O, no global state.
+   * Pure: no I/O, no global state. With `denseGradOut` (layout.total values) the dense gradient is
+   * written there and returned as `denseGrad` (a worker passes its shared-memory slot; an
+   * implementation may ignore it and return its own array).
    */
-  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale?: number): GradResult;
+  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale?: number, denseGradOut?: Float32Array): GradResult;
   predict(params: Float32Array, table: Float32Array, batch: Batch): Predictions;
 }

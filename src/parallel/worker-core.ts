@@ -112,6 +112,8 @@ export class WorkerCore {
   private readonly barrier: Barrier;
   private readonly slice: [number, number];
   private readonly scratch: Float32Array;
+  /** this worker's dense-gradient slot in the shared region */
+  private readonly gradSlot: Float32Array;
   private readonly outRows: Int32Array;
   private readonly outGrad: Float32Array;
 
@@ -121,6 +123,7 @@ export class WorkerCore {
     this.barrier = new Barrier(this.views.ctrl, L.workers, waiter);
     this.slice = ownedSlice(L.paramCount, L.workers, init.w);
     this.scratch = new Float32Array(this.slice[1] - this.slice[0]);
+    this.gradSlot = this.views.grads.subarray(init.w * init.layout.paramCount, (init.w + 1) * init.layout.paramCount);
     // a worker owns about 1/W of the rows all workers touched
     this.outRows = new Int32Array(Math.min(L.tableRows, L.workers * L.rowCap));
     this.outGrad = new Float32Array(this.outRows.length * L.dim);
@@ -142,16 +145,17 @@ export class WorkerCore {
     const [lo, hi] = microRange(o.n, L.workers, w);
     let g: GradResult;
     if (hi > lo) {
-      g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / o.n);
+      // the model writes its dense gradient straight into this worker's shared slot
+      g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / o.n, this.gradSlot);
     } else {
-      g = { loss: 0, terms: {}, denseGrad: new Float32Array(P), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
+      g = { loss: 0, terms: {}, denseGrad: this.gradSlot.fill(0), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
     }
     const t1 = performance.now(), c1 = PHASE_CPU ? threadCpuMs() : 0;
     const bad = firstNonFinite(g);
     if (bad) Atomics.add(V.ctrl, C_BAD, 1);
     if (g.denseGrad.length !== P) throw new Error(`worker ${w}: model returned ${g.denseGrad.length} dense gradients, expected ${P}`);
     if (g.rows.length > L.rowCap) throw new Error(`worker ${w}: micro-batch touched ${g.rows.length} rows, the shared row area holds ${L.rowCap}`);
-    V.grads.set(g.denseGrad, w * P);
+    if (g.denseGrad !== this.gradSlot) this.gradSlot.set(g.denseGrad);
     V.rowIdx.set(g.rows, w * L.rowCap);
     V.rowGrad.set(g.rowGrad.subarray(0, g.rows.length * D), w * L.rowCap * D);
     Atomics.store(V.rowCount, w, g.rows.length);

@@ -67,8 +67,13 @@ export function applyGradients(state: TrainState, dim: number, g: GradResult, h:
  * untouched when it fails), the optimizer update. No I/O, no global state beyond the optimizer
  * kernels' selection.
  */
+// One dense-gradient buffer per parameter vector, reused every step instead of a fresh array each.
+const gradBuffers = new WeakMap<Float32Array, Float32Array>();
+
 export function trainStep(model: Model, state: TrainState, batch: Batch, h: StepHyper): StepResult {
-  const g = model.grad(state.params, state.table, batch, 1);
+  let out = gradBuffers.get(state.params);
+  if (!out) gradBuffers.set(state.params, (out = new Float32Array(state.params.length)));
+  const g = model.grad(state.params, state.table, batch, 1, out);
   const stepNo = state.step + 1;
   checkFinite(g, stepNo);
   applyGradients(state, model.dim, g, h);

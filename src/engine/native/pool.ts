@@ -21,7 +21,7 @@ interface BackendLike {
   read(dataId: object): Promise<unknown>;
 }
 
-const MIN_POOLED = 2048; // elements: below this, allocation is cheap
+const MIN_POOLED = 64; // elements: below this a fresh array is as cheap as the pool's bookkeeping
 const MAX_POOLED_BYTES = 512 * 1024 * 1024;
 
 const free = new Map<number, Float32Array[]>();
