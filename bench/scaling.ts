@@ -5,7 +5,12 @@
  * Each configuration runs in a fresh process so memory figures do not mix. One JSON line per
  * configuration, then a summary line with the ratios.
  *
- *   node dist/bench/scaling.js [--batch 512] [--steps 12] [--warmup 2] [--engine native] [--big-steps 3] [--only thread-1,thread-2]
+ *   node dist/bench/scaling.js [--batch 512,1024,2048] [--steps 30] [--warmup 8] [--engine native] [--big-steps 3] [--only thread-1,thread-2]
+ *
+ * Every global batch size in --batch is measured (labels `thread-2@1024`): each worker's step has a
+ * fixed cost (tfjs's per-op bookkeeping, parameter views, the reduce), which W workers each pay
+ * while they split the per-sample work, so the speedup grows with the batch. The warmup is long
+ * because the first steps run with cold JIT and collector heuristics that do not reflect training.
  *
  * Every parallel configuration also reports `worker_ms_per_step`, each worker's wall ms per phase
  * (grad, publish, barrier, reduce); CMDCM_PHASE_CPU=1 adds `worker_cpu_ms_per_step`, the same
@@ -161,39 +166,56 @@ function runChild(c: Conf): Promise<Record<string, number | string>> {
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      child: { type: 'string' }, batch: { type: 'string', default: '512' }, steps: { type: 'string', default: '12' },
-      warmup: { type: 'string', default: '2' }, engine: { type: 'string', default: 'native' }, 'big-steps': { type: 'string', default: '3' },
+      child: { type: 'string' }, batch: { type: 'string', default: '512,1024,2048' }, steps: { type: 'string', default: '30' },
+      warmup: { type: 'string', default: '8' }, engine: { type: 'string', default: 'native' }, 'big-steps': { type: 'string', default: '3' },
       only: { type: 'string' },
     },
   });
   if (values.child) return child(JSON.parse(values.child) as Conf);
-  const batch = Number(values.batch), steps = Number(values.steps), warmup = Number(values.warmup), engine = values.engine!;
+  const batches = values.batch!.split(',').map(Number);
+  if (batches.some((b) => !Number.isInteger(b) || b < 2)) throw new Error(`--batch: a comma-separated list of integers >= 2, got '${values.batch}'`);
+  const steps = Number(values.steps), warmup = Number(values.warmup), engine = values.engine!;
   const big = Number(values['big-steps']);
-  const confs: Conf[] = [
-    { mode: 'local', workers: 1, batch, steps, warmup, engine, label: 'in-thread' },
-    { mode: 'thread', workers: 1, batch, steps, warmup, engine, label: 'thread-1' },
-    { mode: 'thread', workers: 2, batch, steps, warmup, engine, label: 'thread-2' },
-    { mode: 'process', workers: 1, batch, steps, warmup, engine, label: 'process-1' },
-    { mode: 'process', workers: 2, batch, steps, warmup, engine, label: 'process-2' },
-    { mode: 'thread', workers: 1, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'thread-1-1M' },
-    { mode: 'thread', workers: 2, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'thread-2-1M' },
-    { mode: 'process', workers: 1, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-1-1M' },
-    { mode: 'process', workers: 2, batch, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-2-1M' },
-  ].filter((c) => !values.only || values.only.split(',').includes(c.label)) as Conf[];
+  // labels carry the batch (`thread-2@1024`); --only filters on the part before '@'
+  const confs: Conf[] = [];
+  for (const batch of batches) {
+    const at = (l: string) => `${l}@${batch}`;
+    confs.push(
+      { mode: 'local', workers: 1, batch, steps, warmup, engine, label: at('in-thread') },
+      { mode: 'thread', workers: 1, batch, steps, warmup, engine, label: at('thread-1') },
+      { mode: 'thread', workers: 2, batch, steps, warmup, engine, label: at('thread-2') },
+      { mode: 'process', workers: 1, batch, steps, warmup, engine, label: at('process-1') },
+      { mode: 'process', workers: 2, batch, steps, warmup, engine, label: at('process-2') },
+    );
+  }
+  // memory with a 1M-row table: once, at the first batch size
+  const b0 = batches[0];
+  confs.push(
+    { mode: 'thread', workers: 1, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'thread-1-1M' },
+    { mode: 'thread', workers: 2, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'thread-2-1M' },
+    { mode: 'process', workers: 1, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-1-1M' },
+    { mode: 'process', workers: 2, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-2-1M' },
+  );
+  const only = values.only?.split(',');
   const res: Record<string, Record<string, number | string>> = {};
-  for (const c of confs) {
+  for (const c of confs.filter((c) => !only || only.includes(c.label.split('@')[0]))) {
     res[c.label] = await runChild(c);
     process.stdout.write(JSON.stringify(res[c.label]) + '\n');
   }
   const r = (a: string, b: string, k: string) => (res[a] && res[b] ? +((res[a][k] as number) / (res[b][k] as number)).toFixed(3) : null);
+  // 2 × (CPU per sample with 1 worker) / (CPU per sample with 2): the speedup two free cores would give
+  const cpuBound = (two: string, one: string) => (res[two] && res[one] ? +((2 * (res[one].cpu_ms_per_1k_samples as number)) / (res[two].cpu_ms_per_1k_samples as number)).toFixed(3) : null);
+  const os = await import('node:os');
   process.stdout.write(JSON.stringify({
-    bench: 'scaling-summary', cpus: (await import('node:os')).cpus().length, loadavg: (await import('node:os')).loadavg().map((x) => +x.toFixed(2)),
-    speedup_threads_2v1: r('thread-2', 'thread-1', 'samples_per_s'),
-    speedup_processes_2v1: r('process-2', 'process-1', 'samples_per_s'),
-    thread1_vs_in_thread: r('thread-1', 'in-thread', 'samples_per_s'),
-    // 2 × (CPU per sample with 1 worker) / (CPU per sample with 2): the speedup on two free cores
-    cpu_bound_speedup_threads_2v1: res['thread-2'] && res['thread-1'] ? +((2 * (res['thread-1'].cpu_ms_per_1k_samples as number)) / (res['thread-2'].cpu_ms_per_1k_samples as number)).toFixed(3) : null,
-    cpu_bound_speedup_processes_2v1: res['process-2'] && res['process-1'] ? +((2 * (res['process-1'].cpu_ms_per_1k_samples as number)) / (res['process-2'].cpu_ms_per_1k_samples as number)).toFixed(3) : null,
+    bench: 'scaling-summary', cpus: os.cpus().length, loadavg: os.loadavg().map((x) => +x.toFixed(2)), steps, warmup,
+    by_batch: batches.map((b) => ({
+      batch: b,
+      speedup_threads_2v1: r(`thread-2@${b}`, `thread-1@${b}`, 'samples_per_s'),
+      speedup_processes_2v1: r(`process-2@${b}`, `process-1@${b}`, 'samples_per_s'),
+      thread1_vs_in_thread: r(`thread-1@${b}`, `in-thread@${b}`, 'samples_per_s'),
+      cpu_bound_speedup_threads_2v1: cpuBound(`thread-2@${b}`, `thread-1@${b}`),
+      cpu_bound_speedup_processes_2v1: cpuBound(`process-2@${b}`, `process-1@${b}`),
+    })),
     rss_1M_threads_2v1: r('thread-2-1M', 'thread-1-1M', 'rssPeakMiB'),
     pss_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'pssMiB'),
     rssSum_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'rssSumMiB'),

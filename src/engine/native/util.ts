@@ -71,7 +71,23 @@ export function fallback(name: string, args: KernelArgs): TensorInfo | TensorInf
  * both operands stay contiguous across them, so [B,N] + [N] becomes one (B, N) loop with b's outer
  * stride 0, and same-shape operands become a single flat run.
  */
-export function broadcastPlan(aShape: number[], bShape: number[]): { outShape: number[]; dims: Int32Array; sa: Int32Array; sb: Int32Array } {
+export interface BroadcastPlan { outShape: number[]; dims: Int32Array; sa: Int32Array; sb: Int32Array }
+
+// A training step broadcasts the same few dozen shape pairs every step; plans are read-only.
+const plans = new Map<string, BroadcastPlan>();
+const MAX_PLANS = 4096;
+
+export function broadcastPlan(aShape: number[], bShape: number[]): BroadcastPlan {
+  const key = `${aShape.join(',')}|${bShape.join(',')}`;
+  let p = plans.get(key);
+  if (!p) {
+    if (plans.size >= MAX_PLANS) plans.clear();
+    plans.set(key, (p = makePlan(aShape, bShape)));
+  }
+  return p;
+}
+
+function makePlan(aShape: number[], bShape: number[]): BroadcastPlan {
   const outShape = tf.backend_util.assertAndGetBroadcastShape(aShape, bShape);
   const r = outShape.length;
   const pa = [...new Array(r - aShape.length).fill(1), ...aShape];

@@ -21,7 +21,7 @@ export function binaryOp(name: string, op: number, args: KernelArgs): TensorInfo
   const isCmp = op >= 10;
   const out = isCmp ? new Uint8Array(n) : allocF32(n);
   if (n > 0) addon().binary(op, f32(args.backend, a), f32(args.backend, b), out, plan.dims, plan.sa, plan.sb);
-  return args.backend.makeTensorInfo(plan.outShape, isCmp ? 'bool' : 'float32', out);
+  return args.backend.makeTensorInfo(plan.outShape.slice(), isCmp ? 'bool' : 'float32', out);
 }
 
 export const binaryConfigs: KernelConfig[] = Object.entries(OPS).map(([kernelName, op]) => ({
