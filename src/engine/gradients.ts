@@ -38,17 +38,24 @@ const meanGrad: tf.GradConfig = {
 
 const float = (t: tf.Tensor) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32'));
 
+/**
+ * A fresh gradient `g` (of the broadcast shape) summed over the axes `shape` was broadcast along,
+ * in `shape`. Returns `g` itself when nothing changes: safe only because `g` is a new tensor (tfjs
+ * disposes accumulated gradients, so a gradient must never be dy itself or shared).
+ */
+function unbroadcast(g: tf.Tensor, shape: number[], outShape: number[]): tf.Tensor {
+  const axes = tf.broadcast_util.getReductionAxes(shape, outShape);
+  if (axes.length > 0) return tf.reshape(tf.sum(g, axes), shape);
+  return tf.util.arraysEqual(g.shape, shape) ? g : tf.reshape(g, shape);
+}
+
 const multiplyGrad: tf.GradConfig = {
   kernelName: tf.Multiply,
   inputsToSave: ['a', 'b'],
   gradFunc: (dy, saved) => {
     const [a, b] = saved;
     const outShape = tf.broadcast_util.assertAndGetBroadcastShape(a.shape, b.shape);
-    const side = (self: tf.Tensor, other: tf.Tensor) => () => {
-      const res = tf.mul(dy as tf.Tensor, float(other));
-      const axes = tf.broadcast_util.getReductionAxes(self.shape, outShape);
-      return axes.length > 0 ? tf.reshape(tf.sum(res, axes), self.shape) : res;
-    };
+    const side = (self: tf.Tensor, other: tf.Tensor) => () => unbroadcast(tf.mul(dy as tf.Tensor, float(other)), self.shape, outShape);
     return { a: side(a, b), b: side(b, a) };
   },
 };
