@@ -8,7 +8,7 @@ import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
 import { useEngine, type EngineName } from '../engine/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CmdcmError } from '../util/errors.js';
-import { createLogger } from '../util/log.js';
+import { openLogger } from '../util/log.js';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
 import type { StepRunner } from './step.js';
@@ -135,17 +135,22 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     createdAt: prior?.createdAt ?? new Date().toISOString(),
   };
   await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
-  const logger = opts.logger ?? createLogger({ file: join(runDir, 'train.log') });
-  logger.info({ model: opts.model, data: runCfg.data, engine, train: trainCfg, resume: Boolean(opts.resume) }, 'train start');
-
-  let runner = opts.runner;
-  const workers = opts.workers ?? 1;
-  if (!runner && (workers > 1 || opts.transport === 'process')) {
-    const factory = opts.parallel ?? (await loadParallelFactory());
-    runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
+  // a logger we open we also close, so a long-lived process training many runs keeps no descriptors
+  const own = opts.logger ? undefined : openLogger({ file: join(runDir, 'train.log') });
+  const logger = opts.logger ?? own!.logger;
+  try {
+    logger.info({ model: opts.model, data: runCfg.data, engine, train: trainCfg, resume: Boolean(opts.resume) }, 'train start');
+    let runner = opts.runner;
+    const workers = opts.workers ?? 1;
+    if (!runner && (workers > 1 || opts.transport === 'process')) {
+      const factory = opts.parallel ?? (await loadParallelFactory());
+      runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
+    }
+    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
+    for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
+    const summary = await trainer.run();
+    return { runDir, config: runCfg, summary };
+  } finally {
+    await own?.close();
   }
-  const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
-  for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
-  const summary = await trainer.run();
-  return { runDir, config: runCfg, summary };
 }

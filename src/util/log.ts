@@ -8,9 +8,21 @@ import pino, { type Logger } from 'pino';
 let root: Logger | undefined;
 
 export function createLogger(opts: { file?: string; level?: string } = {}): Logger {
+  return openLogger(opts).logger;
+}
+
+/** A logger and the function that closes its destination (a file logger holds a descriptor). */
+export function openLogger(opts: { file?: string; level?: string } = {}): { logger: Logger; close(): Promise<void> } {
   const level = opts.level ?? process.env.CMDCM_LOG_LEVEL ?? 'info';
   const dest = opts.file ? pino.destination({ dest: opts.file, mkdir: true, sync: true }) : pino.destination({ dest: 2, sync: true });
-  return pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+  const logger = pino({ level, base: undefined, timestamp: pino.stdTimeFunctions.isoTime }, dest);
+  // stderr stays open; a file's descriptor is released (sync mode: everything is already written)
+  const close = () => new Promise<void>((resolve) => {
+    if (!opts.file) return resolve();
+    dest.once('close', () => resolve());
+    dest.end();
+  });
+  return { logger, close };
 }
 
 export function log(): Logger {

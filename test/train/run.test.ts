@@ -99,6 +99,24 @@ test('real model (cpu engine): run directory contents, and resume is bit-exact',
   }
 });
 
+test('a run closes the train.log it opened, also when training fails', { skip: process.platform !== 'linux' ? 'reads /proc/self/fd' : false }, async () => {
+  const { readdirSync, readlinkSync } = await import('node:fs');
+  const openLogs = () => readdirSync('/proc/self/fd').map((fd) => { try { return readlinkSync(`/proc/self/fd/${fd}`); } catch { return ''; } }).filter((p) => p.endsWith('train.log'));
+  const root = tmp();
+  try {
+    const before = openLogs().length;
+    await trainRun({ data: ds, model: 'dnn', out: join(root, 'a'), modelConfig: SMALL_MODEL, train: { ...TRAIN, epochs: 1 }, engine: 'cpu' });
+    assert.ok(existsSync(join(root, 'a', 'train.log')));
+    assert.equal(openLogs().length, before);
+    // a runner that throws mid-run: the log is still closed
+    const failing = { step: () => { throw new Error('boom'); } };
+    await assert.rejects(trainRun({ data: ds, model: 'dnn', out: join(root, 'b'), modelConfig: SMALL_MODEL, train: TRAIN, engine: 'cpu', runner: failing as never }), /boom/);
+    assert.equal(openLogs().length, before);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
 test('times are printed in the input log\'s notation', () => {
   const local = Date.UTC(2014, 11, 12, 9) / 1000;
   assert.equal(formatTime(local, 'tianchi2014'), '2014-12-12 09');
