@@ -49,7 +49,17 @@ export class EventStoreBuilder implements RowSink {
   private pCat = new Float64Array(1 << 15);
   private pStr: string[] = [];
 
-  constructor(initialCapacity = 1 << 16) {
+  /**
+   * Called (synchronously, between rows) when the columns hold `maxCapacity` events and more
+   * arrive: the out-of-core prepare drains them into a run file there (`drainRun`).
+   */
+  onFull?: () => void;
+
+  /**
+   * `maxCapacity` caps the columns' growth (they grow past it only for one batch of rows when
+   * `onFull` is unset or does not drain them).
+   */
+  constructor(initialCapacity = 1 << 16, private readonly maxCapacity = Infinity) {
     this.cap = Math.max(16, initialCapacity);
     this.user = new Int32Array(this.cap);
     this.item = new Int32Array(this.cap);
@@ -79,9 +89,10 @@ export class EventStoreBuilder implements RowSink {
     return col;
   }
 
-  private grow(): void {
+  private grow(need = this.cap + 1): void {
     // doubling while small, then 1.5×: tens of millions of events must not overshoot memory by 2×
-    const cap = this.cap < 1 << 24 ? this.cap * 2 : Math.floor(this.cap * 1.5);
+    const want = this.cap < 1 << 24 ? this.cap * 2 : Math.floor(this.cap * 1.5);
+    const cap = Math.max(need, Math.min(want, this.maxCapacity));
     const g32 = (a: Int32Array, fill?: number) => {
       const b = new Int32Array(cap);
       b.set(a);
@@ -106,6 +117,7 @@ export class EventStoreBuilder implements RowSink {
    * of big hash tables, which a lookup buried in each row's parsing cannot (≈3× faster measured).
    */
   row(buf: Buffer, ids: Int32Array, behavior: number, time: number): void {
+    if (this.n >= this.maxCapacity && this.onFull) this.onFull();
     if (this.n === this.cap) this.grow();
     const i = this.n++;
     const k = this.pn++;
@@ -130,7 +142,8 @@ export class EventStoreBuilder implements RowSink {
   rows(buf: Buffer, batch: RowBatch): void {
     this.endChunk();
     const m = batch.n;
-    while (this.n + m > this.cap) this.grow();
+    if (this.onFull && this.n > 0 && this.n + m > this.maxCapacity) this.onFull();
+    if (this.n + m > this.cap) this.grow(this.n + m);
     const { keys, off, beh, time } = batch;
     const base = this.n, bcol = this.behavior, tcol = this.time;
     for (let k = 0; k < m; k++) {
@@ -215,6 +228,34 @@ export class EventStoreBuilder implements RowSink {
     }
   }
 
+  /**
+   * Hands the columns of the events so far (views, valid only during the call) to `consume`, then
+   * empties the store but keeps its ids interned and its buffers: the out-of-core prepare writes
+   * them out as one run and reads on.
+   */
+  drainRun(consume: (cols: EventColumns, nUsers: number) => void): void {
+    this.endChunk();
+    const n = this.n;
+    const cols: EventColumns = {
+      n, user: this.user.subarray(0, n), item: this.item.subarray(0, n), category: this.category.subarray(0, n),
+      behavior: this.behavior.subarray(0, n), time: this.time.subarray(0, n),
+    };
+    for (const f of SIDE_FIELDS) if (this.side[f]) cols[f] = this.side[f]!.subarray(0, n);
+    consume(cols, this.interners.user.size);
+    // rows of a later file without this side field rely on the -1 fill
+    for (const f of SIDE_FIELDS) this.side[f]?.fill(-1, 0, n);
+    this.n = 0;
+  }
+
+  /** What `finish` would describe besides the columns: vocabularies, clock, side fields seen. */
+  header(): { vocab: Vocabs; resolution: TimeResolution; format: LogFormat; sideFields: SideField[] } {
+    this.endChunk();
+    const sideFields = SIDE_FIELDS.filter((f) => this.side[f]);
+    const vocab: Vocabs = { user: this.interners.user.strings(), item: this.interners.item.strings(), category: this.interners.category.strings() };
+    for (const f of sideFields) vocab[f] = this.interners[f].strings();
+    return { vocab, resolution: this.resolution ?? 'second', format: this.formats.size === 1 ? [...this.formats][0] : 'generic', sideFields };
+  }
+
   /** The raw (ungrouped) columns so far, trimmed to n. */
   columns(): EventColumns {
     this.endChunk();
@@ -260,7 +301,7 @@ export class EventStoreBuilder implements RowSink {
   }
 }
 
-type Column = Int32Array | Uint8Array;
+export type Column = Int32Array | Uint8Array;
 
 // one function per element type keeps each scatter loop monomorphic
 function move32(from: Int32Array, to: Int32Array, dest: Int32Array, n: number): void {
@@ -403,7 +444,7 @@ export async function loadEvents(files: string[], opts: ReadOptions = {}, onProg
  * A capacity guess from file sizes (about 40 bytes per row; gzip about 3×), so the columns rarely
  * regrow: each regrowth copies every column.
  */
-async function estimateRows(files: string[]): Promise<number> {
+export async function estimateRows(files: string[]): Promise<number> {
   let bytes = 0;
   for (const f of files) {
     const st = await fsp.stat(f).catch(() => undefined);

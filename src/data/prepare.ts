@@ -8,9 +8,11 @@ import { Progress } from '../util/progress.js';
 import { BEHAVIORS, SECONDS_PER_DAY, type GroupedEvents, type LogFormat, type Promotion } from './types.js';
 import type { ReadOptions } from './readers/options.js';
 import type { ReadReport } from './readers/read.js';
-import { loadEvents, ingestEvents, type EventSource } from './events.js';
+import { loadEvents, ingestEvents, type EventSource, type LoadProgress } from './events.js';
+import { loadOrSpill, spilledParts, tuningFor, lastDayOf, type SpilledEvents, type SpillTuning } from './spill.js';
+import type { ItemDayStats } from './stats.js';
 import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
-import { planSamples, buildSamples, type SampleOptions, type SampleChunk, type SamplePlan, type BuildStats } from './samples.js';
+import { planSamples, buildSamples, buildSamplesFromParts, type SampleOptions, type SampleChunk, type SamplePlan, type BuildStats, type EventPart } from './samples.js';
 import { writeShardColumns } from './shards.js';
 import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
 
@@ -52,13 +54,31 @@ export interface PrepareOptions extends SampleOptions {
   progress?: boolean;
   /** test hook: runs inside the temp dir after the shards are written, before meta.json */
   beforeCommit?: (tmpDir: string) => Promise<void> | void;
+  /**
+   * Memory in MB the event buffers may take (default 512). A log whose events outgrow it is
+   * prepared out of core: read once into run files in the temp dir, then built one range of users
+   * at a time, so peak memory follows the number of users and items, not the log's length. The
+   * dataset is byte-identical either way (meta.json's createdAt aside).
+   */
+  memoryBudgetMB?: number;
+  /** 'auto' (default): out of core only for a log that outgrows the budget; 'always'; 'never' */
+  outOfCore?: 'auto' | 'always' | 'never';
+  /** test hook: run and range sizes in events, overriding the budget's */
+  spillTuning?: Partial<SpillTuning>;
+  /** test hook: runs after each out-of-core user range has been built */
+  afterSpillRange?: (info: { range: number; spillDir: string }) => Promise<void> | void;
 }
+
+/** Default `memoryBudgetMB`: logs up to ~12M events stay in memory (the 23M-row Tianchi 2014 log goes out of core). */
+export const DEFAULT_MEMORY_BUDGET_MB = 512;
 
 export interface PrepareResult {
   dir: string;
   meta: DatasetMeta;
   /** wall-clock ms per phase */
   timings: { load: number; build: number; total: number };
+  /** set when the log was prepared out of core: run files written and user ranges built */
+  outOfCore?: { runs: number; ranges: number; runEvents: number; rangeEvents: number };
 }
 
 export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
@@ -77,71 +97,119 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   const promoSpec = opts.promos === 'auto' ? await readSidecar(opts.logs) : { promos: opts.promos, target: opts.target };
   const cal0 = buildCalendar(promoSpec.promos, opts.promos === 'auto' ? opts.target ?? promoSpec.target : opts.target);
 
-  // 1. events
-  let g: GroupedEvents;
-  let reports: ReadReport[] = [];
-  const showProgress = opts.progress ?? true;
-  if (opts.grouped) g = opts.grouped;
-  else if (opts.events) g = await ingestEvents(opts.events, { format: opts.eventsFormat, resolution: opts.eventsResolution });
-  else {
-    if (!opts.logs || opts.logs.length === 0) throw flagError('log', 'required: at least one log file');
-    const bar = showProgress ? new Progress('reading', undefined, 'rows') : undefined;
-    const r = await loadEvents(opts.logs, opts.read ?? {}, bar && ((p) => bar.tick(p.events)));
-    bar?.done();
-    g = r.events;
-    reports = r.reports;
-    for (const rep of reports) {
-      log().info({ file: rep.file, format: rep.describe, rows: rep.rows, badRows: rep.badRows, bad: rep.bad }, 'read log');
-      for (const ex of rep.examples) log().warn(ex);
-    }
-  }
-  const tLoad = Date.now();
-  if (g.n === 0) throw new CmdcmError(`no events in ${opts.logs?.join(', ') ?? 'the input'}`);
+  const mode = opts.outOfCore ?? 'auto';
+  if (mode !== 'auto' && mode !== 'always' && mode !== 'never') throw flagError('out-of-core', `must be auto, always or never, got ${String(mode)}`);
+  const budgetMB = opts.memoryBudgetMB ?? DEFAULT_MEMORY_BUDGET_MB;
+  if (!(budgetMB >= 16)) throw flagError('memory-budget', `must be a number of MB >= 16, got ${budgetMB}`);
+  const threads = opts.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new CmdcmError(`threads must be a positive integer, got ${threads}`);
+  const tuning: SpillTuning = { ...tuningFor(budgetMB), ...opts.spillTuning };
 
-  // 2. calendar against the log's dates
-  let minT = Infinity, maxT = -Infinity;
-  const gt = g.time, gn = g.n;
-  for (let k = 0; k < gn; k++) {
-    const t = gt[k];
-    if (t < minT) minT = t;
-    if (t > maxT) maxT = t;
-  }
-  const firstDay = Math.floor(minT / SECONDS_PER_DAY), lastDay = Math.floor(maxT / SECONDS_PER_DAY);
-  const cal: Calendar = cal0;
-  checkCalendarRange(cal, firstDay, lastDay);
-  const vp = validPromo({ promotions: cal.promotions, target: cal.target });
-  if (vp >= 0 && validDays >= cal.promotions[vp].preDays) {
-    throw flagError('valid-days', `${validDays} days would hold out the whole ${cal.promotions[vp].preDays}-day pre-window of ${cal.promotions[vp].date}, leaving it nothing to train on`);
-  }
+  if (!opts.grouped && !opts.events && (!opts.logs || opts.logs.length === 0)) throw flagError('log', 'required: at least one log file');
 
-  // 3. samples -> shards, in a temp dir renamed into place
-  const plan = planSamples(g, cal, { seqLen, maxBuckets: opts.maxBuckets, hashSizes: opts.hashSizes });
-  const perBehavior: Record<string, number> = Object.fromEntries(BEHAVIORS.map((b) => [b, 0]));
-  const bc = [0, 0, 0, 0];
-  const gb = g.behavior;
-  for (let k = 0; k < gn; k++) bc[gb[k]]++;
-  BEHAVIORS.forEach((b, i) => { perBehavior[b] = bc[i]; });
-
-  let tBuild = 0;
+  let tLoad = 0, tBuild = 0;
+  let spillInfo: PrepareResult['outOfCore'];
   const meta = await buildDirAtomic(opts.out, async (tmp) => {
+    // 1. events: in memory, or (a log that outgrows the budget) spilled to run files in the temp dir
+    let g: GroupedEvents | undefined;
+    let sp: SpilledEvents | undefined;
+    let reports: ReadReport[] = [];
+    const showProgress = opts.progress ?? true;
+    if (opts.grouped) g = opts.grouped;
+    else if (opts.events) g = await ingestEvents(opts.events, { format: opts.eventsFormat, resolution: opts.eventsResolution });
+    else {
+      if (!opts.logs || opts.logs.length === 0) throw flagError('log', 'required: at least one log file');
+      const bar = showProgress ? new Progress('reading', undefined, 'rows') : undefined;
+      const tick = bar && ((p: LoadProgress) => bar.tick(p.events));
+      if (mode === 'never') {
+        const r = await loadEvents(opts.logs, opts.read ?? {}, tick);
+        g = r.events;
+        reports = r.reports;
+      } else {
+        const promoDays = cal0.promotions.filter((_, i) => i !== cal0.target).map((p) => p.day);
+        const queryDays = cal0.promotions.flatMap((p) => Array.from({ length: p.preDays }, (_, d) => p.day - p.preDays + d));
+        const r = await loadOrSpill(opts.logs, opts.read ?? {}, { mode, tuning, dir: join(tmp, 'spill'), queryDays, promoDays, onProgress: tick });
+        reports = r.reports;
+        if (r.kind === 'memory') g = r.events;
+        else sp = r.spilled;
+      }
+      bar?.done();
+      for (const rep of reports) {
+        log().info({ file: rep.file, format: rep.describe, rows: rep.rows, badRows: rep.badRows, bad: rep.bad }, 'read log');
+        for (const ex of rep.examples) log().warn(ex);
+      }
+    }
+    tLoad = Date.now();
+    const nEvents = g ? g.n : sp!.n;
+    if (nEvents === 0) throw new CmdcmError(`no events in ${opts.logs?.join(', ') ?? 'the input'}`);
+
+    // 2. calendar against the log's dates
+    let minT = Infinity, maxT = -Infinity;
+    const bc = [0, 0, 0, 0];
+    if (g) {
+      const gt = g.time, gb = g.behavior, gn = g.n;
+      for (let k = 0; k < gn; k++) {
+        const t = gt[k];
+        if (t < minT) minT = t;
+        if (t > maxT) maxT = t;
+        bc[gb[k]]++;
+      }
+    } else {
+      minT = sp!.minT; maxT = sp!.maxT;
+      sp!.perBehavior.forEach((c, i) => { bc[i] = c; });
+    }
+    const firstDay = Math.floor(minT / SECONDS_PER_DAY), lastDay = Math.floor(maxT / SECONDS_PER_DAY);
+    const cal: Calendar = cal0;
+    checkCalendarRange(cal, firstDay, lastDay);
+    const vp = validPromo({ promotions: cal.promotions, target: cal.target });
+    if (vp >= 0 && validDays >= cal.promotions[vp].preDays) {
+      throw flagError('valid-days', `${validDays} days would hold out the whole ${cal.promotions[vp].preDays}-day pre-window of ${cal.promotions[vp].date}, leaving it nothing to train on`);
+    }
+    const perBehavior: Record<string, number> = Object.fromEntries(BEHAVIORS.map((b, i) => [b, bc[i]]));
+
+    // 3. samples -> shards
+    const vocab = g ? g.vocab : sp!.vocab;
+    const resolution = g ? g.resolution : sp!.resolution;
+    const format = g ? g.format : sp!.format;
+    const plan = planSamples(g ?? spilledHeader(sp!), cal, { seqLen, maxBuckets: opts.maxBuckets, hashSizes: opts.hashSizes });
     await fsp.mkdir(join(tmp, 'shards'));
     await fsp.mkdir(join(tmp, 'vocab'));
-    const threads = opts.threads ?? 1;
-    if (!Number.isInteger(threads) || threads < 1) throw new CmdcmError(`threads must be a positive integer, got ${threads}`);
-    const ranges = splitUsers(g, threads);
-    const bar = showProgress ? new Progress('building samples', ranges[0][1] > 0 ? g.userStart[ranges[0][1]] : 0, 'events') : undefined;
-    const light: GroupedEvents = { ...g, vocab: { user: [], item: [], category: [] } };
-    const jobs = ranges.slice(1).map((users, i) => runWorker({
-      cmdcmPrepareWorker: true, g: light, cal, plan, tmp, tag: `w${i + 1}-`, shardSize, validDays, users,
-    }));
-    // this thread takes the first range while the workers run
-    const mine = buildShards(g, cal, plan, tmp, '', shardSize, validDays, ranges[0], bar);
-    const parts = await Promise.all([mine, ...jobs]);
-    bar?.done();
+    let parts: ShardsPart[];
+    if (g) {
+      const ranges = splitUsers(g, threads);
+      const bar = showProgress ? new Progress('building samples', ranges[0][1] > 0 ? g.userStart[ranges[0][1]] : 0, 'events') : undefined;
+      const light: GroupedEvents = { ...g, vocab: { user: [], item: [], category: [] } };
+      const jobs = ranges.slice(1).map((users, i) => runWorker({
+        cmdcmPrepareWorker: true, g: light, cal, plan, tmp, tag: `w${i + 1}-`, shardSize, validDays, users,
+      }));
+      // this thread takes the first range while the workers run
+      const mine = buildShards(g, cal, plan, tmp, '', shardSize, validDays, ranges[0], bar);
+      parts = await Promise.all([mine, ...jobs]);
+      bar?.done();
+    } else {
+      // one thread: the ranges come off the disk in order, and a worker per range would need its own copy of the plan and statistics
+      if (threads > 1) log().info({ threads }, 'out-of-core prepare builds samples on one thread');
+      const s = sp!;
+      const bar = showProgress ? new Progress('building samples', s.n, 'events') : undefined;
+      let range = 0;
+      const ranges = async function* () {
+        for await (const part of spilledParts(s, tuning.rangeEvents)) {
+          yield part;
+          await opts.afterSpillRange?.({ range, spillDir: s.dir });
+          range++;
+        }
+      };
+      log().info({ runs: s.runs.length, events: s.n, rangeEvents: tuning.rangeEvents, budgetMB }, 'out-of-core prepare: log spilled to runs');
+      parts = [await buildShardsFrom(ranges(), resolution, cal, plan, tmp, shardSize, validDays,
+        { itemStats: s.itemStats, lastDay: lastDayOf(s) }, bar)];
+      bar?.done();
+      spillInfo = { runs: s.runs.length, ranges: range, runEvents: tuning.runEvents, rangeEvents: tuning.rangeEvents };
+      await fsp.rm(s.dir, { recursive: true, force: true });
+    }
     const shards = parts.flatMap((p) => p.shards);
     const stats = mergeStats(parts.map((p) => p.stats));
-    await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), g.vocab.user.join('\n') + (g.vocab.user.length ? '\n' : ''));
-    await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), g.vocab.item.join('\n') + (g.vocab.item.length ? '\n' : ''));
+    await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), vocab.user.join('\n') + (vocab.user.length ? '\n' : ''));
+    await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), vocab.item.join('\n') + (vocab.item.length ? '\n' : ''));
     await opts.beforeCommit?.(tmp);
 
     const target = cal.target;
@@ -154,19 +222,19 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       createdAt: new Date().toISOString(),
       sources: reports.length
         ? reports.map((r) => ({ file: r.file, format: r.format, rows: r.rows, badRows: r.badRows }))
-        : [{ file: opts.events ? '(events)' : '(grouped events)', format: g.format, rows: g.n, badRows: 0 }],
-      resolution: g.resolution,
+        : [{ file: opts.events ? '(events)' : '(grouped events)', format, rows: nEvents, badRows: 0 }],
+      resolution,
       promotions: cal.promotions,
       target,
       targetOutcomeKnown: stats.targetOutcomeKnown,
       validDays,
       schema: plan.schema,
       counts: {
-        events: g.n, users: g.vocab.user.length, items: g.vocab.item.length, samples: stats.samples,
+        events: nEvents, users: vocab.user.length, items: vocab.item.length, samples: stats.samples,
         perSplit: { train: histSamples - valid + stats.perPromo[target], valid, test: stats.perPromo[target] },
         perBehavior,
       },
-      timeFormat: g.format,
+      timeFormat: format,
       badRows,
       shards,
       dateRange: [dateOfDay(firstDay), dateOfDay(lastDay)],
@@ -181,7 +249,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     tBuild = Date.now();
     return m;
   });
-  const res: PrepareResult = { dir: opts.out, meta, timings: { load: tLoad - t0, build: tBuild - tLoad, total: Date.now() - t0 } };
+  const res: PrepareResult = { dir: opts.out, meta, timings: { load: tLoad - t0, build: tBuild - tLoad, total: Date.now() - t0 }, outOfCore: spillInfo };
   log().info({ out: opts.out, samples: meta.counts.samples, perSplit: meta.counts.perSplit, timings: res.timings }, 'prepared dataset');
   return res;
 }
@@ -204,6 +272,21 @@ interface ShardsPart { stats: BuildStats; shards: DatasetMeta['shards'] }
 /** Build the samples of users `range` and write them as shards `p<promo>-<tag><k>.bin`. */
 async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tmp: string, tag: string, shardSize: number, validDays: number,
   users: [number, number], bar?: Progress): Promise<ShardsPart> {
+  const { sink, shards } = shardSink(cal, tmp, tag);
+  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
+  return { stats, shards };
+}
+
+/** `buildShards` over the log in parts (the out-of-core path): the same shards as one `buildShards` over it. */
+async function buildShardsFrom(parts: AsyncIterable<EventPart>, resolution: GroupedEvents['resolution'], cal: Calendar, plan: SamplePlan, tmp: string,
+  shardSize: number, validDays: number, global: { itemStats: ItemDayStats; lastDay: number }, bar?: Progress): Promise<ShardsPart> {
+  const { sink, shards } = shardSink(cal, tmp, '');
+  const stats = await buildSamplesFromParts(parts, resolution, cal, plan, sink,
+    { shardSize, validDays, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)), ...global });
+  return { stats, shards };
+}
+
+function shardSink(cal: Calendar, tmp: string, tag: string): { sink: (chunk: SampleChunk) => Promise<void>; shards: DatasetMeta['shards'] } {
   const shards: DatasetMeta['shards'] = [];
   const perPromo = cal.promotions.map(() => 0);
   const sink = async (chunk: SampleChunk) => {
@@ -212,8 +295,18 @@ async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tm
     shards.push({ file, n: chunk.n, promo: chunk.promo });
     await writeShardColumns(join(tmp, file), { attrs: { promo: chunk.promo, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
   };
-  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
-  return { stats, shards };
+  return { sink, shards };
+}
+
+/** What planSamples reads of a log (vocabularies, clock, which side fields) for a spilled one. */
+function spilledHeader(s: SpilledEvents): GroupedEvents {
+  const none = new Int32Array(0);
+  const g: GroupedEvents = {
+    n: 0, user: none, item: none, category: none, behavior: new Uint8Array(0), time: none, userStart: new Int32Array(1),
+    vocab: s.vocab, resolution: s.resolution, format: s.format,
+  };
+  for (const f of s.sideFields) g[f] = none;
+  return g;
 }
 
 /** Contiguous user ranges with about equal event counts. */

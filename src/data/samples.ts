@@ -2,7 +2,7 @@ import type { GroupedEvents, Promotion } from './types.js';
 import { BUY, CART, CLICK, COLLECT, SECONDS_PER_DAY, SECONDS_PER_HOUR, TASKS, BEHAVIORS } from './types.js';
 import type { Schema, FieldHash } from './batch.js';
 import type { Calendar } from './calendar.js';
-import { buildItemDayStats, itemCountsBefore } from './stats.js';
+import { buildItemDayStats, itemCountsBefore, type ItemDayStats } from './stats.js';
 import { hashVocab, layoutHash, packSequences } from '../features/index.js';
 import { CmdcmError } from '../util/errors.js';
 import type { Column } from './shards.js';
@@ -149,9 +149,10 @@ export interface SampleChunk {
 class Grow<T extends Int32Array | Float32Array | Uint8Array> {
   a: T;
   constructor(private readonly make: (n: number) => T, cap: number) { this.a = make(cap); }
-  ensure(n: number): T {
+  /** room for n elements; `exact`: no more (the caller chose the growth) */
+  ensure(n: number, exact = false): T {
     if (n > this.a.length) {
-      const b = this.make(Math.max(n, this.a.length * 2));
+      const b = this.make(exact ? n : Math.max(n, this.a.length * 2));
       b.set(this.a as never);
       this.a = b;
     }
@@ -170,7 +171,14 @@ class ChunkBuffer {
   user = new Grow(i32, 0); item = new Grow(i32, 0); time = new Grow(i32, 0); dtp = new Grow(i32, 0);
   seqBlock = new Grow(i32, 0); nBlocks = 0; evStart = new Grow(i32, 1024);
   evItem = new Grow(i32, 0); evCat = new Grow(i32, 0); evBeh = new Grow(u8, 0); evTime = new Grow(i32, 0);
-  constructor(readonly F: number, readonly S: number, cap: number) {
+  /**
+   * `full`: the sample count at which the chunk is flushed. Growth stops doubling near it: the
+   * chunk passes it by at most one user's pre-window, and doubling there would leave every
+   * promotion's two buffers at twice the memory they need.
+   */
+  private readonly limit: number;
+  constructor(readonly F: number, readonly S: number, cap: number, full = cap) {
+    this.limit = full + (full >> 3) + 1024;
     this.fields = new Grow(i32, cap * F);
     this.dense = new Grow(f32, cap * S);
     this.ensure(cap);
@@ -178,9 +186,10 @@ class ChunkBuffer {
   }
   ensure(n: number): void {
     if (n <= this.user.a.length) return;
-    const c = Math.max(n, this.user.a.length * 2, 1024);
-    this.fields.ensure(c * this.F); this.dense.ensure(c * this.S); this.labels.ensure(c * 3); this.mask.ensure(c * 3);
-    this.user.ensure(c); this.item.ensure(c); this.time.ensure(c); this.dtp.ensure(c); this.seqBlock.ensure(c);
+    const len = this.user.a.length;
+    const c = Math.max(n, n <= this.limit ? Math.min(len * 2, this.limit) : len * 2, 1024);
+    this.fields.ensure(c * this.F, true); this.dense.ensure(c * this.S, true); this.labels.ensure(c * 3, true); this.mask.ensure(c * 3, true);
+    this.user.ensure(c, true); this.item.ensure(c, true); this.time.ensure(c, true); this.dtp.ensure(c, true); this.seqBlock.ensure(c, true);
   }
   ensureEv(n: number): void {
     if (n <= this.evItem.a.length) return;
@@ -235,6 +244,21 @@ export interface BuildOptions {
   denseItemDayCells?: number;
   /** called every few thousand users with the number of events processed */
   onProgress?: (eventsDone: number) => void;
+  /**
+   * Item statistics and the log's last day, when the events handed over are only part of the log
+   * (the out-of-core prepare): both must describe the whole log. Default: computed from the events.
+   */
+  itemStats?: ItemDayStats;
+  lastDay?: number;
+}
+
+/**
+ * A slice of the log for `buildSamplesFromParts`: the grouped events of users [users[0], users[1])
+ * (user indices global, other users' CSR ranges empty or ignored).
+ */
+export interface EventPart {
+  g: GroupedEvents;
+  users: [number, number];
 }
 
 export function resolutionSeconds(r: GroupedEvents['resolution']): number {
@@ -247,6 +271,27 @@ export function resolutionSeconds(r: GroupedEvents['resolution']): number {
  */
 export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: SamplePlan, sink: (chunk: SampleChunk) => Promise<void> | void,
   opts: BuildOptions = {}): Promise<BuildStats> {
+  const nUsers = g.userStart.length - 1;
+  const promos = cal.promotions;
+  let lastDay = opts.lastDay;
+  if (lastDay === undefined) {
+    let maxT = -Infinity;
+    for (let k = 0; k < g.n; k++) if (g.time[k] > maxT) maxT = g.time[k];
+    lastDay = Math.floor(maxT / SECONDS_PER_DAY);
+  }
+  // from the plan, not g.vocab: a parallel build hands workers the columns without the id strings
+  const itemStats = opts.itemStats ?? buildItemDayStats(g, plan.rows.item.length, promos.filter((_, i) => i !== cal.target).map((p) => p.day), opts.denseItemDayCells);
+  return buildSamplesFromParts([{ g, users: opts.users ?? [0, nUsers] }], g.resolution, cal, plan, sink, { ...opts, itemStats, lastDay });
+}
+
+/**
+ * `buildSamples` over the log handed over in parts, each holding every event of its users: the
+ * samples and chunks are those of one `buildSamples` over the whole log when the parts' user
+ * ranges are consecutive. `opts.itemStats` and `opts.lastDay` must describe the whole log.
+ */
+export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIterable<EventPart>, resolution: GroupedEvents['resolution'],
+  cal: Calendar, plan: SamplePlan, sink: (chunk: SampleChunk) => Promise<void> | void,
+  opts: BuildOptions & { itemStats: ItemDayStats; lastDay: number }): Promise<BuildStats> {
   const shardSize = opts.shardSize ?? 65536;
   const reuse = opts.reuseBuffers ?? false;
   const validDays = opts.validDays ?? 0;
@@ -254,21 +299,14 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   const F = schema.fields.length, S = schema.dense.length, L = schema.seqLen;
   const promos: Promotion[] = cal.promotions;
   const nP = promos.length;
-  const nUsers = g.userStart.length - 1;
-  // from the plan, not g.vocab: a parallel build hands workers the columns without the id strings
   const nItems = rows.item.length;
-  const res = resolutionSeconds(g.resolution);
-  const { time, item, category, behavior, userStart } = g;
-  let lastDay = -Infinity;
-  for (let k = 0; k < g.n; k++) if (time[k] > lastDay) lastDay = time[k];
-  lastDay = Math.floor(lastDay / SECONDS_PER_DAY);
+  const res = resolutionSeconds(resolution);
   const target = cal.target;
-  const targetOutcomeKnown = lastDay >= promos[target].day;
+  const targetOutcomeKnown = opts.lastDay >= promos[target].day;
   const delayedMaskOf = (pi: number) => (pi === target && !targetOutcomeKnown ? 0 : 1);
 
-  const istats = buildItemDayStats(g, nItems, promos.filter((_, i) => i !== target).map((p) => p.day), opts.denseItemDayCells);
+  const istats = opts.itemStats;
   const sideCols = schema.fields.filter((f) => f === 'seller' || f === 'brand' || f === 'geohash') as ('seller' | 'brand' | 'geohash')[];
-  const sideIds = sideCols.map((f) => g[f]!);
   const sideRows = sideCols.map((f) => rows[f]!);
   const sideMissing = sideCols.map((f) => rows.missing[f]);
   const hasHour = schema.fields.includes('hour');
@@ -281,7 +319,7 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   const ic4 = new Int32Array(4);
   let labBuf = new Uint8Array(1024);
 
-  const bufs = promos.map(() => new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16)));
+  const bufs = promos.map(() => new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16), shardSize));
   // With reused buffers each promotion has a second buffer that fills while the sink still holds
   // the first (prepare writes a shard meanwhile: waiting for each write idled ~15% of prepare).
   const spare: (ChunkBuffer | undefined)[] = promos.map(() => undefined);
@@ -296,7 +334,7 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
     p.catch(() => {});
     writing[pi] = p;
     await prev;
-    bufs[pi] = held ?? new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16));
+    bufs[pi] = held ?? new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16), shardSize);
   };
   const stats: BuildStats = {
     samples: 0, perPromo: new Array(nP).fill(0), perPromoLate: new Array(nP).fill(0),
@@ -305,170 +343,178 @@ export async function buildSamples(g: GroupedEvents, cal: Calendar, plan: Sample
   const winStart = promos.map((p) => (p.day - p.preDays) * SECONDS_PER_DAY);
   const winEnd = promos.map((p) => p.day * SECONDS_PER_DAY);
 
-  const [uFrom, uTo] = opts.users ?? [0, nUsers];
-  for (let u = uFrom; u < uTo; u++) {
-    const s = userStart[u], e = userStart[u + 1];
-    let hClick = 0, hCollect = 0, hCart = 0, hBuy = 0, hCartItems = 0, hConv = 0, hasHist = 0;
-    let k = s;
-    let userHad = false;
-    for (let pi = 0; pi < nP; pi++) {
-      const ws = winStart[pi], we = winEnd[pi], pe = we + SECONDS_PER_DAY;
-      while (k < e && time[k] < ws) k++;
-      const a = k;
-      while (k < e && time[k] < we) k++;
-      const b = k;
-      while (k < e && time[k] < pe) k++;
-      const c = k;
-      if (a === b) continue;
-      stamp++;
-      for (let j = b; j < c; j++) if (behavior[j] === BUY) pBuySt[item[j]] = stamp;
+  // events of the parts before the current one, for progress
+  let doneBefore = 0;
+  for await (const part of parts) {
+    const { g } = part;
+    const { time, item, category, behavior, userStart } = g;
+    const sideIds = sideCols.map((f) => g[f]!);
+    const [uFrom, uTo] = part.users;
+    for (let u = uFrom; u < uTo; u++) {
+      const s = userStart[u], e = userStart[u + 1];
+      let hClick = 0, hCollect = 0, hCart = 0, hBuy = 0, hCartItems = 0, hConv = 0, hasHist = 0;
+      let k = s;
+      let userHad = false;
+      for (let pi = 0; pi < nP; pi++) {
+        const ws = winStart[pi], we = winEnd[pi], pe = we + SECONDS_PER_DAY;
+        while (k < e && time[k] < ws) k++;
+        const a = k;
+        while (k < e && time[k] < we) k++;
+        const b = k;
+        while (k < e && time[k] < pe) k++;
+        const c = k;
+        if (a === b) continue;
+        stamp++;
+        for (let j = b; j < c; j++) if (behavior[j] === BUY) pBuySt[item[j]] = stamp;
 
-      // labels: walk buckets backward, registering a bucket's carts/buys before labelling its clicks
-      if (labBuf.length < b - a) labBuf = new Uint8Array(Math.max(b - a, labBuf.length * 2));
-      let j = b - 1;
-      while (j >= a) {
-        const bk = Math.floor(time[j] / res);
-        let gs = j;
-        while (gs - 1 >= a && Math.floor(time[gs - 1] / res) === bk) gs--;
-        for (let x = gs; x <= j; x++) {
-          const bh = behavior[x];
-          if (bh === CART) cartSt[item[x]] = stamp;
-          else if (bh === BUY) buySt[item[x]] = stamp;
-        }
-        for (let x = gs; x <= j; x++) {
-          if (behavior[x] !== CLICK) continue;
-          const it = item[x];
-          const direct = buySt[it] === stamp ? 1 : 0;
-          const atc = cartSt[it] === stamp ? 1 : 0;
-          const delayed = direct === 0 && pBuySt[it] === stamp ? 1 : 0;
-          labBuf[x - a] = direct | (atc << 1) | (delayed << 2);
-        }
-        j = gs - 1;
-      }
-
-      // features: walk buckets forward, emitting a bucket's clicks before adding its events to the state
-      const buf = bufs[pi];
-      const blockStart = buf.n;
-      let wClick = 0, wCollect = 0, wCart = 0, wBuy = 0;
-      const pr = promos[pi];
-      const uRow = rows.user[u];
-      const lateFrom = pr.day - validDays;
-      const convRate = (hConv + USER_CONV_PRIOR * USER_CONV_STRENGTH) / (hCartItems + USER_CONV_STRENGTH);
-      const lhClick = Math.log1p(hClick), lhCollect = Math.log1p(hCollect), lhCart = Math.log1p(hCart), lhBuy = Math.log1p(hBuy);
-      const dMask = delayedMaskOf(pi);
-      // the block's events: from the first sample's look-back start to the last sample's bucket
-      let seqLo = 0, seqHi = 0;
-      let pDirect = 0, pAtc = 0, pDelayed = 0, late = 0;
-      // capacity for every event of the window being a click, then plain local arrays in the loop
-      buf.ensure(buf.n + (b - a));
-      const fa = buf.fields.a, da = buf.dense.a, la = buf.labels.a, ma = buf.mask.a;
-      const ua = buf.user.a, ia = buf.item.a, ta = buf.time.a, dta = buf.dtp.a, sba = buf.seqBlock.a;
-      const blockId = buf.nBlocks;
-      let n = buf.n;
-      const itemRows = rows.item, catRows = rows.category, dtpRows = rows.dtp, hourRows = rows.hour;
-      j = a;
-      while (j < b) {
-        const bk = Math.floor(time[j] / res);
-        let ge = j + 1;
-        while (ge < b && Math.floor(time[ge] / res) === bk) ge++;
-        const lwClick = log1pInt(wClick), lwCollect = log1pInt(wCollect), lwCart = log1pInt(wCart), lwBuy = log1pInt(wBuy);
-        for (let x = j; x < ge; x++) {
-          if (behavior[x] !== CLICK) continue;
-          const idx = n++;
-          const t = time[x], it = item[x];
-          const day = Math.floor(t / SECONDS_PER_DAY);
-          const dtp = pr.day - day;
-          const fo = idx * F;
-          fa[fo] = uRow;
-          fa[fo + 1] = itemRows[it];
-          fa[fo + 2] = catRows[category[x]];
-          let f = 3;
-          for (let q = 0; q < sideCols.length; q++, f++) {
-            const id = sideIds[q][x];
-            fa[fo + f] = id < 0 ? sideMissing[q] : sideRows[q][id];
+        // labels: walk buckets backward, registering a bucket's carts/buys before labelling its clicks
+        if (labBuf.length < b - a) labBuf = new Uint8Array(Math.max(b - a, labBuf.length * 2));
+        let j = b - 1;
+        while (j >= a) {
+          const bk = Math.floor(time[j] / res);
+          let gs = j;
+          while (gs - 1 >= a && Math.floor(time[gs - 1] / res) === bk) gs--;
+          for (let x = gs; x <= j; x++) {
+            const bh = behavior[x];
+            if (bh === CART) cartSt[item[x]] = stamp;
+            else if (bh === BUY) buySt[item[x]] = stamp;
           }
-          fa[fo + f++] = dtpRows[dtp];
-          if (hasHour) fa[fo + f] = hourRows[Math.floor((t % SECONDS_PER_DAY) / SECONDS_PER_HOUR)];
-
-          const d = da;
-          const o = idx * S;
-          d[o] = lwClick; d[o + 1] = lwCollect; d[o + 2] = lwCart; d[o + 3] = lwBuy;
-          d[o + 4] = lhClick; d[o + 5] = lhCollect; d[o + 6] = lhCart; d[o + 7] = lhBuy;
-          d[o + 8] = convRate; d[o + 9] = hasHist;
-          const seen = uiSt[it] === stamp;
-          d[o + 10] = seen ? log1pInt(uiClicks[it]) : 0;
-          d[o + 11] = seen ? uiCarted[it] : 0;
-          itemCountsBefore(istats, it, day, ic4);
-          const ic = ic4[0], ica = ic4[1], ib = ic4[2];
-          d[o + 12] = log1pInt(ic);
-          d[o + 13] = (ica + ITEM_CART_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
-          d[o + 14] = (ib + ITEM_BUY_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
-          d[o + 15] = log1pInt(ic4[3]);
-          d[o + 16] = dtp / pr.preDays;
-
-          const lab = labBuf[x - a];
-          const lo = idx * 3;
-          la[lo] = lab & 1; la[lo + 1] = (lab >> 1) & 1; la[lo + 2] = (lab >> 2) & 1;
-          ma[lo] = 1; ma[lo + 1] = 1; ma[lo + 2] = dMask;
-          pDirect += lab & 1; pAtc += (lab >> 1) & 1; pDelayed += (lab >> 2) & 1;
-          ua[idx] = u; ia[idx] = it; ta[idx] = t; dta[idx] = dtp;
-          sba[idx] = blockId;
-          if (idx === blockStart) seqLo = Math.max(s, j - L);
-          seqHi = j;
-          if (day >= lateFrom) late++;
+          for (let x = gs; x <= j; x++) {
+            if (behavior[x] !== CLICK) continue;
+            const it = item[x];
+            const direct = buySt[it] === stamp ? 1 : 0;
+            const atc = cartSt[it] === stamp ? 1 : 0;
+            const delayed = direct === 0 && pBuySt[it] === stamp ? 1 : 0;
+            labBuf[x - a] = direct | (atc << 1) | (delayed << 2);
+          }
+          j = gs - 1;
         }
-        for (let x = j; x < ge; x++) {
-          const bh = behavior[x];
+
+        // features: walk buckets forward, emitting a bucket's clicks before adding its events to the state
+        const buf = bufs[pi];
+        const blockStart = buf.n;
+        let wClick = 0, wCollect = 0, wCart = 0, wBuy = 0;
+        const pr = promos[pi];
+        const uRow = rows.user[u];
+        const lateFrom = pr.day - validDays;
+        const convRate = (hConv + USER_CONV_PRIOR * USER_CONV_STRENGTH) / (hCartItems + USER_CONV_STRENGTH);
+        const lhClick = Math.log1p(hClick), lhCollect = Math.log1p(hCollect), lhCart = Math.log1p(hCart), lhBuy = Math.log1p(hBuy);
+        const dMask = delayedMaskOf(pi);
+        // the block's events: from the first sample's look-back start to the last sample's bucket
+        let seqLo = 0, seqHi = 0;
+        let pDirect = 0, pAtc = 0, pDelayed = 0, late = 0;
+        // capacity for every event of the window being a click, then plain local arrays in the loop
+        buf.ensure(buf.n + (b - a));
+        const fa = buf.fields.a, da = buf.dense.a, la = buf.labels.a, ma = buf.mask.a;
+        const ua = buf.user.a, ia = buf.item.a, ta = buf.time.a, dta = buf.dtp.a, sba = buf.seqBlock.a;
+        const blockId = buf.nBlocks;
+        let n = buf.n;
+        const itemRows = rows.item, catRows = rows.category, dtpRows = rows.dtp, hourRows = rows.hour;
+        j = a;
+        while (j < b) {
+          const bk = Math.floor(time[j] / res);
+          let ge = j + 1;
+          while (ge < b && Math.floor(time[ge] / res) === bk) ge++;
+          const lwClick = log1pInt(wClick), lwCollect = log1pInt(wCollect), lwCart = log1pInt(wCart), lwBuy = log1pInt(wBuy);
+          for (let x = j; x < ge; x++) {
+            if (behavior[x] !== CLICK) continue;
+            const idx = n++;
+            const t = time[x], it = item[x];
+            const day = Math.floor(t / SECONDS_PER_DAY);
+            const dtp = pr.day - day;
+            const fo = idx * F;
+            fa[fo] = uRow;
+            fa[fo + 1] = itemRows[it];
+            fa[fo + 2] = catRows[category[x]];
+            let f = 3;
+            for (let q = 0; q < sideCols.length; q++, f++) {
+              const id = sideIds[q][x];
+              fa[fo + f] = id < 0 ? sideMissing[q] : sideRows[q][id];
+            }
+            fa[fo + f++] = dtpRows[dtp];
+            if (hasHour) fa[fo + f] = hourRows[Math.floor((t % SECONDS_PER_DAY) / SECONDS_PER_HOUR)];
+
+            const d = da;
+            const o = idx * S;
+            d[o] = lwClick; d[o + 1] = lwCollect; d[o + 2] = lwCart; d[o + 3] = lwBuy;
+            d[o + 4] = lhClick; d[o + 5] = lhCollect; d[o + 6] = lhCart; d[o + 7] = lhBuy;
+            d[o + 8] = convRate; d[o + 9] = hasHist;
+            const seen = uiSt[it] === stamp;
+            d[o + 10] = seen ? log1pInt(uiClicks[it]) : 0;
+            d[o + 11] = seen ? uiCarted[it] : 0;
+            itemCountsBefore(istats, it, day, ic4);
+            const ic = ic4[0], ica = ic4[1], ib = ic4[2];
+            d[o + 12] = log1pInt(ic);
+            d[o + 13] = (ica + ITEM_CART_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
+            d[o + 14] = (ib + ITEM_BUY_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
+            d[o + 15] = log1pInt(ic4[3]);
+            d[o + 16] = dtp / pr.preDays;
+
+            const lab = labBuf[x - a];
+            const lo = idx * 3;
+            la[lo] = lab & 1; la[lo + 1] = (lab >> 1) & 1; la[lo + 2] = (lab >> 2) & 1;
+            ma[lo] = 1; ma[lo + 1] = 1; ma[lo + 2] = dMask;
+            pDirect += lab & 1; pAtc += (lab >> 1) & 1; pDelayed += (lab >> 2) & 1;
+            ua[idx] = u; ia[idx] = it; ta[idx] = t; dta[idx] = dtp;
+            sba[idx] = blockId;
+            if (idx === blockStart) seqLo = Math.max(s, j - L);
+            seqHi = j;
+            if (day >= lateFrom) late++;
+          }
+          for (let x = j; x < ge; x++) {
+            const bh = behavior[x];
+            const it = item[x];
+            if (uiSt[it] !== stamp) { uiSt[it] = stamp; uiClicks[it] = 0; uiCarted[it] = 0; }
+            if (bh === CLICK) { wClick++; uiClicks[it]++; }
+            else if (bh === COLLECT) wCollect++;
+            else if (bh === CART) { wCart++; uiCarted[it] = 1; }
+            else wBuy++;
+          }
+          j = ge;
+        }
+        buf.n = n;
+        const pos = stats.positives[pi];
+        pos[0] += pDirect; pos[1] += pAtc; pos[2] += pDelayed;
+        stats.perPromoLate[pi] += late;
+        const added = buf.n - blockStart;
+        if (added > 0) {
+          userHad = true;
+          stats.perPromo[pi] += added;
+          stats.samples += added;
+          const base = buf.evN;
+          buf.ensureEv(base + seqHi - seqLo);
+          const ei = buf.evItem.a, ec = buf.evCat.a, eb = buf.evBeh.a, et = buf.evTime.a;
+          for (let x = seqLo; x < seqHi; x++) {
+            const q = base + x - seqLo;
+            ei[q] = rows.item[item[x]]; ec[q] = rows.category[category[x]]; eb[q] = behavior[x]; et[q] = time[x];
+          }
+          buf.evN = base + seqHi - seqLo;
+          buf.nBlocks++;
+          buf.evStart.ensure(buf.nBlocks + 1)[buf.nBlocks] = buf.evN;
+        }
+
+        // this pre-window becomes history for the user's later promotions
+        hClick += wClick; hCollect += wCollect; hCart += wCart; hBuy += wBuy; hasHist = 1;
+        for (let x = a; x < b; x++) {
+          if (behavior[x] !== CART) continue;
           const it = item[x];
-          if (uiSt[it] !== stamp) { uiSt[it] = stamp; uiClicks[it] = 0; uiCarted[it] = 0; }
-          if (bh === CLICK) { wClick++; uiClicks[it]++; }
-          else if (bh === COLLECT) wCollect++;
-          else if (bh === CART) { wCart++; uiCarted[it] = 1; }
-          else wBuy++;
+          if (convSt[it] === stamp) continue;
+          convSt[it] = stamp;
+          hCartItems++;
+          if (pBuySt[it] === stamp) hConv++;
         }
-        j = ge;
       }
-      buf.n = n;
-      const pos = stats.positives[pi];
-      pos[0] += pDirect; pos[1] += pAtc; pos[2] += pDelayed;
-      stats.perPromoLate[pi] += late;
-      const added = buf.n - blockStart;
-      if (added > 0) {
-        userHad = true;
-        stats.perPromo[pi] += added;
-        stats.samples += added;
-        const base = buf.evN;
-        buf.ensureEv(base + seqHi - seqLo);
-        const ei = buf.evItem.a, ec = buf.evCat.a, eb = buf.evBeh.a, et = buf.evTime.a;
-        for (let x = seqLo; x < seqHi; x++) {
-          const q = base + x - seqLo;
-          ei[q] = rows.item[item[x]]; ec[q] = rows.category[category[x]]; eb[q] = behavior[x]; et[q] = time[x];
-        }
-        buf.evN = base + seqHi - seqLo;
-        buf.nBlocks++;
-        buf.evStart.ensure(buf.nBlocks + 1)[buf.nBlocks] = buf.evN;
+      if (userHad) stats.usersWithSamples++;
+      for (let pi = 0; pi < nP; pi++) {
+        if (bufs[pi].n >= shardSize) await flush(pi);
       }
-
-      // this pre-window becomes history for the user's later promotions
-      hClick += wClick; hCollect += wCollect; hCart += wCart; hBuy += wBuy; hasHist = 1;
-      for (let x = a; x < b; x++) {
-        if (behavior[x] !== CART) continue;
-        const it = item[x];
-        if (convSt[it] === stamp) continue;
-        convSt[it] = stamp;
-        hCartItems++;
-        if (pBuySt[it] === stamp) hConv++;
-      }
+      if (opts.onProgress && (u & 1023) === 1023) opts.onProgress(doneBefore + e - userStart[uFrom]);
     }
-    if (userHad) stats.usersWithSamples++;
-    for (let pi = 0; pi < nP; pi++) {
-      if (bufs[pi].n >= shardSize) await flush(pi);
-    }
-    if (opts.onProgress && (u & 1023) === 1023) opts.onProgress(e);
+    doneBefore += userStart[uTo] - userStart[uFrom];
   }
   for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await flush(pi);
   await Promise.all(writing);
-  opts.onProgress?.(userStart[uTo]);
+  opts.onProgress?.(doneBefore);
   return stats;
 }
 

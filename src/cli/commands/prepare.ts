@@ -1,7 +1,7 @@
 import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
 import { READ_FLAGS, readOptionsFromFlags } from '../../data/readers/options.js';
-import { prepare } from '../../data/prepare.js';
+import { prepare, DEFAULT_MEMORY_BUDGET_MB } from '../../data/prepare.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   log: { type: 'string', multiple: true, help: 'behavior log file (.csv or .csv.gz); repeat for several files' },
@@ -13,6 +13,8 @@ const FLAGS: Record<string, FlagSpec> = {
   'valid-days': { type: 'string', default: '2', help: 'last days of the latest historical pre-window held out for validation' },
   'shard-size': { type: 'string', default: '65536', help: 'samples per shard file (at least)' },
   'max-buckets': { type: 'string', help: 'upper bound on any field\'s hash buckets (default 1048576)' },
+  'memory-budget': { type: 'string', default: String(DEFAULT_MEMORY_BUDGET_MB), help: 'MB the event buffers may take; a log that outgrows it is prepared out of core (run files in the temp dir, one range of users at a time)' },
+  'out-of-core': { type: 'string', default: 'auto', help: 'auto (only past --memory-budget), always or never; the dataset is the same either way' },
 };
 
 export async function run(argv: string[]): Promise<number> {
@@ -38,11 +40,14 @@ export async function run(argv: string[]): Promise<number> {
     validDays: numFlag(values, 'valid-days', { int: true, min: 0 }),
     shardSize: numFlag(values, 'shard-size', { int: true, min: 1 }),
     maxBuckets: numFlag(values, 'max-buckets', { int: true, min: 16 }),
+    memoryBudgetMB: numFlag(values, 'memory-budget', { min: 16 }),
+    outOfCore: outOfCoreFlag(strFlag(values, 'out-of-core')),
   });
   const m = r.meta;
   const ps = m.counts.perSplit;
   process.stdout.write(`wrote ${r.dir}: ${m.counts.samples} samples from ${m.counts.events} events (${m.counts.users} users, ${m.counts.items} items), `
     + `train ${ps.train} / valid ${ps.valid} / test ${ps.test}, ${m.shards.length} shards, ${(r.timings.total / 1000).toFixed(1)} s\n`);
+  if (r.outOfCore) process.stdout.write(`  out of core: ${r.outOfCore.runs} run files, ${r.outOfCore.ranges} user ranges of <= ${r.outOfCore.rangeEvents} events\n`);
   for (const p of m.perPromotion ?? []) {
     const tgt = p.date === m.promotions[m.target].date;
     process.stdout.write(`  ${p.date}:${p.preDays}${tgt ? ' (target)' : ''}: ${p.samples} samples, direct ${p.positives.direct}, atc ${p.positives.atc}, delayed ${tgt && !m.targetOutcomeKnown ? 'unknown' : p.positives.delayed}\n`);
@@ -50,4 +55,9 @@ export async function run(argv: string[]): Promise<number> {
   const bad = Object.values(m.badRows).reduce((s, n) => s + n, 0);
   if (bad > 0) process.stdout.write(`  ${bad} bad rows skipped: ${Object.entries(m.badRows).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`).join(', ')} (details in meta.json)\n`);
   return 0;
+}
+
+function outOfCoreFlag(v: string | undefined): 'auto' | 'always' | 'never' | undefined {
+  if (v === undefined || v === 'auto' || v === 'always' || v === 'never') return v;
+  throw flagError('out-of-core', `must be auto, always or never, got '${v}'`);
 }
