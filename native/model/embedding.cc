@@ -25,9 +25,12 @@ Napi::Value Fail(Napi::Env env, const std::string& msg) {
   return env.Undefined();
 }
 
-// embeddingGatherRows(table Float32Array, dim, ids Int32Array[]) ->
+// embeddingGatherRows(table Float32Array, dim, ids Int32Array[], alloc?, padRow?) ->
 //   { rows Int32Array (unique non-zero ids ascending), values Float32Array (rows × dim),
 //     local Int32Array[] (per id: 0 for padding, else 1 + its row's index in rows) }
+// alloc(n), when given, supplies the values array (a Float32Array of exactly n elements, e.g. one
+// the engine recycles); with padRow the values start with one zero row (the padding row, so that
+// local index i is values row i), (rows + 1) × dim.
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
@@ -73,10 +76,26 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
     count += (uint32_t)__builtin_popcountll(bits[w]);
   }
 
+  const bool padRow = info.Length() > 4 && info[4].ToBoolean().Value();
+  const size_t nValues = ((size_t)count + (padRow ? 1 : 0)) * dim;
   auto rows = Napi::Int32Array::New(env, count);
-  auto values = Napi::Float32Array::New(env, (size_t)count * dim);
+  Napi::Float32Array values;
+  if (info.Length() > 3 && info[3].IsFunction()) {
+    Napi::Value v = info[3].As<Napi::Function>().Call({Napi::Number::New(env, (double)nValues)});
+    if (env.IsExceptionPending()) return env.Undefined();
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        v.As<Napi::Float32Array>().ElementLength() != nValues)
+      return Fail(env, "embeddingGatherRows: alloc(n) must return a Float32Array of n elements");
+    values = v.As<Napi::Float32Array>();
+  } else {
+    values = Napi::Float32Array::New(env, nValues);
+  }
   int32_t* rp = rows.Data();
   float* vp = values.Data();
+  if (padRow) {
+    std::memset(vp, 0, dim * sizeof(float));
+    vp += dim;
+  }
   size_t k = 0;
   for (size_t w = 0; w < words; w++) {
     uint64_t b = bits[w];

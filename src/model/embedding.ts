@@ -7,14 +7,14 @@ import { gaussian, rng } from './params.js';
  * block, remap the batch's ids to local indices into it, and the model's gradient w.r.t. the block
  * *is* the sparse row gradient — no V × dim tensor is ever built.
  *
- * Local index 0 is reserved for the padding row (table row 0): the model prepends a constant zero
- * row, so padded sequence slots embed to zeros and receive no gradient; row r of `rows` has local
- * index r + 1.
+ * Local index 0 is reserved for the padding row (table row 0): a zero row at the front of the block
+ * (`padRow`), so padded sequence slots embed to zeros and the gradient they get is dropped; row r of
+ * `rows` has local index r + 1.
  */
 export interface BatchRows {
   /** unique touched table rows, ascending, row 0 excluded */
   rows: Int32Array;
-  /** rows.length × dim, copied from the table */
+  /** rows.length × dim copied from the table; with `padRow`, preceded by one zero row */
   values: Float32Array;
   /** local indices of each id array passed in, same shapes */
   local: Int32Array[];
@@ -96,7 +96,14 @@ export function uniqueRows(ids: Int32Array[], tableRows: number): Int32Array {
   return collect(ids, tableRows).rows;
 }
 
-type NativeGather = (table: Float32Array, dim: number, ids: Int32Array[]) => BatchRows;
+export interface GatherOptions {
+  /** supplies the values array (exactly n elements; contents are overwritten) */
+  alloc?: (n: number) => Float32Array;
+  /** values start with a zero row for local index 0 */
+  padRow?: boolean;
+}
+
+type NativeGather = (table: Float32Array, dim: number, ids: Int32Array[], alloc?: (n: number) => Float32Array, padRow?: boolean) => BatchRows;
 
 // Resolved on first use rather than at import, so CMDCM_NO_NATIVE set by a test before the first
 // gather still selects the fallback.
@@ -114,19 +121,23 @@ function native(): NativeGather | null {
  * The addon's bitmap kernel (native/model/embedding.cc: no hashing, no sort) when it is built,
  * else the TypeScript oracle below; both return identical arrays.
  */
-export function gatherBatchRows(table: Float32Array, dim: number, ids: Int32Array[]): BatchRows {
+export function gatherBatchRows(table: Float32Array, dim: number, ids: Int32Array[], opts: GatherOptions = {}): BatchRows {
   const fn = native();
-  if (fn) return fn(table, dim, ids);
-  return gatherBatchRowsTs(table, dim, ids);
+  if (fn) return fn(table, dim, ids, opts.alloc, opts.padRow ?? false);
+  return gatherBatchRowsTs(table, dim, ids, opts);
 }
 
 /** The TypeScript implementation: fallback without the addon, and the oracle its tests compare against. */
-export function gatherBatchRowsTs(table: Float32Array, dim: number, ids: Int32Array[]): BatchRows {
+export function gatherBatchRowsTs(table: Float32Array, dim: number, ids: Int32Array[], opts: GatherOptions = {}): BatchRows {
   const tableRows = Math.floor(table.length / dim);
   if (tableRows * dim !== table.length) throw new Error(`embedding table length ${table.length} is not a multiple of dim ${dim}`);
   const { map, rows, slots } = collect(ids, tableRows);
-  const values = new Float32Array(rows.length * dim);
-  for (let r = 0; r < rows.length; r++) values.set(table.subarray(rows[r] * dim, rows[r] * dim + dim), r * dim);
+  const pad = opts.padRow ? dim : 0;
+  const n = pad + rows.length * dim;
+  const values = opts.alloc ? opts.alloc(n) : new Float32Array(n);
+  if (values.length !== n) throw new Error(`gather alloc(${n}) returned ${values.length} elements`);
+  values.fill(0, 0, pad);
+  for (let r = 0; r < rows.length; r++) values.set(table.subarray(rows[r] * dim, rows[r] * dim + dim), pad + r * dim);
   const local = slots.map((sl) => {
     const out = new Int32Array(sl.length);
     for (let i = 0; i < sl.length; i++) if (sl[i] >= 0) out[i] = map.vals[sl[i]];

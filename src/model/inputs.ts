@@ -58,7 +58,7 @@ export function userStatColumns(dense: string[]): number[] {
 /** One batch as tensors: ids are local indices into `emb` (row 0 = the zero padding row). */
 export interface Inputs {
   n: number;
-  /** (1 + |U|) × dim: a constant zero row, then the gathered rows (the differentiated tensor) */
+  /** (1 + |U|) × dim: the zero padding row, then the gathered rows (the differentiated tensor) */
   emb: tf.Tensor2D;
   /** N·F local indices (host: the gather's gradient runs on the host on the 'cpu' backend) */
   fieldIdx: Int32Array;
@@ -72,10 +72,21 @@ export interface Inputs {
   gateDense: tf.Tensor2D | null;
 }
 
+/**
+ * Where the host-side input arrays come from: fresh by default; the model passes the engine's
+ * `hostF32` so that arrays which become tensors are recycled (their contents are then stale, so
+ * every function here writes every element).
+ */
+export type HostAlloc = (n: number) => Float32Array;
+const fresh: HostAlloc = (n) => new Float32Array(n);
+
 /** Dense statistics are raw counts: sign·log1p keeps a heavy user from saturating the first layer. */
-export function transformDense(d: Float32Array, how: ModelConfig['denseTransform']): Float32Array {
-  if (how === 'none') return d.slice();
-  const out = new Float32Array(d.length);
+export function transformDense(d: Float32Array, how: ModelConfig['denseTransform'], alloc: HostAlloc = fresh): Float32Array {
+  const out = alloc(d.length);
+  if (how === 'none') {
+    out.set(d);
+    return out;
+  }
   for (let i = 0; i < d.length; i++) {
     const v = d[i];
     out[i] = Number.isFinite(v) ? Math.sign(v) * Math.log1p(Math.abs(v)) : 0;
@@ -83,15 +94,15 @@ export function transformDense(d: Float32Array, how: ModelConfig['denseTransform
   return out;
 }
 
-export function selectColumns(d: Float32Array, width: number, cols: number[]): Float32Array {
+export function selectColumns(d: Float32Array, width: number, cols: number[], alloc: HostAlloc = fresh): Float32Array {
   const n = d.length / width;
-  const out = new Float32Array(n * cols.length);
+  const out = alloc(n * cols.length);
   for (let i = 0; i < n; i++) for (let j = 0; j < cols.length; j++) out[i * cols.length + j] = d[i * width + cols[j]];
   return out;
 }
 
-export function seqMaskOf(seqLen: Int32Array, L: number): Float32Array {
-  const m = new Float32Array(seqLen.length * L);
+export function seqMaskOf(seqLen: Int32Array, L: number, alloc: HostAlloc = fresh): Float32Array {
+  const m = alloc(seqLen.length * L).fill(0);
   for (let i = 0; i < seqLen.length; i++) m.fill(1, i * L, i * L + Math.min(Math.max(seqLen[i], 0), L));
   return m;
 }

@@ -2,14 +2,14 @@ import * as tf from '@tensorflow/tfjs';
 import type { Batch, Schema } from '../data/batch.js';
 import type { Architecture, ForwardHooks } from './architecture.js';
 import type { ModelConfig } from './config.js';
-import { peekF32 } from '../engine/host.js';
+import { hostF32, peekF32 } from '../engine/host.js';
 import { firstOrderGradients } from '../engine/tape.js';
 import { gatherBatchRows } from './embedding.js';
 import { selectColumns, seqMaskOf, transformDense, type InputInfo, type Inputs } from './inputs.js';
 import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } from './losses.js';
 import { initParams, LayoutBuilder, ParamView, specSize } from './params.js';
 import { rateLogit, standardizeInPlace, type BaseRates } from './priors.js';
-import type { GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
+import type { GradOut, GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
 
 /**
  * Predictions are clamped to [1e-6, 1 − 1e-6]: float32 sigmoid rounds to exactly 0 or 1 beyond
@@ -22,8 +22,8 @@ export interface GradOptions {
   lossScale?: number;
   /** differentiate only these terms (all by default); `terms` still reports every term's value */
   only?: readonly TermName[];
-  /** where to write the dense gradient (layout.total values, overwritten); a fresh array if absent */
-  denseGradOut?: Float32Array;
+  /** buffers for the results (types.ts GradOut) */
+  out?: GradOut;
 }
 
 /**
@@ -74,8 +74,8 @@ export class NetModel implements Model {
     return out;
   }
 
-  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1, denseGradOut?: Float32Array): GradResult {
-    return this.gradTerms(params, table, batch, { lossScale, denseGradOut });
+  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale = 1, out?: GradOut): GradResult {
+    return this.gradTerms(params, table, batch, { lossScale, out });
   }
 
   /** Gradient of a subset of the loss terms (the gradient checks use one term at a time). */
@@ -84,8 +84,8 @@ export class NetModel implements Model {
     if (!(lossScale >= 0) || !Number.isFinite(lossScale)) throw new Error(`lossScale must be a finite number >= 0, got ${lossScale}`);
     const only = opts.only ?? this.termNames;
     for (const t of only) if (!this.termNames.includes(t)) throw new Error(`model ${this.name} has no loss term '${t}' (it has ${this.termNames.join(', ')})`);
-    const out = opts.denseGradOut;
-    if (out && out.length !== this.layout.total) throw new Error(`denseGradOut has ${out.length} values, the model's layout needs ${this.layout.total}`);
+    const out = opts.out?.dense;
+    if (out && out.length !== this.layout.total) throw new Error(`the dense gradient buffer has ${out.length} values, the model's layout needs ${this.layout.total}`);
     if (batch.n === 0) {
       // A worker whose share of a short last global batch is empty contributes nothing.
       const zero = out ? out.fill(0) : new Float32Array(this.layout.total);
@@ -96,10 +96,12 @@ export class NetModel implements Model {
     const terms: Record<string, number> = {};
     let loss = 0;
     const denseGrad = out ?? new Float32Array(this.layout.total);
-    let rowGrad = new Float32Array(host.rows.length * D);
+    const nRow = host.rows.length * D;
+    const rowOut = opts.out?.rowGrad;
+    const rowGrad = rowOut && rowOut.length >= nRow ? rowOut.subarray(0, nRow) : new Float32Array(nRow);
     tf.tidy(() => {
       const pv = new ParamView(this.layout, params);
-      const rowsT = tf.tensor2d(host.values, [host.rows.length, D]);
+      const rowsT = this.rowsTensor(host);
       const f = () => {
         const x = this.tensorInputs(host, rowsT);
         const t = lossTerms(this.arch.forward(pv, x, this.hooks), this.labels(batch), this.termOptions(), lossScale);
@@ -115,7 +117,9 @@ export class NetModel implements Model {
       const { value, grads } = firstOrderGradients(() => tf.engine().gradients(f, xs, undefined, true));
       loss = value.dataSync()[0];
       // peeked arrays are the backend's own and die with the tidy: copied out here
-      if (grads[0]) rowGrad = peekF32(grads[0]).slice();
+      // row 0 of the block is the padding row: its gradient is dropped
+      if (grads[0]) rowGrad.set(peekF32(grads[0]).subarray(D));
+      else rowGrad.fill(0);
       this.layout.offsets.forEach((off, i) => {
         const g = grads[i + 1];
         if (g) denseGrad.set(peekF32(g), off);
@@ -131,7 +135,7 @@ export class NetModel implements Model {
     const host = this.hostInputs(table, batch);
     return tf.tidy(() => {
       const pv = new ParamView(this.layout, params);
-      const x = this.tensorInputs(host, tf.tensor2d(host.values, [host.rows.length, this.dim]));
+      const x = this.tensorInputs(host, this.rowsTensor(host));
       const t = lossTerms(this.arch.forward(pv, x, this.hooks), this.labels(batch), this.termOptions(), lossScale);
       const out: Record<string, number> = {};
       for (const name of this.termNames) out[name] = t[name]!.dataSync()[0];
@@ -145,7 +149,7 @@ export class NetModel implements Model {
     const n = batch.n;
     return tf.tidy(() => {
       const pv = new ParamView(this.layout, params);
-      const x = this.tensorInputs(host, tf.tensor2d(host.values, [host.rows.length, this.dim]));
+      const x = this.tensorInputs(host, this.rowsTensor(host));
       const h = this.arch.forward(pv, x, this.hooks);
       const prob = (z: tf.Tensor1D) => Float32Array.from(tf.clipByValue(tf.sigmoid(z), P_MIN, 1 - P_MIN).dataSync() as Float32Array);
       const direct = prob(h.direct);
@@ -189,8 +193,8 @@ export class NetModel implements Model {
       throw new Error(`batch of ${n} samples does not match the model's schema (fields ${F}, seqLen ${L}, dense ${S})`);
     }
     if (table.length !== this.schema.tableRows * D) throw new Error(`embedding table has ${table.length} values, schema needs ${this.schema.tableRows} × ${D}`);
-    const g = gatherBatchRows(table, D, [batch.fields, batch.seq]);
-    let dense = S > 0 ? transformDense(batch.dense, this.config.denseTransform) : null;
+    const g = gatherBatchRows(table, D, [batch.fields, batch.seq], { alloc: hostF32, padRow: true });
+    let dense = S > 0 ? transformDense(batch.dense, this.config.denseTransform, hostF32) : null;
     // Before the train split's statistics are fit (the trainer fits them before the first step)
     // the features enter unscaled.
     if (dense && this.config.standardizeDense && this.config.denseStats) dense = standardizeInPlace(dense, S, this.config.denseStats);
@@ -200,17 +204,22 @@ export class NetModel implements Model {
       values: g.values,
       fieldIdx: g.local[0],
       seqIdx: g.local[1],
-      seqMask: seqMaskOf(batch.seqLen, L),
+      seqMask: seqMaskOf(batch.seqLen, L, hostF32),
       dense,
-      gateDense: dense ? selectColumns(dense, S, this.info.gateDenseCols) : null,
+      gateDense: dense ? selectColumns(dense, S, this.info.gateDenseCols, hostF32) : null,
     };
+  }
+
+  /** The gathered rows behind the padding row: local index i is row i. */
+  private rowsTensor(h: ReturnType<NetModel['hostInputs']>): tf.Tensor2D {
+    return tf.tensor2d(h.values, [h.rows.length + 1, this.dim]);
   }
 
   private tensorInputs(h: ReturnType<NetModel['hostInputs']>, rowsT: tf.Tensor2D): Inputs {
     const L = this.info.seqLen;
     return {
       n: h.n,
-      emb: tf.concat([tf.zeros([1, this.dim]), rowsT], 0) as tf.Tensor2D,
+      emb: rowsT,
       fieldIdx: h.fieldIdx,
       seqIdx: h.seqIdx,
       seqMask: tf.tensor2d(h.seqMask, [h.n, L]),
@@ -222,7 +231,7 @@ export class NetModel implements Model {
   private labels(batch: Batch): BatchLabels {
     const n = batch.n;
     const col = (a: Float32Array, j: number) => {
-      const out = new Float32Array(n);
+      const out = hostF32(n);
       for (let i = 0; i < n; i++) out[i] = a[i * 3 + j];
       return tf.tensor1d(out);
     };

@@ -18,6 +18,18 @@ export interface ParamLayout {
   total: number;
 }
 
+/**
+ * Buffers a caller offers for a gradient's results, so a step allocates nothing big: a parallel
+ * worker passes its shared-memory slots, the trainer buffers it reuses. A model may ignore them and
+ * return arrays of its own; callers compare identity before copying.
+ */
+export interface GradOut {
+  /** receives the dense gradient (layout.total values, overwritten); becomes `denseGrad` */
+  dense?: Float32Array;
+  /** when it holds rows × dim values, its front receives the row gradient; `rowGrad` is then a view of it */
+  rowGrad?: Float32Array;
+}
+
 export interface GradResult {
   loss: number;
   /** each loss term's value (already weighted), e.g. direct, atc, ctcvr, cf */
@@ -50,10 +62,8 @@ export interface Model {
   /**
    * Loss and gradients of one (micro-)batch. `lossScale` multiplies the batch-mean loss (a worker
    * passes microBatch / globalBatch so workers' gradients sum to the global-batch gradient).
-   * Pure: no I/O, no global state. With `denseGradOut` (layout.total values) the dense gradient is
-   * written there and returned as `denseGrad` (a worker passes its shared-memory slot; an
-   * implementation may ignore it and return its own array).
+   * Pure: no I/O, no global state. `out` offers buffers for the results (see GradOut).
    */
-  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale?: number, denseGradOut?: Float32Array): GradResult;
+  grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale?: number, out?: GradOut): GradResult;
   predict(params: Float32Array, table: Float32Array, batch: Batch): Predictions;
 }

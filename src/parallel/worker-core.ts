@@ -112,8 +112,9 @@ export class WorkerCore {
   private readonly barrier: Barrier;
   private readonly slice: [number, number];
   private readonly scratch: Float32Array;
-  /** this worker's dense-gradient slot in the shared region */
+  /** this worker's dense-gradient and row-gradient slots in the shared region */
   private readonly gradSlot: Float32Array;
+  private readonly rowGradSlot: Float32Array;
   private readonly outRows: Int32Array;
   private readonly outGrad: Float32Array;
 
@@ -123,7 +124,8 @@ export class WorkerCore {
     this.barrier = new Barrier(this.views.ctrl, L.workers, waiter);
     this.slice = ownedSlice(L.paramCount, L.workers, init.w);
     this.scratch = new Float32Array(this.slice[1] - this.slice[0]);
-    this.gradSlot = this.views.grads.subarray(init.w * init.layout.paramCount, (init.w + 1) * init.layout.paramCount);
+    this.gradSlot = this.views.grads.subarray(init.w * L.paramCount, (init.w + 1) * L.paramCount);
+    this.rowGradSlot = this.views.rowGrad.subarray(init.w * L.rowCap * L.dim, (init.w + 1) * L.rowCap * L.dim);
     // a worker owns about 1/W of the rows all workers touched
     this.outRows = new Int32Array(Math.min(L.tableRows, L.workers * L.rowCap));
     this.outGrad = new Float32Array(this.outRows.length * L.dim);
@@ -146,7 +148,7 @@ export class WorkerCore {
     let g: GradResult;
     if (hi > lo) {
       // the model writes its dense gradient straight into this worker's shared slot
-      g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / o.n, this.gradSlot);
+      g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / o.n, { dense: this.gradSlot, rowGrad: this.rowGradSlot });
     } else {
       g = { loss: 0, terms: {}, denseGrad: this.gradSlot.fill(0), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
     }
@@ -157,7 +159,9 @@ export class WorkerCore {
     if (g.rows.length > L.rowCap) throw new Error(`worker ${w}: micro-batch touched ${g.rows.length} rows, the shared row area holds ${L.rowCap}`);
     if (g.denseGrad !== this.gradSlot) this.gradSlot.set(g.denseGrad);
     V.rowIdx.set(g.rows, w * L.rowCap);
-    V.rowGrad.set(g.rowGrad.subarray(0, g.rows.length * D), w * L.rowCap * D);
+    if (g.rowGrad.buffer !== this.rowGradSlot.buffer || g.rowGrad.byteOffset !== this.rowGradSlot.byteOffset) {
+      this.rowGradSlot.set(g.rowGrad.subarray(0, g.rows.length * D));
+    }
     Atomics.store(V.rowCount, w, g.rows.length);
     const t2 = performance.now(), c2 = PHASE_CPU ? threadCpuMs() : 0;
 

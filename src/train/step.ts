@@ -1,4 +1,4 @@
-import type { Model, GradResult } from '../model/types.js';
+import type { Model, GradOut, GradResult } from '../model/types.js';
 import type { Batch } from '../data/batch.js';
 import { CmdcmError } from '../util/errors.js';
 import { optim } from './optim.js';
@@ -67,13 +67,20 @@ export function applyGradients(state: TrainState, dim: number, g: GradResult, h:
  * untouched when it fails), the optimizer update. No I/O, no global state beyond the optimizer
  * kernels' selection.
  */
-// One dense-gradient buffer per parameter vector, reused every step instead of a fresh array each.
-const gradBuffers = new WeakMap<Float32Array, Float32Array>();
+// Gradient buffers per parameter vector, reused every step instead of fresh arrays each.
+const gradBuffers = new WeakMap<Float32Array, Required<GradOut>>();
+
+function buffersFor(state: TrainState): Required<GradOut> {
+  let b = gradBuffers.get(state.params);
+  if (!b) gradBuffers.set(state.params, (b = { dense: new Float32Array(state.params.length), rowGrad: new Float32Array(0) }));
+  return b;
+}
 
 export function trainStep(model: Model, state: TrainState, batch: Batch, h: StepHyper): StepResult {
-  let out = gradBuffers.get(state.params);
-  if (!out) gradBuffers.set(state.params, (out = new Float32Array(state.params.length)));
+  const out = buffersFor(state);
   const g = model.grad(state.params, state.table, batch, 1, out);
+  // the row buffer grows to the largest batch seen: next time the model writes into it
+  if (g.rowGrad.buffer !== out.rowGrad.buffer && g.rowGrad.length > out.rowGrad.length) out.rowGrad = new Float32Array(Math.ceil(g.rowGrad.length * 1.25));
   const stepNo = state.step + 1;
   checkFinite(g, stepNo);
   applyGradients(state, model.dim, g, h);

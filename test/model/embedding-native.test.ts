@@ -6,7 +6,7 @@ import { gatherBatchRows, gatherBatchRowsTs } from '../../src/model/embedding.js
 // The addon kernel (native/model/embedding.cc) against the TypeScript implementation, which rows.test.ts
 // checks against a Set/sort oracle. Skipped, not passed, where the addon is not built.
 const addon = loadAddon();
-const kernel = addon?.embeddingGatherRows as ((t: Float32Array, d: number, ids: Int32Array[]) => ReturnType<typeof gatherBatchRowsTs>) | undefined;
+const kernel = addon?.embeddingGatherRows as ((t: Float32Array, d: number, ids: Int32Array[], alloc?: (n: number) => Float32Array) => ReturnType<typeof gatherBatchRowsTs>) | undefined;
 const skip = kernel ? false : 'native addon not built';
 
 function lcg(seed: number): () => number {
@@ -34,6 +34,24 @@ test('native gather == TS gather on random batches of several shapes and table s
     const ids = [a, new Int32Array(0), b];
     assertSame(kernel!(table, dim, ids), gatherBatchRowsTs(table, dim, ids));
   }
+});
+
+test('alloc and padRow: the values land in the supplied array behind one zero row, natively and in TS', { skip }, () => {
+  const next = lcg(7);
+  const dim = 3, table = Float32Array.from({ length: 200 * dim }, (_, i) => 1 + i);
+  const ids = [Int32Array.from({ length: 300 }, (_, i) => (i % 7 === 0 ? 0 : next() % 200))];
+  const plain = gatherBatchRowsTs(table, dim, ids);
+  for (const impl of ['native', 'ts'] as const) {
+    const asked: number[] = [];
+    // stale contents, as a recycled array would have
+    const alloc = (n: number) => { asked.push(n); return new Float32Array(n).fill(NaN); };
+    const g = impl === 'native' ? gatherBatchRows(table, dim, ids, { alloc, padRow: true }) : gatherBatchRowsTs(table, dim, ids, { alloc, padRow: true });
+    assert.deepEqual(asked, [(plain.rows.length + 1) * dim], impl);
+    assert.deepEqual(Array.from(g.values.subarray(0, dim)), [0, 0, 0], impl);
+    assert.deepEqual(g.values.subarray(dim), plain.values, impl);
+    assert.deepEqual(g.local, plain.local, impl);
+  }
+  assert.throws(() => kernel!(table, dim, ids, ((n: number) => new Float32Array(n + 1)) as never), /alloc\(n\) must return a Float32Array of n elements/);
 });
 
 test('native gather: only padding gives no rows; local all zero', { skip }, () => {

@@ -138,3 +138,20 @@ test('an empty (micro-)batch contributes nothing and does not throw', () => {
   assert.deepEqual(Object.keys(g.terms), m.termNames);
   assert.equal(m.predict(m.initParams(1), initTable(schema.tableRows, m.dim, 1), empty).delayed.length, 0);
 });
+
+test('grad into offered buffers: same values, results are the buffers (or fresh arrays when a buffer is too small)', async () => {
+  const m = createModel(tinyConfig('cmdcm'), schema);
+  const table = initTable(schema.tableRows, m.dim, 4, 0.3);
+  const params = m.initParams(2);
+  const plain = m.grad(params, table, batch);
+  const dense = new Float32Array(m.layout.total).fill(NaN), rowGrad = new Float32Array(plain.rowGrad.length + 5).fill(NaN);
+  const g = m.grad(params, table, batch, 1, { dense, rowGrad });
+  assert.equal(g.denseGrad, dense);
+  assert.equal(g.rowGrad.buffer, rowGrad.buffer);
+  assert.deepEqual(g.denseGrad, plain.denseGrad);
+  assert.deepEqual(g.rowGrad, plain.rowGrad);
+  const small = m.grad(params, table, batch, 1, { rowGrad: new Float32Array(1) });
+  assert.equal(small.rowGrad.length, plain.rowGrad.length);
+  assert.deepEqual(small.rowGrad, plain.rowGrad);
+  assert.throws(() => m.grad(params, table, batch, 1, { dense: new Float32Array(3) }), /dense gradient buffer has 3 values/);
+});
