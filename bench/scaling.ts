@@ -11,6 +11,8 @@
  * fixed cost (tfjs's per-op bookkeeping, parameter views, the reduce), which W workers each pay
  * while they split the per-sample work, so the speedup grows with the batch. The warmup is long
  * because the first steps run with cold JIT and collector heuristics that do not reflect training.
+ * `independent-2@B` runs two separate single-worker trainings at once: the machine's ceiling for
+ * any 2-way parallel scheme (`ceiling_independent_2v1` in the summary).
  *
  * Every parallel configuration also reports `worker_ms_per_step`, each worker's wall ms per phase
  * (grad, publish, barrier, reduce); CMDCM_PHASE_CPU=1 adds `worker_cpu_ms_per_step`, the same
@@ -202,6 +204,16 @@ async function main(): Promise<void> {
     res[c.label] = await runChild(c);
     process.stdout.write(JSON.stringify(res[c.label]) + '\n');
   }
+  // The machine's own ceiling: two independent single-worker trainings at once (no shared memory,
+  // no synchronisation), their summed samples/s against one alone. Cores that share caches, memory
+  // bandwidth and V8's background threads keep this below 2; no data-parallel scheme can beat it.
+  for (const batch of batches) {
+    if (only && !only.includes('independent-2')) break;
+    const c: Conf = { mode: 'local', workers: 1, batch, steps, warmup, engine, label: `independent-2@${batch}` };
+    const pair = await Promise.all([runChild(c), runChild(c)]);
+    res[c.label] = { label: c.label, batch, samples_per_s: +pair.reduce((a, p) => a + (p.samples_per_s as number), 0).toFixed(1), each_ms_per_step: pair.map((p) => p.ms_per_step).join(',') };
+    process.stdout.write(JSON.stringify({ bench: 'scaling', ...res[c.label] }) + '\n');
+  }
   const r = (a: string, b: string, k: string) => (res[a] && res[b] ? +((res[a][k] as number) / (res[b][k] as number)).toFixed(3) : null);
   // 2 × (CPU per sample with 1 worker) / (CPU per sample with 2): the speedup two free cores would give
   const cpuBound = (two: string, one: string) => (res[two] && res[one] ? +((2 * (res[one].cpu_ms_per_1k_samples as number)) / (res[two].cpu_ms_per_1k_samples as number)).toFixed(3) : null);
@@ -215,6 +227,7 @@ async function main(): Promise<void> {
       thread1_vs_in_thread: r(`thread-1@${b}`, `in-thread@${b}`, 'samples_per_s'),
       cpu_bound_speedup_threads_2v1: cpuBound(`thread-2@${b}`, `thread-1@${b}`),
       cpu_bound_speedup_processes_2v1: cpuBound(`process-2@${b}`, `process-1@${b}`),
+      ceiling_independent_2v1: r(`independent-2@${b}`, `in-thread@${b}`, 'samples_per_s'),
     })),
     rss_1M_threads_2v1: r('thread-2-1M', 'thread-1-1M', 'rssPeakMiB'),
     pss_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'pssMiB'),
