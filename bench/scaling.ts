@@ -5,7 +5,7 @@
  * Each configuration runs in a fresh process so memory figures do not mix. One JSON line per
  * configuration, then a summary line with the ratios.
  *
- *   node dist/bench/scaling.js [--batch 512,1024,2048] [--steps 30] [--warmup 8] [--engine native] [--big-steps 3] [--only thread-1,thread-2]
+ *   node dist/bench/scaling.js [--batch 512,1024,2048] [--steps 30] [--warmup 8] [--repeat 1] [--engine native] [--big-steps 3] [--only thread-1,thread-2]
  *
  * Every global batch size in --batch is measured (labels `thread-2@1024`): each worker's step has a
  * fixed cost (tfjs's per-op bookkeeping, parameter views, the reduce), which W workers each pay
@@ -170,7 +170,7 @@ async function main(): Promise<void> {
     options: {
       child: { type: 'string' }, batch: { type: 'string', default: '512,1024,2048' }, steps: { type: 'string', default: '30' },
       warmup: { type: 'string', default: '8' }, engine: { type: 'string', default: 'native' }, 'big-steps': { type: 'string', default: '3' },
-      only: { type: 'string' },
+      only: { type: 'string' }, repeat: { type: 'string', default: '1' },
     },
   });
   if (values.child) return child(JSON.parse(values.child) as Conf);
@@ -199,10 +199,26 @@ async function main(): Promise<void> {
     { mode: 'process', workers: 2, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-2-1M' },
   );
   const only = values.only?.split(',');
-  const res: Record<string, Record<string, number | string>> = {};
-  for (const c of confs.filter((c) => !only || only.includes(c.label.split('@')[0]))) {
-    res[c.label] = await runChild(c);
-    process.stdout.write(JSON.stringify(res[c.label]) + '\n');
+  const repeat = Number(values.repeat);
+  if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat: a positive integer, got '${values.repeat}'`);
+  // With --repeat N every configuration runs N times, the whole list over and over (so slow phases
+  // of a shared machine spread over all of them), and the run with the median samples/s is kept.
+  const runs: Record<string, Record<string, number | string>[]> = {};
+  const median = (label: string) => {
+    const xs = [...runs[label]].sort((a, b) => (a.samples_per_s as number) - (b.samples_per_s as number));
+    return { ...xs[(xs.length - 1) >> 1], ...(xs.length > 1 ? { runs: xs.length, samples_per_s_range: [xs[0].samples_per_s, xs[xs.length - 1].samples_per_s] } : {}) };
+  };
+  const res: Record<string, Record<string, unknown>> = {};
+  for (let k = 0; k < repeat; k++) {
+    for (const c of confs.filter((c) => !only || only.includes(c.label.split('@')[0]))) {
+      const r = await runChild(c);
+      (runs[c.label] ??= []).push(r);
+      if (repeat > 1) process.stderr.write(`${c.label} run ${k + 1}/${repeat}: ${r.samples_per_s} samples/s\n`);
+    }
+  }
+  for (const label of Object.keys(runs)) {
+    res[label] = median(label);
+    process.stdout.write(JSON.stringify(res[label]) + '\n');
   }
   // The machine's own ceiling: two independent single-worker trainings at once (no shared memory,
   // no synchronisation), their summed samples/s against one alone. Cores that share caches, memory
@@ -210,9 +226,12 @@ async function main(): Promise<void> {
   for (const batch of batches) {
     if (only && !only.includes('independent-2')) break;
     const c: Conf = { mode: 'local', workers: 1, batch, steps, warmup, engine, label: `independent-2@${batch}` };
-    const pair = await Promise.all([runChild(c), runChild(c)]);
-    res[c.label] = { label: c.label, batch, samples_per_s: +pair.reduce((a, p) => a + (p.samples_per_s as number), 0).toFixed(1), each_ms_per_step: pair.map((p) => p.ms_per_step).join(',') };
-    process.stdout.write(JSON.stringify({ bench: 'scaling', ...res[c.label] }) + '\n');
+    for (let k = 0; k < repeat; k++) {
+      const pair = await Promise.all([runChild(c), runChild(c)]);
+      (runs[c.label] ??= []).push({ bench: 'scaling', label: c.label, batch, samples_per_s: +pair.reduce((a, p) => a + (p.samples_per_s as number), 0).toFixed(1), each_ms_per_step: pair.map((p) => p.ms_per_step).join(',') });
+    }
+    res[c.label] = median(c.label);
+    process.stdout.write(JSON.stringify(res[c.label]) + '\n');
   }
   const r = (a: string, b: string, k: string) => (res[a] && res[b] ? +((res[a][k] as number) / (res[b][k] as number)).toFixed(3) : null);
   // 2 × (CPU per sample with 1 worker) / (CPU per sample with 2): the speedup two free cores would give
