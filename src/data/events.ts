@@ -236,12 +236,7 @@ export class EventStoreBuilder implements RowSink {
   drainRun(consume: (cols: EventColumns, nUsers: number) => void): void {
     this.endChunk();
     const n = this.n;
-    const cols: EventColumns = {
-      n, user: this.user.subarray(0, n), item: this.item.subarray(0, n), category: this.category.subarray(0, n),
-      behavior: this.behavior.subarray(0, n), time: this.time.subarray(0, n),
-    };
-    for (const f of SIDE_FIELDS) if (this.side[f]) cols[f] = this.side[f]!.subarray(0, n);
-    consume(cols, this.interners.user.size);
+    consume(this.snapshot(false), this.interners.user.size);
     // rows of a later file without this side field rely on the -1 fill
     for (const f of SIDE_FIELDS) this.side[f]?.fill(-1, 0, n);
     this.n = 0;
@@ -259,12 +254,15 @@ export class EventStoreBuilder implements RowSink {
   /** The raw (ungrouped) columns so far, trimmed to n. */
   columns(): EventColumns {
     this.endChunk();
+    return this.snapshot(true);
+  }
+
+  /** The first n events' columns: copies, or views into the growing buffers. */
+  private snapshot(copy: boolean): EventColumns {
     const n = this.n;
-    const cols: EventColumns = {
-      n, user: this.user.slice(0, n), item: this.item.slice(0, n), category: this.category.slice(0, n),
-      behavior: this.behavior.slice(0, n), time: this.time.slice(0, n),
-    };
-    for (const f of SIDE_FIELDS) if (this.side[f]) cols[f] = this.side[f]!.slice(0, n);
+    const cut = <T extends Int32Array | Uint8Array>(a: T): T => (copy ? a.slice(0, n) : a.subarray(0, n)) as T;
+    const cols: EventColumns = { n, user: cut(this.user), item: cut(this.item), category: cut(this.category), behavior: cut(this.behavior), time: cut(this.time) };
+    for (const f of SIDE_FIELDS) if (this.side[f]) cols[f] = cut(this.side[f]!);
     return cols;
   }
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { spawn } from 'node:child_process';
+import { killPrepareAt } from './killed-prepare.js';
 import { fileURLToPath } from 'node:url';
 import { prepare } from '../../src/data/prepare.js';
 import { openDataset } from '../../src/data/dataset.js';
@@ -85,17 +85,7 @@ test('prepare is atomic: a failure leaves no dataset, and keeps an existing one 
 test('an interrupted prepare (killed mid-write) never leaves a dataset that looks complete', async () => {
   await gen();
   const out = join(root, 'killed');
-  const script = `
-    import { prepare } from ${JSON.stringify(new URL('../../src/data/prepare.js', import.meta.url).href)};
-    await prepare({ logs: [${JSON.stringify(log)}], promos: 'auto', out: ${JSON.stringify(out)}, progress: false,
-      beforeCommit: async () => { process.stdout.write('ready\\n'); await new Promise(() => setInterval(() => {}, 1000)); } });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CMDCM_LOG_LEVEL: 'silent' } });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-  });
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  await killPrepareAt('beforeCommit', `{ logs: [${JSON.stringify(log)}], promos: 'auto', out: ${JSON.stringify(out)}, progress: false }`);
   assert.ok(!existsSync(out));
   await assert.rejects(openDataset(out), /dataset directory not found/);
   // the next prepare sweeps the dead process's temp dir

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, existsSync, writeFileSync, copyFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
+import { killPrepareAt } from './killed-prepare.js';
 import { fileURLToPath } from 'node:url';
 import { prepare, type PrepareOptions } from '../../src/data/prepare.js';
 import { openDataset } from '../../src/data/dataset.js';
@@ -138,18 +139,8 @@ test('a failing out-of-core pass 2 leaves no dataset and no temp files, and keep
 test('an out-of-core prepare killed in pass 2 leaves only a hidden temp dir, swept by the next prepare', async () => {
   const { rows } = await gen();
   const out = join(root, 'spill-killed');
-  const script = `
-    import { prepare } from ${JSON.stringify(new URL('../../src/data/prepare.js', import.meta.url).href)};
-    await prepare({ logs: [${JSON.stringify(log)}], promos: 'auto', out: ${JSON.stringify(out)}, progress: false, outOfCore: 'always',
-      spillTuning: { runEvents: ${Math.ceil(rows / 4)}, rangeEvents: ${Math.ceil(rows / 3)} },
-      afterSpillRange: async () => { process.stdout.write('ready\\n'); await new Promise(() => setInterval(() => {}, 1000)); } });`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, CMDCM_LOG_LEVEL: 'silent' } });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('ready')) resolve(); });
-    child.on('exit', (code) => reject(new Error(`child exited early with ${code}`)));
-  });
-  child.kill('SIGKILL');
-  await new Promise((r) => child.once('exit', r));
+  await killPrepareAt('afterSpillRange', `{ logs: [${JSON.stringify(log)}], promos: 'auto', out: ${JSON.stringify(out)}, progress: false, outOfCore: 'always',
+      spillTuning: { runEvents: ${Math.ceil(rows / 4)}, rangeEvents: ${Math.ceil(rows / 3)} } }`);
   assert.ok(!existsSync(out));
   const left = readdirSync(root).filter((f) => f.startsWith('.spill-killed.tmp-'));
   assert.equal(left.length, 1);
