@@ -9,7 +9,7 @@ import * as tf from '@tensorflow/tfjs';
  * Inside `firstOrderGradients(fn)` a saved tensor is a second reference to the same data (the
  * backend's refcount + 1, exactly what the Identity kernel does) without the kernel call or the tape
  * node. Only for the in-process typed-array backends (native, cpu), whose refcounting we know;
- * elsewhere `fn` runs unchanged. Not reentrant across threads (each worker has its own tfjs).
+ * elsewhere `fn` runs unchanged. Nothing inside `fn` may take a higher-order gradient.
  */
 interface EngineInternals {
   clone(x: tf.Tensor): tf.Tensor;

@@ -147,7 +147,7 @@ export class WorkerCore {
     const [lo, hi] = microRange(o.n, L.workers, w);
     let g: GradResult;
     if (hi > lo) {
-      // the model writes its dense gradient straight into this worker's shared slot
+      // the model writes its gradients straight into this worker's shared slots
       g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / o.n, { dense: this.gradSlot, rowGrad: this.rowGradSlot });
     } else {
       g = { loss: 0, terms: {}, denseGrad: this.gradSlot.fill(0), rows: new Int32Array(0), rowGrad: new Float32Array(0) };

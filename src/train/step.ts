@@ -62,11 +62,6 @@ export function applyGradients(state: TrainState, dim: number, g: GradResult, h:
   state.step = t;
 }
 
-/**
- * One optimizer step on one batch: gradients from the model, a finiteness check (the state is left
- * untouched when it fails), the optimizer update. No I/O, no global state beyond the optimizer
- * kernels' selection.
- */
 // Gradient buffers per parameter vector, reused every step instead of fresh arrays each.
 const gradBuffers = new WeakMap<Float32Array, Required<GradOut>>();
 
@@ -76,6 +71,11 @@ function buffersFor(state: TrainState): Required<GradOut> {
   return b;
 }
 
+/**
+ * One optimizer step on one batch: gradients from the model, a finiteness check (the state is left
+ * untouched when it fails), the optimizer update. No I/O, no global state beyond the optimizer
+ * kernels' selection and the gradient buffers reused per parameter vector.
+ */
 export function trainStep(model: Model, state: TrainState, batch: Batch, h: StepHyper): StepResult {
   const out = buffersFor(state);
   const g = model.grad(state.params, state.table, batch, 1, out);
