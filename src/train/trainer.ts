@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Model } from '../model/types.js';
 import { baseRates } from '../model/priors.js';
-import { gatherColumns, type SampleColumns, type Schema } from '../data/batch.js';
+import { allocColumns, type SampleColumns, type Schema } from '../data/batch.js';
+import { gatherBatch } from '../features/gather.js';
 import { log } from '../util/log.js';
 import { validationLoglosses } from '../eval/report.js';
 import type { TrainConfig } from './config.js';
@@ -176,6 +177,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     let samples = 0;
     let lastLoss: number | null = null;
     let interrupted = false;
+    let batchBuf: SampleColumns | undefined;
     try {
       if (runner.attach) await runner.attach(state);
       outer: while (!state.finished) {
@@ -196,7 +198,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             break outer;
           }
           const idx = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
-          const batch = gatherColumns(o.schema, o.train, idx);
+          // full batches reuse one buffer (a step never keeps its batch); a short last one is fresh
+          const full = idx.length === cfg.batchSize;
+          if (full && !batchBuf) batchBuf = allocColumns(o.schema, cfg.batchSize);
+          const batch = gatherBatch(o.schema, o.train, new Int32Array(idx.buffer, idx.byteOffset, idx.length), full ? batchBuf : undefined);
           const lr = learningRate(cfg.schedule, state.step, this.totalSteps);
           const r = await runner.step(state, batch, stepHyper(cfg, lr));
           state.cursor = b + 1;
