@@ -91,7 +91,8 @@ export function trainStep(model: Model, state: TrainState, batch: Batch, h: Step
  * How the trainer runs a step. The default runs `trainStep` in this thread; the parallel trainer
  * (src/parallel) supplies one that splits each global batch across workers. `attach` is called once
  * before the first step and may replace the state's arrays (e.g. with SharedArrayBuffer-backed
- * copies); `close` once at the end, on every exit path.
+ * copies); `close` once at the end, on every exit path. The batch passed to `step` is valid only
+ * until its promise settles: the trainer refills the same buffer for the next step.
  */
 export interface StepRunner {
   attach?(state: TrainState): Promise<void> | void;
