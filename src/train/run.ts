@@ -8,7 +8,7 @@ import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
 import { useEngine, type EngineName } from '../engine/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CmdcmError } from '../util/errors.js';
-import { openLogger } from '../util/log.js';
+import { openLogger, warnOnce } from '../util/log.js';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
 import type { StepRunner } from './step.js';
@@ -87,6 +87,9 @@ async function loadParallelFactory(): Promise<ParallelRunnerFactory> {
   return mod.createParallelRunner;
 }
 
+/** Below this many samples per worker and step, data-parallel workers are not faster (bench/scaling.ts). */
+const MIN_SAMPLES_PER_WORKER = 512;
+
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}' (expected one of ${MODEL_NAMES.join(', ')})`);
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
@@ -143,6 +146,13 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     let runner = opts.runner;
     const workers = opts.workers ?? 1;
     if (!runner && (workers > 1 || opts.transport === 'process')) {
+      // Each worker's step has a fixed cost (README "Engines and workers"): with small micro-batches
+      // the workers only add overhead. Said once, not enforced: the trajectory is right either way.
+      const perWorker = Math.floor(trainCfg.batchSize / workers);
+      if (workers > 1 && engine !== 'tensorflow' && perWorker < MIN_SAMPLES_PER_WORKER) {
+        warnOnce('small-micro-batch', `--workers ${workers} with --batch-size ${trainCfg.batchSize} gives each worker ${perWorker} samples a step; ` +
+          `workers pay off from about ${MIN_SAMPLES_PER_WORKER} each (e.g. --batch-size ${MIN_SAMPLES_PER_WORKER * workers})`);
+      }
       const factory = opts.parallel ?? (await loadParallelFactory());
       runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
     }

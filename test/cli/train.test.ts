@@ -17,6 +17,7 @@ const run1 = join(S.dir, 'run1');
 test('cmdcm train → eval → predict on a generated dataset', async () => {
   const t = ok(cmdcm(['train', '--data', S.data, '--model', 'cmdcm', '--out', run1, '--config', S.config]), 'train');
   assert.match(t.stdout, /^trained cmdcm: \d+ steps, all epochs done, best validation logloss [\d.]+ at step \d+/);
+  assert.doesNotMatch(t.stderr, /workers pay off/);
   for (const f of ['config.json', 'metrics.jsonl', 'train.log', 'ckpt-latest.cmck', 'best.cmck']) assert.ok(existsSync(join(run1, f)), f);
 
   const e = ok(await cmdcmIn(['eval', '--run', run1]), 'eval');
@@ -46,6 +47,11 @@ test('cmdcm train → eval → predict on a generated dataset', async () => {
     // cmdcm's non-cart path: p_delayed = p_atc·p_transition + (1 − p_atc)·p_noncart (6-digit CSV rounding)
     assert.ok(p[3] >= p[1] * p[2] - 1e-4 && p[3] <= p[1] * p[2] + 1 - p[1] + 1e-4, r);
   }
+});
+
+test('cmdcm train --workers 2 with a small batch says from what batch size workers pay off', () => {
+  const t = ok(cmdcm(['train', '--data', S.data, '--model', 'esmm', '--out', join(S.dir, 'small-mb'), '--config', S.config, '--workers', '2', '--batch-size', '64', '--max-steps', '2']), 'train');
+  assert.match(t.stderr, /--workers 2 with --batch-size 64 gives each worker 32 samples a step; workers pay off from about 512 each \(e\.g\. --batch-size 1024\)/);
 });
 
 test('cmdcm train --resume after an interruption reaches the uninterrupted parameters', async () => {
