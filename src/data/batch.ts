@@ -55,6 +55,22 @@ export interface SampleColumns {
   daysToPromo: Int32Array;
   /** N: index into meta.promotions */
   promo: Int32Array;
+  /**
+   * When present, `seq` and `seqLen` are empty and the sequences are packed on demand by batch
+   * assembly (gatherBatch, gatherColumns): a whole split then holds its compact event histories
+   * instead of 4·L int32 per sample (`Dataset.load(split, { lazySequences: true })`).
+   */
+  sequences?: SequenceSource;
+}
+
+/** Packs the sequences of samples `idx` (of the columns it belongs to) into `seq` / `seqLen` rows 0…idx.length-1. */
+export interface SequenceSource {
+  pack(idx: Int32Array, seq: Int32Array, seqLen: Int32Array): void;
+}
+
+/** The columns batch assembly copies; seq and seqLen come from `sequences` instead when it is set. */
+export function copiedColumns(src: SampleColumns): readonly SampleColumnName[] {
+  return src.sequences ? SAMPLE_COLUMNS.filter((c) => c !== 'seq' && c !== 'seqLen') : SAMPLE_COLUMNS;
 }
 
 export type Batch = SampleColumns;
@@ -103,7 +119,8 @@ export function allocColumns(schema: Schema, n: number): SampleColumns {
 export function gatherColumns(schema: Schema, src: SampleColumns, idx: ArrayLike<number>): SampleColumns {
   const w = columnWidths(schema);
   const out = allocColumns(schema, idx.length);
-  for (const name of SAMPLE_COLUMNS) {
+  if (src.sequences) src.sequences.pack(Int32Array.from(idx), out.seq, out.seqLen);
+  for (const name of copiedColumns(src)) {
     const width = w[name];
     const s = src[name] as Int32Array | Float32Array;
     const d = out[name] as Int32Array | Float32Array;

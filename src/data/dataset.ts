@@ -44,8 +44,13 @@ export interface Dataset {
   dir: string;
   meta: DatasetMeta;
   schema: Schema;
-  /** All samples of a split, contiguous. Masks already reflect the split's label availability. */
-  load(split: Split): Promise<SampleColumns>;
+  /**
+   * All samples of a split, contiguous. Masks already reflect the split's label availability.
+   * With `lazySequences` the behavior sequences are not materialized (4·L int32 per sample): the
+   * columns keep each shard's compact event histories and batch assembly packs the sequences of
+   * the samples it gathers (SampleColumns.sequences). The trainer loads its train split so.
+   */
+  load(split: Split, opts?: { lazySequences?: boolean }): Promise<SampleColumns>;
   /** Raw id strings by interned index, for predict output. */
   vocab(): Promise<{ users: string[]; items: string[] }>;
 }
@@ -58,8 +63,8 @@ export interface Dataset {
 import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { CmdcmError } from '../util/errors.js';
-import { allocColumns } from './batch.js';
-import { readShard } from './shards.js';
+import { allocColumns, type SequenceSource } from './batch.js';
+import { readShard, type Column } from './shards.js';
 import { packChunk, resolutionSeconds } from './samples.js';
 
 /** Version of the dataset directory layout and meta.json; shards carry their own version. */
@@ -123,10 +128,12 @@ export async function openDataset(dir: string): Promise<Dataset> {
   const vp = validPromo(meta);
   let vocabCache: { users: string[]; items: string[] } | undefined;
 
-  async function load(split: Split): Promise<SampleColumns> {
+  async function load(split: Split, opts: { lazySequences?: boolean } = {}): Promise<SampleColumns> {
     if (split !== 'train' && split !== 'valid' && split !== 'test') throw new CmdcmError(`unknown split '${split}' (train, valid or test)`);
     const total = meta.counts.perSplit[split];
-    const out = allocColumns(schema, total);
+    const lazy = opts.lazySequences ? new LazySequences(schema, res, total) : undefined;
+    // lazily: every column but the sequences, which the source packs on demand
+    const out = lazy ? { ...allocColumns({ ...schema, seqLen: 0 }, total), seqLen: new Int32Array(0), sequences: lazy } : allocColumns(schema, total);
     const F = schema.fields.length, S = schema.dense.length;
     const validFrom = vp >= 0 ? meta.promotions[vp].day - meta.validDays : Infinity;
     let m = 0;
@@ -164,7 +171,8 @@ export async function openDataset(dir: string): Promise<Dataset> {
         out.daysToPromo[o] = (c.daysToPromo as Int32Array)[k];
         out.promo[o] = sh.promo;
       }
-      packChunk(c, schema, res, out.seq, out.seqLen, m, keep.length === n ? undefined : keep);
+      if (lazy) lazy.addShard(c, keep, m);
+      else packChunk(c, schema, res, out.seq, out.seqLen, m, keep.length === n ? undefined : keep);
       m += keep.length;
     }
     if (m !== total) throw new CmdcmError(`${metaPath}: counts.perSplit.${split} = ${total} but the shards hold ${m}; re-run \`cmdcm prepare\``);
@@ -187,4 +195,67 @@ export async function openDataset(dir: string): Promise<Dataset> {
   }
 
   return { dir, meta, schema, load, vocab };
+}
+
+/** The shard columns packChunk reads: the samples' history block and time, and the compact events. */
+const SEQUENCE_COLUMNS = ['seqBlock', 'time', 'evTime', 'evItem', 'evCategory', 'evBehavior', 'evStart'] as const;
+
+/**
+ * SequenceSource over a split's shards: keeps each shard's compact event columns (copies, so the
+ * shard's file buffer is freed) and, per sample of the split, its shard and row there. Packing a
+ * batch groups its samples by shard and packs each group with the same packChunk an eager load uses,
+ * so the sequences are identical.
+ */
+class LazySequences implements SequenceSource {
+  private readonly shards: Record<string, Column>[] = [];
+  private readonly shardOf: Int32Array;
+  private readonly rowOf: Int32Array;
+  private tmpSeq = new Int32Array(0);
+  private tmpLen = new Int32Array(0);
+
+  constructor(private readonly schema: Schema, private readonly resolution: number, private readonly n: number) {
+    this.shardOf = new Int32Array(n);
+    this.rowOf = new Int32Array(n);
+  }
+
+  /** Samples `keep` (rows of shard columns `c`) are the split's samples at, at + 1, … */
+  addShard(c: Record<string, Column>, keep: number[], at: number): void {
+    const s = this.shards.length;
+    this.shards.push(Object.fromEntries(SEQUENCE_COLUMNS.map((k) => [k, c[k].slice()])));
+    for (let q = 0; q < keep.length; q++) {
+      this.shardOf[at + q] = s;
+      this.rowOf[at + q] = keep[q];
+    }
+  }
+
+  pack(idx: Int32Array, seq: Int32Array, seqLen: Int32Array): void {
+    const W = this.schema.seqLen * 4, m = idx.length;
+    if (seqLen.length < m || seq.length < m * W) throw new RangeError(`sequences: output holds fewer than ${m} samples`);
+    // positions of the batch grouped by shard (counting sort), so each shard packs once
+    const S = this.shards.length;
+    const start = new Int32Array(S + 1);
+    for (let i = 0; i < m; i++) {
+      const k = idx[i];
+      if (!(k >= 0 && k < this.n)) throw new RangeError(`sequences: sample ${k} is not in the split (${this.n} samples)`);
+      start[this.shardOf[k] + 1]++;
+    }
+    for (let s = 0; s < S; s++) start[s + 1] += start[s];
+    const pos = new Int32Array(m), fill = start.slice(0, S);
+    for (let i = 0; i < m; i++) pos[fill[this.shardOf[idx[i]]]++] = i;
+    if (this.tmpLen.length < m) {
+      this.tmpSeq = new Int32Array(m * W);
+      this.tmpLen = new Int32Array(m);
+    }
+    const rows = new Int32Array(m);
+    for (let g = 0; g < m; g++) rows[g] = this.rowOf[idx[pos[g]]];
+    for (let s = 0; s < S; s++) {
+      const a = start[s], b = start[s + 1];
+      if (b > a) packChunk(this.shards[s], this.schema, this.resolution, this.tmpSeq, this.tmpLen, a, rows.subarray(a, b));
+    }
+    for (let g = 0; g < m; g++) {
+      const i = pos[g];
+      seq.set(this.tmpSeq.subarray(g * W, g * W + W), i * W);
+      seqLen[i] = this.tmpLen[g];
+    }
+  }
 }

@@ -1,4 +1,4 @@
-import { allocColumns, columnWidths, SAMPLE_COLUMNS, type Schema, type SampleColumns } from '../data/batch.js';
+import { allocColumns, columnWidths, copiedColumns, type Schema, type SampleColumns } from '../data/batch.js';
 import { loadAddon } from '../native.js';
 
 /**
@@ -20,12 +20,20 @@ function checkIdx(src: SampleColumns, idx: Int32Array): void {
   }
 }
 
+/** A lazily packed source (SampleColumns.sequences) packs the batch's sequences itself. */
+function packSequences(src: SampleColumns, idx: Int32Array, res: SampleColumns): void {
+  if (!src.sequences) return;
+  if (res.seqLen.length < idx.length) throw new RangeError(`gatherBatch: out.seqLen is too short for ${idx.length} samples`);
+  src.sequences.pack(idx, res.seq, res.seqLen);
+}
+
 export function gatherBatchTS(schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
   checkIdx(src, idx);
   const w = columnWidths(schema);
   const res = out ?? allocColumns(schema, idx.length);
   res.n = idx.length;
-  for (const name of SAMPLE_COLUMNS) {
+  packSequences(src, idx, res);
+  for (const name of copiedColumns(src)) {
     const width = w[name];
     const s = src[name] as Column, d = res[name] as Column;
     if (d.length < idx.length * width) throw new RangeError(`gatherBatch: out.${name} is too short for ${idx.length} samples`);
@@ -44,7 +52,8 @@ export function gatherBatchNative(schema: Schema, src: SampleColumns, idx: Int32
   const w = columnWidths(schema);
   const res = out ?? allocColumns(schema, idx.length);
   res.n = idx.length;
-  for (const name of SAMPLE_COLUMNS) {
+  packSequences(src, idx, res);
+  for (const name of copiedColumns(src)) {
     const width = w[name];
     if (width === 0) continue;
     addon.gatherRows(src[name] as Column, width, idx, res[name] as Column);

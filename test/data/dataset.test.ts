@@ -99,6 +99,31 @@ test('loaded sequences equal packSequencesTS over the whole grouped log (indepen
   }
 });
 
+test('lazy sequences: batches gathered from a lazily loaded split equal those of an eager load (addon and TS gathers)', async () => {
+  const dir = await build('lazy', events(3, '2014-12-13'), { shardSize: 61 });
+  const ds = await openDataset(dir);
+  const { gatherBatchTS, gatherBatchNative } = await import('../../src/features/gather.js');
+  const { gatherColumns } = await import('../../src/data/batch.js');
+  const { nativeFeaturesAvailable } = await import('../../src/features/index.js');
+  const rng = new Rng(11);
+  for (const split of ['train', 'valid', 'test'] as const) {
+    const eager = await ds.load(split), lazy = await ds.load(split, { lazySequences: true });
+    assert.equal(lazy.n, eager.n);
+    assert.equal(lazy.seq.length, 0, 'no materialized sequences');
+    assert.ok(eager.seq.some((v) => v !== 0), 'the split has history');
+    for (const m of [1, 7, Math.min(300, eager.n)]) {
+      // random samples across shards, repeats allowed
+      const idx = Int32Array.from({ length: m }, () => rng.int(eager.n));
+      const want = gatherBatchTS(ds.schema, eager, idx);
+      const gathers = [gatherBatchTS, ...(nativeFeaturesAvailable() ? [gatherBatchNative] : [])];
+      for (const gather of gathers) assert.deepEqual(gather(ds.schema, lazy, idx), want, `${split} ${gather.name} m=${m}`);
+      const viaColumns = gatherColumns(ds.schema, lazy, idx);
+      assert.deepEqual({ ...viaColumns }, { ...want }, `${split} gatherColumns m=${m}`);
+    }
+    assert.throws(() => gatherBatchTS(ds.schema, lazy, Int32Array.of(eager.n)), /not a sample of the source/);
+  }
+});
+
 test('openDataset: clear errors for a missing dir, missing meta.json, bad version, missing shard', async () => {
   const dir = await build('errs', events(3, '2014-12-13'));
   const isErr = (re: RegExp) => (e: unknown) => e instanceof CmdcmError && re.test(e.message);
