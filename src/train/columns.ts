@@ -1,13 +1,18 @@
 import type { Model, Predictions } from '../model/types.js';
-import { SAMPLE_COLUMNS, columnWidths, type SampleColumns, type Schema } from '../data/batch.js';
+import { columnWidths, copiedColumns, type SampleColumns, type Schema } from '../data/batch.js';
 
-/** Samples [start, end) of `cols` as views (no copy). */
+/** Samples [start, end) of `cols` as views (no copy; lazily held sequences are packed for the slice). */
 export function sliceColumns(schema: Schema, cols: SampleColumns, start: number, end: number): SampleColumns {
   const w = columnWidths(schema);
   const out = { n: end - start } as SampleColumns;
-  for (const name of SAMPLE_COLUMNS) {
+  for (const name of copiedColumns(cols)) {
     const a = cols[name] as Int32Array | Float32Array;
     (out as unknown as Record<string, unknown>)[name] = a.subarray(start * w[name], end * w[name]);
+  }
+  if (cols.sequences) {
+    out.seq = new Int32Array(out.n * w.seq);
+    out.seqLen = new Int32Array(out.n);
+    cols.sequences.pack(Int32Array.from({ length: out.n }, (_, i) => start + i), out.seq, out.seqLen);
   }
   return out;
 }

@@ -121,6 +121,13 @@ test('lazy sequences: batches gathered from a lazily loaded split equal those of
       assert.deepEqual({ ...viaColumns }, { ...want }, `${split} gatherColumns m=${m}`);
     }
     assert.throws(() => gatherBatchTS(ds.schema, lazy, Int32Array.of(eager.n)), /not a sample of the source/);
+    // contiguous slices (validation and prediction walk a split so) pack their sequences too
+    const { sliceColumns } = await import('../../src/train/columns.js');
+    const a = Math.floor(eager.n / 3), b = Math.min(eager.n, a + 50);
+    const ls = sliceColumns(ds.schema, lazy, a, b), es = sliceColumns(ds.schema, eager, a, b);
+    assert.deepEqual(ls.seq, es.seq, split);
+    assert.deepEqual(ls.seqLen, es.seqLen, split);
+    assert.deepEqual(ls.fields, es.fields, split);
   }
 });
 
