@@ -63,7 +63,7 @@ export async function compareModels(opts: CompareOptions): Promise<CompareRow[]>
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
   const truth = opts.truth ? readTruth(opts.truth) : undefined;
   const root = opts.out ?? mkdtempSync(join(tmpdir(), 'cmdcm-compare-'));
-  const test = await ds.load('test');
+  const test = await ds.load('test', { lazySequences: true });
   if (test.n === 0) throw new CmdcmError(`${ds.dir}: the test split (target pre-window clicks) is empty`);
   const rows: CompareRow[] = [];
   try {

@@ -29,7 +29,7 @@ export async function evaluateRun(opts: { run: string | Predictor; data?: string
   if (fp !== predictor.config.schemaFingerprint) {
     throw new CmdcmError(`${ds.dir}: this dataset's schema (fingerprint ${fp}) differs from the one run ${predictor.runDir} was trained on (${predictor.config.schemaFingerprint})`);
   }
-  const cols = await ds.load('test');
+  const cols = await ds.load('test', { lazySequences: true });
   if (cols.n === 0) throw new CmdcmError(`${ds.dir}: the test split (target pre-window clicks) is empty`);
   const r = evaluatePredictions(cols, predictor.predict(cols), { modeled: modeledTasks(predictor.config.modelConfig) });
   if (!ds.meta.targetOutcomeKnown) r.warnings.unshift(`the log ends before the target promotion day: delayed and transition labels of the test split are unknown`);

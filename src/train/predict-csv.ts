@@ -77,7 +77,7 @@ export async function predictRun(opts: { run: string | Predictor; data?: string 
   if (fp !== predictor.config.schemaFingerprint) {
     throw new CmdcmError(`${ds.dir}: this dataset's schema (fingerprint ${fp}) differs from the one run ${predictor.runDir} was trained on (${predictor.config.schemaFingerprint}, ${predictor.config.data}); prepare it with the same options`);
   }
-  const cols = await ds.load('test');
+  const cols = await ds.load('test', { lazySequences: true });
   const preds = predictor.predict(cols);
   const rows = await predictionRows(ds, cols, preds);
   if (opts.out) await writeFileAtomic(opts.out, rowsToCsv(rows));

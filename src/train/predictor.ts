@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SampleColumns, Schema } from '../data/batch.js';
-import { columnWidths, SAMPLE_COLUMNS } from '../data/batch.js';
+import { columnWidths, copiedColumns } from '../data/batch.js';
 import { createModel } from '../model/index.js';
 import type { Model, Predictions } from '../model/types.js';
 import { useEngine, type EngineName } from '../engine/index.js';
@@ -59,7 +59,7 @@ export class Predictor {
   /** Probabilities for every sample of `cols` (any size; split into forward passes of batchSize). */
   predict(cols: SampleColumns): Predictions {
     const w = columnWidths(this.schema);
-    for (const name of SAMPLE_COLUMNS) {
+    for (const name of copiedColumns(cols)) {
       const need = cols.n * w[name];
       if ((cols[name] as ArrayLike<number>).length < need) {
         throw new CmdcmError(`predict: column '${name}' holds ${(cols[name] as ArrayLike<number>).length} values, ${cols.n} samples of this run's schema need ${need}`);

@@ -117,8 +117,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     modelCfg = resolveModelConfig(opts.modelConfig ?? {}, opts.modelConfigSource ?? 'model config', opts.model);
   }
   const engine = await useEngine(opts.engine ?? 'auto');
-  // the train split keeps compact histories; batch assembly packs each batch's sequences
-  const [train, valid] = await Promise.all([ds.load('train', { lazySequences: true }), ds.load('valid')]);
+  // the splits keep compact histories; batch assembly and slicing pack the sequences they take
+  const [train, valid] = await Promise.all([ds.load('train', { lazySequences: true }), ds.load('valid', { lazySequences: true })]);
   if (train.n === 0) throw new CmdcmError(`${ds.dir}: the train split is empty (check the promotions given to \`cmdcm prepare\`)`);
   // Fit once, on the train split, and store with the run: a resumed run keeps the stored statistics
   // (same trajectory), and eval/predict/Predictor read them from the run's config.
