@@ -48,7 +48,7 @@ export interface Dataset {
    * All samples of a split, contiguous. Masks already reflect the split's label availability.
    * With `lazySequences` the behavior sequences are not materialized (4·L int32 per sample): the
    * columns keep each shard's compact event histories and batch assembly packs the sequences of
-   * the samples it gathers (SampleColumns.sequences). The trainer loads its train split so.
+   * the samples it gathers (SampleColumns.sequences). Training, evaluation and prediction load so.
    */
   load(split: Split, opts?: { lazySequences?: boolean }): Promise<SampleColumns>;
   /** Raw id strings by interned index, for predict output. */
