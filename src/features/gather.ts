@@ -20,45 +20,44 @@ function checkIdx(src: SampleColumns, idx: Int32Array): void {
   }
 }
 
-/** A lazily packed source (SampleColumns.sequences) packs the batch's sequences itself. */
-function packSequences(src: SampleColumns, idx: Int32Array, res: SampleColumns): void {
-  if (!src.sequences) return;
-  if (res.seqLen.length < idx.length) throw new RangeError(`gatherBatch: out.seqLen is too short for ${idx.length} samples`);
-  src.sequences.pack(idx, res.seq, res.seqLen);
-}
+/** Copies rows `idx` (each `width` values) of one column into the front of `dst`. */
+type CopyRows = (src: Column, width: number, idx: Int32Array, dst: Column) => void;
 
-export function gatherBatchTS(schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
+const copyRowsTS: CopyRows = (s, width, idx, d) => {
+  for (let i = 0, o = 0; i < idx.length; i++) {
+    const from = idx[i] * width;
+    for (let k = 0; k < width; k++) d[o++] = s[from + k];
+  }
+};
+
+/**
+ * The one assembly both paths share; they differ only in how a column's rows are copied. A lazily
+ * packed source (SampleColumns.sequences) packs the batch's sequences itself.
+ */
+function gatherWith(copy: CopyRows, schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
   checkIdx(src, idx);
   const w = columnWidths(schema);
   const res = out ?? allocColumns(schema, idx.length);
   res.n = idx.length;
-  packSequences(src, idx, res);
+  src.sequences?.pack(idx, res.seq, res.seqLen);
   for (const name of copiedColumns(src)) {
     const width = w[name];
-    const s = src[name] as Column, d = res[name] as Column;
+    if (width === 0) continue;
+    const d = res[name] as Column;
     if (d.length < idx.length * width) throw new RangeError(`gatherBatch: out.${name} is too short for ${idx.length} samples`);
-    for (let i = 0, o = 0; i < idx.length; i++) {
-      const from = idx[i] * width;
-      for (let k = 0; k < width; k++) d[o++] = s[from + k];
-    }
+    copy(src[name] as Column, width, idx, d);
   }
   return res;
+}
+
+export function gatherBatchTS(schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
+  return gatherWith(copyRowsTS, schema, src, idx, out);
 }
 
 export function gatherBatchNative(schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
   const addon = loadAddon() as unknown as GatherAddon | undefined;
   if (!addon || typeof addon.gatherRows !== 'function') throw new Error('gatherBatchNative needs the native addon, which is not available (run `npx node-gyp rebuild` in the cmdcm package)');
-  checkIdx(src, idx);
-  const w = columnWidths(schema);
-  const res = out ?? allocColumns(schema, idx.length);
-  res.n = idx.length;
-  packSequences(src, idx, res);
-  for (const name of copiedColumns(src)) {
-    const width = w[name];
-    if (width === 0) continue;
-    addon.gatherRows(src[name] as Column, width, idx, res[name] as Column);
-  }
-  return res;
+  return gatherWith((s, width, i, d) => { addon.gatherRows(s, width, i, d); }, schema, src, idx, out);
 }
 
 /** The samples at `idx` of `src` as one contiguous batch (written into `out` when given). */
