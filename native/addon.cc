@@ -8,6 +8,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cmdcm::InitKernels(env, exports);
   cmdcm::InitOptim(env, exports);
   cmdcm::InitShm(env, exports);
+  cmdcm::InitParallelReduce(env, exports);
   cmdcm::InitData(env, exports);
   cmdcm::InitEmbedding(env, exports);
   return exports;

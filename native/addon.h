@@ -8,6 +8,7 @@ void InitPacking(Napi::Env env, Napi::Object exports);   // native/features/pack
 void InitKernels(Napi::Env env, Napi::Object exports);   // native/engine/*.cc
 void InitOptim(Napi::Env env, Napi::Object exports);     // native/engine/optim.cc
 void InitShm(Napi::Env env, Napi::Object exports);       // native/parallel/shm.cc
+void InitParallelReduce(Napi::Env env, Napi::Object exports); // native/parallel/reduce.cc
 void InitData(Napi::Env env, Napi::Object exports);      // native/data/*.cc
 void InitEmbedding(Napi::Env env, Napi::Object exports); // native/model/embedding.cc
 }  // namespace cmdcm

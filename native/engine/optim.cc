@@ -1,10 +1,18 @@
 // Fused in-place optimizer kernels, the addon twins of src/train/optim.ts (the reference): one pass
 // over each parameter instead of tfjs ops. Arithmetic is done in double exactly like the TS code
-// (which computes in JS numbers and stores float32), so both agree to the last bit or two. Works on
+// (which computes in JS numbers and stores float32), so both agree bit for bit. Works on
 // any Float32Array view, SharedArrayBuffer-backed and at an offset included; embedding kernels read
 // and write only the listed rows.
+// No fused multiply-adds here: the updates must equal src/train/optim.ts's JS arithmetic bit for bit
+// (-march=native would otherwise contract a·b + c·d into FMAs, one rounding short of the reference).
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include "addon.h"
 #include "engine/engine.h"
+#include "engine/optim_math.h"
 
 #include <algorithm>
 #include <cmath>
@@ -44,17 +52,7 @@ Napi::Value AdamDense(const Napi::CallbackInfo& info) {
     Napi::RangeError::New(info.Env(), "adamDense: g, m and v must be at least as long as p").ThrowAsJavaScriptException();
     return info.Env().Undefined();
   }
-  const double lr = D(info, 4), b1 = D(info, 5), b2 = D(info, 6), eps = D(info, 7), step = D(info, 8);
-  const double c1 = 1 - std::pow(b1, step), c2 = 1 - std::pow(b2, step);
-  const double stepSize = lr / c1, sc2 = 1 / std::sqrt(c2);
-  for (size_t i = 0; i < n; i++) {
-    const double gi = g[i];
-    const double mi = b1 * m[i] + (1 - b1) * gi;
-    const double vi = b2 * v[i] + (1 - b2) * gi * gi;
-    m[i] = (float)mi;
-    v[i] = (float)vi;
-    p[i] = (float)(p[i] - (stepSize * mi) / (std::sqrt(vi) * sc2 + eps));
-  }
+  AdamUpdate(AdamCoef::Make(D(info, 4), D(info, 5), D(info, 6), D(info, 7), D(info, 8)), p, m, v, g, n);
   return info.Env().Undefined();
 }
 
@@ -69,11 +67,9 @@ Napi::Value LazyAdamRows(const Napi::CallbackInfo& info) {
   const float* g = Ptr<float>(info[5]);
   if (!CheckRows(info, rows, nRows, Len(info[0]), dim, Len(info[5]), std::min(Len(info[1]), Len(info[2]))))
     return info.Env().Undefined();
-  const double lr = D(info, 6), b1 = D(info, 7), b2 = D(info, 8), eps = D(info, 9), step = D(info, 10);
-  const double c1 = 1 - std::pow(b1, step), c2 = 1 - std::pow(b2, step);
-  const double stepSize = lr / c1, sc2 = 1 / std::sqrt(c2);
+  const AdamCoef c = AdamCoef::Make(D(info, 6), D(info, 7), D(info, 8), D(info, 9), D(info, 10));
   for (size_t r = 0; r < nRows; r++) {
-    const size_t base = (size_t)rows[r] * dim, gb = r * dim;
+    const size_t base = (size_t)rows[r] * dim;
     // Touched rows are scattered over a table of hundreds of MB: each is a TLB and cache miss,
     // so fetch a few rows ahead while this one is updated.
     if (r + kAhead < nRows) {
@@ -82,14 +78,7 @@ Napi::Value LazyAdamRows(const Napi::CallbackInfo& info) {
       __builtin_prefetch(m + nb, 1);
       __builtin_prefetch(v + nb, 1);
     }
-    for (size_t j = 0; j < dim; j++) {
-      const double gi = g[gb + j];
-      const double mi = b1 * m[base + j] + (1 - b1) * gi;
-      const double vi = b2 * v[base + j] + (1 - b2) * gi * gi;
-      m[base + j] = (float)mi;
-      v[base + j] = (float)vi;
-      t[base + j] = (float)(t[base + j] - (stepSize * mi) / (std::sqrt(vi) * sc2 + eps));
-    }
+    AdamUpdate(c, t + base, m + base, v + base, g + r * dim, dim);
   }
   return info.Env().Undefined();
 }
@@ -105,18 +94,13 @@ Napi::Value AdagradRows(const Napi::CallbackInfo& info) {
   if (!CheckRows(info, rows, nRows, Len(info[0]), dim, Len(info[4]), Len(info[1]))) return info.Env().Undefined();
   const double lr = D(info, 5), eps = D(info, 6);
   for (size_t r = 0; r < nRows; r++) {
-    const size_t base = (size_t)rows[r] * dim, gb = r * dim;
+    const size_t base = (size_t)rows[r] * dim;
     if (r + kAhead < nRows) {
       const size_t nb = (size_t)rows[r + kAhead] * dim;
       __builtin_prefetch(t + nb, 1);
       __builtin_prefetch(acc + nb, 1);
     }
-    for (size_t j = 0; j < dim; j++) {
-      const double gi = g[gb + j];
-      const double a = (double)acc[base + j] + gi * gi;
-      acc[base + j] = (float)a;
-      t[base + j] = (float)(t[base + j] - (lr * gi) / (std::sqrt(a) + eps));
-    }
+    AdagradUpdate(lr, eps, t + base, acc + base, g + r * dim, dim);
   }
   return info.Env().Undefined();
 }

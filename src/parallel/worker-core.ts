@@ -1,10 +1,10 @@
 import type { Schema } from '../data/batch.js';
 import type { GradResult, Model } from '../model/types.js';
 import type { EngineName } from '../engine/index.js';
-import { optim } from '../train/optim.js';
 import { Barrier } from './barrier.js';
 import { C_BAD, viewsOf, sliceBatch, type RegionLayout, type RegionViews } from './layout.js';
-import { allFinite, combineOwnedRows, microRange, ownedSlice, sumSlice } from './reduce.js';
+import { allFinite, microRange, ownedSlice } from './reduce.js';
+import { reduceKernels, type ReduceKernels, type RowState } from './reduce-kernels.js';
 import type { Waiter } from './region.js';
 import { readFileSync } from 'node:fs';
 
@@ -111,24 +111,22 @@ export class WorkerCore {
   readonly views: RegionViews;
   private readonly barrier: Barrier;
   private readonly slice: [number, number];
-  private readonly scratch: Float32Array;
+  private readonly reduce: ReduceKernels;
+  private readonly rowState: RowState;
   /** this worker's dense-gradient and row-gradient slots in the shared region */
   private readonly gradSlot: Float32Array;
   private readonly rowGradSlot: Float32Array;
-  private readonly outRows: Int32Array;
-  private readonly outGrad: Float32Array;
 
   constructor(readonly init: WorkerInit, buffer: ArrayBufferLike, waiter: Waiter, private readonly model: Model) {
     const L = init.layout;
     this.views = viewsOf(buffer, L);
     this.barrier = new Barrier(this.views.ctrl, L.workers, waiter);
     this.slice = ownedSlice(L.paramCount, L.workers, init.w);
-    this.scratch = new Float32Array(this.slice[1] - this.slice[0]);
+    // built after the engine loaded (buildModel), so it follows the engine's optimizer kernels
+    this.reduce = reduceKernels();
+    this.rowState = { table: this.views.table, m: this.views.tableM, v: L.tableOptimizer === 'lazyAdam' ? this.views.tableV : new Float32Array(0) };
     this.gradSlot = this.views.grads.subarray(init.w * L.paramCount, (init.w + 1) * L.paramCount);
     this.rowGradSlot = this.views.rowGrad.subarray(init.w * L.rowCap * L.dim, (init.w + 1) * L.rowCap * L.dim);
-    // a worker owns about 1/W of the rows all workers touched
-    this.outRows = new Int32Array(Math.min(L.tableRows, L.workers * L.rowCap));
-    this.outGrad = new Float32Array(this.outRows.length * L.dim);
   }
 
   private injectFault(t: number): void {
@@ -169,22 +167,10 @@ export class WorkerCore {
     const t3 = performance.now(), c3 = PHASE_CPU ? threadCpuMs() : 0;
 
     if (Atomics.load(V.ctrl, C_BAD) === 0) {
-      const k = optim();
       const [a, b] = this.slice;
-      if (b > a) {
-        sumSlice(V.grads, P, L.workers, a, b, this.scratch);
-        k.adamDense(V.params.subarray(a, b), this.scratch, V.m.subarray(a, b), V.v.subarray(a, b),
-          { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
-      }
-      const n = combineOwnedRows(L.workers, w, V.rowCount, V.rowIdx, V.rowGrad, L.rowCap, D, this.outRows, this.outGrad);
-      if (n > 0) {
-        const rows = this.outRows.subarray(0, n), rg = this.outGrad.subarray(0, n * D);
-        if (L.tableOptimizer === 'lazyAdam') {
-          k.lazyAdamRows(V.table, V.tableM, V.tableV, D, rows, rg, { lr: o.tableLr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
-        } else {
-          k.adagradRows(V.table, V.tableM, D, rows, rg, { lr: o.tableLr, eps: o.eps });
-        }
-      }
+      if (b > a) this.reduce.denseAdam(V.grads, P, L.workers, a, b, V.params, V.m, V.v, { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
+      this.reduce.ownedRows(L.workers, w, V.rowCount, V.rowIdx, V.rowGrad, L.rowCap, D, this.rowState,
+        { lr: o.tableLr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
     }
     const t4 = performance.now(), c4 = PHASE_CPU ? threadCpuMs() : 0;
     return {

@@ -11,10 +11,11 @@ const addon = engineAddon();
 const native = addon ? nativeOptim(addon) : undefined;
 const skip = addon ? false : 'native addon not built';
 
-function closeArrays(a: Float32Array, b: Float32Array, what: string, rtol = 1e-6): void {
+/** The addon's kernels compute like the TS reference, without fused multiply-adds: equal bit for bit. */
+function sameBits(a: Float32Array, b: Float32Array, what: string): void {
   assert.equal(a.length, b.length, what);
   for (let i = 0; i < a.length; i++) {
-    assert.ok(Math.abs(a[i] - b[i]) <= 1e-9 + rtol * Math.abs(b[i]), `${what}[${i}]: native ${a[i]} vs ts ${b[i]}`);
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}[${i}]: native ${a[i]} vs ts ${b[i]}`);
   }
 }
 
@@ -40,9 +41,9 @@ test('adamDense: native equals the TS reference over several steps, plain and sh
       native!.adamDense(p1, g, m1, v1, h);
       tsOptim.adamDense(p2, g, m2, v2, h);
     }
-    closeArrays(p1, p2, `p shared=${shared}`);
-    closeArrays(m1, m2, `m shared=${shared}`);
-    closeArrays(v1, v2, `v shared=${shared}`);
+    sameBits(p1, p2, `p shared=${shared}`);
+    sameBits(m1, m2, `m shared=${shared}`);
+    sameBits(v1, v2, `v shared=${shared}`);
     if (shared) {
       // the guard values before and after the view are untouched
       const all = new Float32Array(p1.buffer);
@@ -81,9 +82,9 @@ test('lazyAdamRows: native equals TS and touches only the given rows', { skip },
       native!.lazyAdamRows(t1, m1, v1, dim, touched, rowGrad, h);
       tsOptim.lazyAdamRows(t2, m2, v2, dim, touched, rowGrad, h);
     }
-    closeArrays(t1, t2, 'table');
-    closeArrays(m1, m2, 'm');
-    closeArrays(v1, v2, 'v');
+    sameBits(t1, t2, 'table');
+    sameBits(m1, m2, 'm');
+    sameBits(v1, v2, 'v');
     untouchedIdentical(t0, t1, dim, touched, 'table');
     untouchedIdentical(m0, m1, dim, touched, 'm');
     untouchedIdentical(v0, v1, dim, touched, 'v');
@@ -101,8 +102,8 @@ test('adagradRows: native equals TS and touches only the given rows', { skip }, 
       native!.adagradRows(t1, a1, dim, touched, rowGrad, { lr: 0.1, eps: 1e-8 });
       tsOptim.adagradRows(t2, a2, dim, touched, rowGrad, { lr: 0.1, eps: 1e-8 });
     }
-    closeArrays(t1, t2, 'table');
-    closeArrays(a1, a2, 'acc');
+    sameBits(t1, t2, 'table');
+    sameBits(a1, a2, 'acc');
     untouchedIdentical(t0, t1, dim, touched, 'table');
     untouchedIdentical(a0, a1, dim, touched, 'acc');
   }
