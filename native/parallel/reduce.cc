@@ -118,11 +118,31 @@ Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
   return Napi::Number::New(info.Env(), (double)n);
 }
 
+// firstNonFinite(a): index of the first NaN or ±Inf in a Float32Array, or -1. A gradient is checked
+// every step before it is shared; this scans ~10⁶ values in a fraction of a millisecond.
+Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
+  const uint32_t* bits = Ptr<uint32_t>(info[0]);
+  const size_t n = Len(info[0]);
+  constexpr uint32_t kExp = 0x7f800000u;  // all exponent bits set: Inf or NaN
+  constexpr size_t kBlock = 1024;
+  for (size_t b = 0; b < n; b += kBlock) {
+    const size_t e = std::min(n, b + kBlock);
+    uint32_t any = 0;
+    // branch-free over a block (vectorizes), then locate within the block only when it has one
+    for (size_t i = b; i < e; i++) any |= (uint32_t)((bits[i] & kExp) == kExp);
+    if (any) {
+      for (size_t i = b; i < e; i++) if ((bits[i] & kExp) == kExp) return Napi::Number::New(info.Env(), (double)i);
+    }
+  }
+  return Napi::Number::New(info.Env(), -1);
+}
+
 }  // namespace
 
 void InitParallelReduce(Napi::Env env, Napi::Object exports) {
   exports.Set("reduceDenseAdam", Napi::Function::New(env, ReduceDenseAdam, "reduceDenseAdam"));
   exports.Set("reduceOwnedRows", Napi::Function::New(env, ReduceOwnedRows, "reduceOwnedRows"));
+  exports.Set("firstNonFinite", Napi::Function::New(env, FirstNonFinite, "firstNonFinite"));
 }
 
 }  // namespace cmdcm

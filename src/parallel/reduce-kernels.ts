@@ -1,6 +1,6 @@
 import { loadAddon } from '../native.js';
 import { optim, tsOptim, type AdamHyper, type OptimKernels } from '../train/optim.js';
-import { combineOwnedRows, sumSlice } from './reduce.js';
+import { combineOwnedRows, firstNonFinite, sumSlice } from './reduce.js';
 
 /** The embedding rows' optimizer state: lazy Adam uses m and v; Adagrad keeps its accumulator in m, with v empty. */
 export interface RowState {
@@ -25,6 +25,8 @@ export interface ReduceKernels {
    */
   ownedRows(workers: number, w: number, counts: Int32Array, rowIdx: Int32Array, rowGrad: Float32Array, cap: number, dim: number,
     s: RowState, h: AdamHyper): number;
+  /** index of the first NaN or ±Inf in a (gradient checked before it is shared), or -1 */
+  firstNonFinite(a: Float32Array): number;
 }
 
 /** The TypeScript reduce over the given optimizer kernels (default: those in use when called). */
@@ -52,6 +54,7 @@ export function tsReduceKernels(kernels?: OptimKernels): ReduceKernels {
       }
       return n;
     },
+    firstNonFinite,
   };
 }
 
@@ -60,17 +63,19 @@ interface ReduceAddon {
     lr: number, b1: number, b2: number, eps: number, step: number): void;
   reduceOwnedRows(workers: number, w: number, counts: Int32Array, rowIdx: Int32Array, rowGrad: Float32Array, cap: number, dim: number,
     table: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number, step: number): number;
+  firstNonFinite(a: Float32Array): number;
 }
 
 /** The addon's fused reduce, or undefined when the addon is missing or predates it. */
 export function nativeReduceKernels(): ReduceKernels | undefined {
   const a = loadAddon() as unknown as Partial<ReduceAddon> | undefined;
-  if (!a || typeof a.reduceDenseAdam !== 'function' || typeof a.reduceOwnedRows !== 'function') return undefined;
-  const { reduceDenseAdam, reduceOwnedRows } = a as ReduceAddon;
+  if (!a || typeof a.reduceDenseAdam !== 'function' || typeof a.reduceOwnedRows !== 'function' || typeof a.firstNonFinite !== 'function') return undefined;
+  const { reduceDenseAdam, reduceOwnedRows, firstNonFinite: nonFinite } = a as ReduceAddon;
   return {
     denseAdam: (grads, p, workers, lo, hi, params, m, v, h) => reduceDenseAdam(grads, p, workers, lo, hi, params, m, v, h.lr, h.beta1, h.beta2, h.eps, h.step),
     ownedRows: (workers, w, counts, rowIdx, rowGrad, cap, dim, s, h) =>
       reduceOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, s.table, s.m, s.v, h.lr, h.beta1, h.beta2, h.eps, h.step),
+    firstNonFinite: nonFinite,
   };
 }
 

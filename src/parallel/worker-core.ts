@@ -3,7 +3,7 @@ import type { GradResult, Model } from '../model/types.js';
 import type { EngineName } from '../engine/index.js';
 import { Barrier } from './barrier.js';
 import { C_BAD, viewsOf, sliceBatch, type RegionLayout, type RegionViews } from './layout.js';
-import { allFinite, microRange, ownedSlice } from './reduce.js';
+import { microRange, ownedSlice } from './reduce.js';
 import { reduceKernels, type ReduceKernels, type RowState } from './reduce-kernels.js';
 import type { Waiter } from './region.js';
 import { readFileSync } from 'node:fs';
@@ -88,16 +88,13 @@ export async function buildModel(init: WorkerInit): Promise<Model> {
   return model;
 }
 
-function firstNonFiniteIn(a: Float32Array): number {
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return a[i];
-  return 0;
-}
-
-function firstNonFinite(g: GradResult): { term: string; value: number } | undefined {
-  for (const [k, v] of Object.entries(g.terms)) if (!Number.isFinite(v)) return { term: k, value: v };
+function firstNonFinite(g: GradResult, k: ReduceKernels): { term: string; value: number } | undefined {
+  for (const [t, v] of Object.entries(g.terms)) if (!Number.isFinite(v)) return { term: t, value: v };
   if (!Number.isFinite(g.loss)) return { term: 'loss', value: g.loss };
-  if (!allFinite(g.denseGrad)) return { term: 'dense gradient', value: firstNonFiniteIn(g.denseGrad) };
-  if (!allFinite(g.rowGrad)) return { term: 'embedding gradient', value: firstNonFiniteIn(g.rowGrad) };
+  let i = k.firstNonFinite(g.denseGrad);
+  if (i >= 0) return { term: 'dense gradient', value: g.denseGrad[i] };
+  i = k.firstNonFinite(g.rowGrad);
+  if (i >= 0) return { term: 'embedding gradient', value: g.rowGrad[i] };
   return undefined;
 }
 
@@ -151,7 +148,7 @@ export class WorkerCore {
       g = { loss: 0, terms: {}, denseGrad: this.gradSlot.fill(0), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
     }
     const t1 = performance.now(), c1 = PHASE_CPU ? threadCpuMs() : 0;
-    const bad = firstNonFinite(g);
+    const bad = firstNonFinite(g, this.reduce);
     if (bad) Atomics.add(V.ctrl, C_BAD, 1);
     if (g.denseGrad.length !== P) throw new Error(`worker ${w}: model returned ${g.denseGrad.length} dense gradients, expected ${P}`);
     if (g.rows.length > L.rowCap) throw new Error(`worker ${w}: micro-batch touched ${g.rows.length} rows, the shared row area holds ${L.rowCap}`);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/train/rng.js';
 import { tsOptim, type AdamHyper } from '../../src/train/optim.js';
 import { nativeReduceKernels, tsReduceKernels, type RowState } from '../../src/parallel/reduce-kernels.js';
-import { ownedSlice } from '../../src/parallel/reduce.js';
+import { firstNonFinite, ownedSlice } from '../../src/parallel/reduce.js';
 
 // The addon's fused reduce against the TypeScript one (reduce.ts + the TS optimizer kernels): the
 // same bits on every parameter, moment and table row, for every worker of W = 1, 2, 3.
@@ -102,4 +102,24 @@ test('reduce: the addon names what is wrong with its arguments', { skip }, () =>
   const P = 64;
   assert.throws(() => native!.denseAdam(new Float32Array(W * P - 1), P, W, 0, 32, new Float32Array(P), new Float32Array(P), new Float32Array(P), H), /grads holds 127 values/);
   assert.throws(() => native!.denseAdam(new Float32Array(W * P), P, W, 32, 65, new Float32Array(P), new Float32Array(P), new Float32Array(P), H), /slice \[32, 65\) outside the 64 parameters/);
+});
+
+test('firstNonFinite finds the first NaN or ±Inf at any position (TS and addon, against Number.isFinite)', () => {
+  const impls: [string, (a: Float32Array) => number][] = [['ts', firstNonFinite], ...(native ? [['native', native.firstNonFinite] as [string, (a: Float32Array) => number]] : [])];
+  const rng = new Rng(7);
+  for (const n of [0, 1, 2, 17, 1023, 1024, 1025, 5000]) {
+    const a = Float32Array.from({ length: n }, () => (rng.next() - 0.5) * 1e30);
+    for (const [name, f] of impls) assert.equal(f(a), -1, `${name}: all finite, n=${n}`);
+    for (const bad of [NaN, Infinity, -Infinity]) {
+      for (const at of n ? [0, n >> 1, n - 1] : []) {
+        const b = a.slice();
+        b[at] = bad;
+        if (at + 1 < n) b[n - 1] = NaN; // a later one must not be reported first
+        const want = b.findIndex((x) => !Number.isFinite(x));
+        for (const [name, f] of impls) assert.equal(f(b), want, `${name}: ${bad} at ${at} of ${n}`);
+      }
+    }
+  }
+  // huge finite values must not overflow the check into a false alarm
+  for (const [name, f] of impls) assert.equal(f(Float32Array.from([3.4e38, 3.4e38, -3.4e38, -0])), -1, name);
 });
