@@ -1,4 +1,4 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, rmSync, cpSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +14,7 @@ import { CmdcmError } from '../../src/util/errors.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
 const root = mkdtempSync(join(tmpdir(), 'cmdcm-ds-'));
+after(() => rmSync(root, { recursive: true, force: true }));
 const PROMOS = ['2014-11-11:10', '2014-12-12:10'];
 
 /** Random hour-resolution events from 2014-11-01 up to (excluding) `endDate`. */

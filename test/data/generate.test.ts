@@ -1,11 +1,12 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, existsSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, existsSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate, Rng } from '../../src/data/generate.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdcm-gen-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 test('Rng: deterministic by seed, different across seeds, uniform enough', () => {
   const a = new Rng(5), b = new Rng(5), c = new Rng(6);

@@ -1,6 +1,6 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync, readdirSync, existsSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { killPrepareAt } from './killed-prepare.js';
@@ -14,6 +14,7 @@ import { CmdcmError } from '../../src/util/errors.js';
 process.env.CMDCM_LOG_LEVEL = 'silent';
 process.env.CMDCM_QUIET = '1';
 const root = mkdtempSync(join(tmpdir(), 'cmdcm-prep-'));
+after(() => rmSync(root, { recursive: true, force: true }));
 const log = join(root, 'gen.csv'), truth = join(root, 'gen.truth.csv');
 const REAL = join(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/real');
 let generated: Promise<unknown> | undefined;

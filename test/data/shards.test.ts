@@ -1,12 +1,13 @@
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { encodeShard, decodeShard, writeShard, writeShardColumns, readShard, SHARD_VERSION, SHARD_MAGIC } from '../../src/data/shards.js';
 import { CmdcmError } from '../../src/util/errors.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'cmdcm-shards-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
 
 function sample() {
   const a = new Int32Array([1, -2, 2147483647, -2147483648, 0]);
