@@ -51,6 +51,7 @@ export interface StepEvent {
   loss: number;
   terms: Record<string, number>;
   lr: number;
+  /** samples trained per second since the first step (worker start-up excluded; validation and checkpoints included) */
   samplesPerSec: number;
   /** steps of the whole run per the config (epochs × batches per epoch) */
   totalSteps: number;
@@ -70,7 +71,9 @@ export interface TrainSummary {
   finished: TrainState['finished'] | 'interrupted';
   best: TrainState['best'];
   lastLoss: number | null;
+  /** wall seconds of the whole run, worker start-up included */
   seconds: number;
+  /** as StepEvent.samplesPerSec, over the whole run */
   samplesPerSec: number;
   /** the final state (parameters after the last step) */
   state: TrainState;
@@ -178,8 +181,12 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     let lastLoss: number | null = null;
     let interrupted = false;
     let batchBuf: SampleColumns | undefined;
+    // throughput counts from the first step: starting workers (each loads tfjs and builds its model)
+    // is a one-time cost that would otherwise make N workers look slower on a short run
+    let tSteps = t0;
     try {
       if (runner.attach) await runner.attach(state);
+      tSteps = Date.now();
       outer: while (!state.finished) {
         if (state.epoch >= cfg.epochs) {
           state.finished = 'epochs';
@@ -207,7 +214,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           state.cursor = b + 1;
           samples += r.samples;
           lastLoss = r.loss;
-          const secs = Math.max((Date.now() - t0) / 1000, 1e-3);
+          const secs = Math.max((Date.now() - tSteps) / 1000, 1e-3);
           const ev: StepEvent = { step: r.step, epoch: state.epoch, loss: r.loss, terms: r.terms, lr, samplesPerSec: samples / secs, totalSteps: this.totalSteps };
           this.metricsLine({ type: 'step', ...ev });
           this.emit('step', ev);
@@ -234,7 +241,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       best: state.best,
       lastLoss,
       seconds,
-      samplesPerSec: samples / Math.max(seconds, 1e-3),
+      samplesPerSec: samples / Math.max((Date.now() - tSteps) / 1000, 1e-3),
       state,
       resumedFrom,
     };
