@@ -3,13 +3,6 @@
 // (which computes in JS numbers and stores float32), so both agree bit for bit. Works on
 // any Float32Array view, SharedArrayBuffer-backed and at an offset included; embedding kernels read
 // and write only the listed rows.
-// No fused multiply-adds here: the updates must equal src/train/optim.ts's JS arithmetic bit for bit
-// (-march=native would otherwise contract a·b + c·d into FMAs, one rounding short of the reference).
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
 #include "addon.h"
 #include "engine/engine.h"
 #include "engine/optim_math.h"

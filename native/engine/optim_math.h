@@ -1,9 +1,15 @@
 // The optimizer arithmetic shared by the fused optimizer kernels (optim.cc) and the data-parallel
 // reduce (parallel/reduce.cc), so a parameter moves by the same bits whichever path applies it. It
 // mirrors src/train/optim.ts (the reference): double arithmetic on float32 state, stored as float32.
-// Bit-identical to it only without fused multiply-adds: a file that includes this header turns
-// contraction off for itself (see optim.cc).
+// Bit-identical to it only without fused multiply-adds (-march=native would contract a·b + c·d into
+// FMAs, one rounding short of the reference), so including this header turns contraction off for
+// the rest of the including file: include it only in files of optimizer arithmetic.
 #pragma once
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
 #include <cmath>
 #include <cstddef>
 #ifdef __AVX2__

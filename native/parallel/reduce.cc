@@ -3,13 +3,6 @@
 // rows it owns over every worker's touched rows and applies the row optimizer once — each in one
 // native pass over shared memory, with no intermediate arrays. Sums run in worker order 0…W-1 in
 // float32, as the reference's Float32Array accumulation does, so both agree bit for bit.
-// No fused multiply-adds here: the updates must equal src/train/optim.ts's JS arithmetic bit for bit
-// (-march=native would otherwise contract a·b + c·d into FMAs, one rounding short of the reference).
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
-#endif
 #include <algorithm>
 #include <string>
 #include <vector>
