@@ -65,21 +65,6 @@ const THREAD_ENTRY = new URL('./thread-worker.js', import.meta.url).href;
 const PROCESS_ENTRY = fileURLToPath(new URL('./process-worker.js', import.meta.url));
 
 /**
- * Young-generation size of each worker's V8 heap (MB). A step leaves megabytes of short-lived tfjs
- * objects (tensors, tape nodes); in a small nursery many survive into the old generation, whose
- * concurrent marking then runs on background threads that take a core from the other worker.
- * Measured with bench/scaling.ts: about 10-25 % less CPU per sample with 2 workers at 96 MB.
- * CMDCM_WORKER_YOUNG_MB overrides it (0 keeps V8's default).
- */
-export function workerYoungGenMb(env: NodeJS.ProcessEnv = process.env): number {
-  const v = env.CMDCM_WORKER_YOUNG_MB;
-  if (v === undefined || v.trim() === '') return 96;
-  const mb = Number(v);
-  if (!Number.isInteger(mb) || mb < 0) throw new CmdcmError(`CMDCM_WORKER_YOUNG_MB: expected a whole number of MB >= 0 (0 = V8's default), got '${v}'`, { exitCode: 2 });
-  return mb;
-}
-
-/**
  * The coordinator's side of the parallel trainer, as the single-process trainer's StepRunner hook
  * (src/train/step.ts): `attach` moves the TrainState's arrays into shared memory and starts the
  * workers, `step` hands them one global batch and waits for all of them, `close` stops them and
@@ -106,7 +91,6 @@ export class ParallelStepRunner implements StepRunner {
   private closed = false;
   private readyWaiters: { left: number; resolve(): void; reject(e: Error): void } | undefined;
   private lastT = 0;
-  private readonly youngGenMb: number;
   /** workers that reported an error message before exiting (process transport) */
   private reportedError = new Map<number, string>();
 
@@ -114,7 +98,6 @@ export class ParallelStepRunner implements StepRunner {
     if (!Number.isInteger(opts.workers) || opts.workers < 1) throw new CmdcmError(`--workers: must be a positive integer, got ${opts.workers}`, { exitCode: 2 });
     this.engine = opts.engine ?? 'auto';
     this.transport = resolveTransport(this.engine, opts.transport);
-    this.youngGenMb = workerYoungGenMb();
   }
 
   get workers(): number {
@@ -215,7 +198,6 @@ export class ParallelStepRunner implements StepRunner {
     this.pool = new Piscina({
       filename: THREAD_ENTRY, minThreads: W, maxThreads: W, concurrentTasksPerWorker: 1,
       atomics: 'disabled', idleTimeout: 2 ** 31 - 1,
-      ...(this.youngGenMb > 0 ? { resourceLimits: { maxYoungGenerationSizeMb: this.youngGenMb } } : {}),
     });
     for (let w = 0; w < W; w++) {
       const { port1, port2 } = new MessageChannel();
@@ -242,8 +224,6 @@ export class ParallelStepRunner implements StepRunner {
     if (plan.note) log().warn({ gpus }, plan.note);
     // workers inherit our flags except the test runner's
     const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
-    // a semi-space is a third of V8's young generation
-    if (this.youngGenMb > 0) execArgv.push(`--max-semi-space-size=${Math.max(1, Math.round(this.youngGenMb / 3))}`);
     for (let w = 0; w < W; w++) {
       const env = { ...process.env };
       const dev = plan.perWorker[w];

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { assignGpus, parseGpuList, parseNvidiaSmi, visibleGpus } from '../../src/parallel/gpus.js';
-import { resolveTransport, workerYoungGenMb } from '../../src/parallel/runner.js';
+import { resolveTransport } from '../../src/parallel/runner.js';
 import { CmdcmError } from '../../src/util/errors.js';
 
 test('one GPU per worker process, in list order', () => {
@@ -52,15 +52,4 @@ test('transport defaults: processes for tensorflow, threads otherwise; threads r
   assert.equal(resolveTransport('cpu', 'process'), 'process');
   assert.throws(() => resolveTransport('tensorflow', 'thread'), /tfjs#8388/);
   assert.throws(() => resolveTransport('cpu', 'mpi' as never), /--transport/);
-});
-
-test('CMDCM_WORKER_YOUNG_MB: 96 by default, a whole number of MB when set, a clear error otherwise', () => {
-  assert.equal(workerYoungGenMb({}), 96);
-  assert.equal(workerYoungGenMb({ CMDCM_WORKER_YOUNG_MB: ' ' }), 96);
-  assert.equal(workerYoungGenMb({ CMDCM_WORKER_YOUNG_MB: '0' }), 0);
-  assert.equal(workerYoungGenMb({ CMDCM_WORKER_YOUNG_MB: '192' }), 192);
-  for (const bad of ['abc', '-1', '1.5']) {
-    assert.throws(() => workerYoungGenMb({ CMDCM_WORKER_YOUNG_MB: bad }), (e: unknown) =>
-      e instanceof CmdcmError && new RegExp(`^CMDCM_WORKER_YOUNG_MB: expected a whole number of MB >= 0 .*got '${bad.replace('.', '\\.')}'$`).test(e.message));
-  }
 });
