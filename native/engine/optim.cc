@@ -42,8 +42,7 @@ Napi::Value AdamDense(const Napi::CallbackInfo& info) {
   float* v = Ptr<float>(info[3]);
   const size_t n = Len(info[0]);
   if (Len(info[1]) < n || Len(info[2]) < n || Len(info[3]) < n) {
-    Napi::RangeError::New(info.Env(), "adamDense: g, m and v must be at least as long as p").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
+    return ThrowRange(info.Env(), "adamDense: g, m and v must be at least as long as p");
   }
   AdamUpdate(AdamCoef::Make(D(info, 4), D(info, 5), D(info, 6), D(info, 7), D(info, 8)), p, m, v, g, n);
   return info.Env().Undefined();

@@ -119,10 +119,6 @@ void PackRange(const PackArgs& a, size_t from, size_t to) {
   }
 }
 
-inline void Throw(Napi::Env env, const std::string& msg) {
-  Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
-}
-
 // packSequences(time, itemRow, catRow, behavior, userStart, sampleUser, sampleTime,
 //               seqLen, resolution, behaviorOffset, gapOffset, gapBuckets, outSeq, outLen)
 Napi::Value PackSequences(const Napi::CallbackInfo& info) {
@@ -148,36 +144,30 @@ Napi::Value PackSequences(const Napi::CallbackInfo& info) {
     return env.Undefined();
   const size_t nEvents = nTime;
   if (nItem != nEvents || nCat != nEvents || nBeh != nEvents) {
-    Throw(env, "time, itemRow, catRow and behavior must have one entry per event");
-    return env.Undefined();
+    return ThrowRange(env, "time, itemRow, catRow and behavior must have one entry per event");
   }
   if (nStart < 1) {
-    Throw(env, "userStart must have U + 1 entries");
-    return env.Undefined();
+    return ThrowRange(env, "userStart must have U + 1 entries");
   }
   const size_t nUsers = nStart - 1;
   const size_t N = nSU;
   if (nST != N) {
-    Throw(env, "sampleUser and sampleTime must have the same length");
-    return env.Undefined();
+    return ThrowRange(env, "sampleUser and sampleTime must have the same length");
   }
   const size_t width = static_cast<size_t>(L) * 4;
   if (nOutSeq < N * width || nOutLen < N) {
-    Throw(env, "output arrays are too short for N samples of seqLen events");
-    return env.Undefined();
+    return ThrowRange(env, "output arrays are too short for N samples of seqLen events");
   }
 
   // Validate every sample's user range first, so the kernel below runs without checks.
   for (size_t i = 0; i < N; i++) {
     const int32_t u = sampleUser[i];
     if (u < 0 || static_cast<size_t>(u) >= nUsers) {
-      Throw(env, "sampleUser[" + std::to_string(i) + "] = " + std::to_string(u) + " is not a user index");
-      return env.Undefined();
+      return ThrowRange(env, "sampleUser[" + std::to_string(i) + "] = " + std::to_string(u) + " is not a user index");
     }
     const int32_t lo = userStart[u], hi = userStart[u + 1];
     if (lo < 0 || hi < lo || static_cast<size_t>(hi) > nEvents) {
-      Throw(env, "userStart of user " + std::to_string(u) + " is not a range of the events");
-      return env.Undefined();
+      return ThrowRange(env, "userStart of user " + std::to_string(u) + " is not a range of the events");
     }
   }
   const PackArgs a{time, itemRow, catRow, userStart, sampleUser, sampleTime, behavior, L, res, behOff, gapOff, G, outSeq, outLen};

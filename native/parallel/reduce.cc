@@ -14,11 +14,6 @@
 namespace cmdcm {
 namespace {
 
-Napi::Value Fail(const Napi::CallbackInfo& info, const std::string& msg) {
-  Napi::RangeError::New(info.Env(), msg).ThrowAsJavaScriptException();
-  return info.Env().Undefined();
-}
-
 // reduceDenseAdam(grads, p, workers, lo, hi, params, m, v, lr, beta1, beta2, eps, step):
 // params[lo, hi) ← Adam(Σ_u grads[u·p + i]); params, m and v are the whole vectors.
 Napi::Value ReduceDenseAdam(const Napi::CallbackInfo& info) {
@@ -27,9 +22,9 @@ Napi::Value ReduceDenseAdam(const Napi::CallbackInfo& info) {
   float* params = Ptr<float>(info[5]);
   float* m = Ptr<float>(info[6]);
   float* v = Ptr<float>(info[7]);
-  if (lo > hi || hi > p) return Fail(info, "reduceDenseAdam: slice [" + std::to_string(lo) + ", " + std::to_string(hi) + ") outside the " + std::to_string(p) + " parameters");
-  if (Len(info[0]) < W * p) return Fail(info, "reduceDenseAdam: grads holds " + std::to_string(Len(info[0])) + " values, workers × p needs " + std::to_string(W * p));
-  if (Len(info[5]) < hi || Len(info[6]) < hi || Len(info[7]) < hi) return Fail(info, "reduceDenseAdam: params, m and v must hold the slice");
+  if (lo > hi || hi > p) return ThrowRange(info.Env(), "reduceDenseAdam: slice [" + std::to_string(lo) + ", " + std::to_string(hi) + ") outside the " + std::to_string(p) + " parameters");
+  if (Len(info[0]) < W * p) return ThrowRange(info.Env(), "reduceDenseAdam: grads holds " + std::to_string(Len(info[0])) + " values, workers × p needs " + std::to_string(W * p));
+  if (Len(info[5]) < hi || Len(info[6]) < hi || Len(info[7]) < hi) return ThrowRange(info.Env(), "reduceDenseAdam: params, m and v must hold the slice");
   const AdamCoef c = AdamCoef::Make(D(info, 8), D(info, 9), D(info, 10), D(info, 11), D(info, 12));
   // the summed gradient of a cache-sized block at a time
   constexpr size_t kBlock = 2048;
@@ -60,15 +55,15 @@ Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
   float* m = Ptr<float>(info[8]);
   float* v = Ptr<float>(info[9]);
   const bool adam = Len(info[9]) > 0;
-  if (W == 0 || w >= W) return Fail(info, "reduceOwnedRows: worker " + std::to_string(w) + " of " + std::to_string(W));
-  if (Len(info[2]) < W || Len(info[3]) < W * cap || Len(info[4]) < W * cap * dim) return Fail(info, "reduceOwnedRows: counts, rowIdx or rowGrad smaller than workers × cap");
+  if (W == 0 || w >= W) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(w) + " of " + std::to_string(W));
+  if (Len(info[2]) < W || Len(info[3]) < W * cap || Len(info[4]) < W * cap * dim) return ThrowRange(info.Env(), "reduceOwnedRows: counts, rowIdx or rowGrad smaller than workers × cap");
   const size_t tableRows = std::min(Len(info[7]), std::min(Len(info[8]), adam ? Len(info[9]) : Len(info[8]))) / (dim ? dim : 1);
   for (size_t u = 0; u < W; u++) {
-    if (counts[u] < 0 || (size_t)counts[u] > cap) return Fail(info, "reduceOwnedRows: worker " + std::to_string(u) + " published " + std::to_string(counts[u]) + " rows, the capacity is " + std::to_string(cap));
+    if (counts[u] < 0 || (size_t)counts[u] > cap) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(u) + " published " + std::to_string(counts[u]) + " rows, the capacity is " + std::to_string(cap));
     for (int32_t k = 0; k < counts[u]; k++) {
       const int32_t r = rowIdx[u * cap + k];
-      if (r < 0 || (size_t)r >= tableRows) return Fail(info, "reduceOwnedRows: row " + std::to_string(r) + " outside the table's " + std::to_string(tableRows) + " rows");
-      if (k > 0 && r <= rowIdx[u * cap + k - 1]) return Fail(info, "reduceOwnedRows: worker " + std::to_string(u) + "'s rows are not ascending and unique");
+      if (r < 0 || (size_t)r >= tableRows) return ThrowRange(info.Env(), "reduceOwnedRows: row " + std::to_string(r) + " outside the table's " + std::to_string(tableRows) + " rows");
+      if (k > 0 && r <= rowIdx[u * cap + k - 1]) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(u) + "'s rows are not ascending and unique");
     }
   }
   const AdamCoef c = AdamCoef::Make(D(info, 10), D(info, 11), D(info, 12), D(info, 13), D(info, 14));

@@ -72,7 +72,6 @@ const PROCESS_ENTRY = fileURLToPath(new URL('./process-worker.js', import.meta.u
  * validation and the final result read the same values the workers update — a checkpoint has no
  * trace of the worker count.
  */
-
 export class ParallelStepRunner implements StepRunner {
   readonly transport: Transport;
   readonly engine: EngineName;
