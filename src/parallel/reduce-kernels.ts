@@ -1,6 +1,7 @@
 import { loadAddon } from '../native.js';
 import { optim, tsOptim, type AdamHyper, type OptimKernels } from '../train/optim.js';
-import { combineOwnedRows, firstNonFinite, sumSlice } from './reduce.js';
+import { firstNonFinite } from '../train/step.js';
+import { combineOwnedRows, sumSlice } from './reduce.js';
 
 /** The embedding rows' optimizer state: lazy Adam uses m and v; Adagrad keeps its accumulator in m, with v empty. */
 export interface RowState {

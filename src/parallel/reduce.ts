@@ -84,17 +84,3 @@ export function combineOwnedRows(
   }
   return n;
 }
-
-/**
- * Index of the first NaN or ±Inf in a, or -1. x·0 is 0 for finite x and NaN for ±Inf/NaN, so one
- * indexed sum decides whether to look at all: a `for…of` over ~10⁶ gradient values with
- * Number.isFinite cost ~15–25 ms a step per worker (the iterator protocol on typed arrays), a fixed
- * cost that every added worker paid again.
- */
-export function firstNonFinite(a: Float32Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * 0;
-  if (s === 0) return -1;
-  for (let i = 0; i < a.length; i++) if (!Number.isFinite(a[i])) return i;
-  return -1;
-}

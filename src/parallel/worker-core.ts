@@ -5,6 +5,7 @@ import { Barrier } from './barrier.js';
 import { C_BAD, viewsOf, sliceBatch, type RegionLayout, type RegionViews } from './layout.js';
 import { microRange, ownedSlice } from './reduce.js';
 import { reduceKernels, type ReduceKernels, type RowState } from './reduce-kernels.js';
+import { nonFiniteIn } from '../train/step.js';
 import type { Waiter } from './region.js';
 import { readFileSync } from 'node:fs';
 
@@ -88,16 +89,6 @@ export async function buildModel(init: WorkerInit): Promise<Model> {
   return model;
 }
 
-function firstNonFinite(g: GradResult, k: ReduceKernels): { term: string; value: number } | undefined {
-  for (const [t, v] of Object.entries(g.terms)) if (!Number.isFinite(v)) return { term: t, value: v };
-  if (!Number.isFinite(g.loss)) return { term: 'loss', value: g.loss };
-  let i = k.firstNonFinite(g.denseGrad);
-  if (i >= 0) return { term: 'dense gradient', value: g.denseGrad[i] };
-  i = k.firstNonFinite(g.rowGrad);
-  if (i >= 0) return { term: 'embedding gradient', value: g.rowGrad[i] };
-  return undefined;
-}
-
 /**
  * A worker's part of every step: gradient of its micro-batch, publish, barrier, then the
  * reduce-scatter (sum its dense slice over workers, Adam on it) and the rows it owns (sum
@@ -148,7 +139,7 @@ export class WorkerCore {
       g = { loss: 0, terms: {}, denseGrad: this.gradSlot.fill(0), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
     }
     const t1 = performance.now(), c1 = PHASE_CPU ? threadCpuMs() : 0;
-    const bad = firstNonFinite(g, this.reduce);
+    const bad = nonFiniteIn(g, this.reduce.firstNonFinite);
     if (bad) Atomics.add(V.ctrl, C_BAD, 1);
     if (g.denseGrad.length !== P) throw new Error(`worker ${w}: model returned ${g.denseGrad.length} dense gradients, expected ${P}`);
     if (g.rows.length > L.rowCap) throw new Error(`worker ${w}: micro-batch touched ${g.rows.length} rows, the shared row area holds ${L.rowCap}`);

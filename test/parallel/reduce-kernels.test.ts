@@ -3,7 +3,8 @@ import assert from 'node:assert/strict';
 import { Rng } from '../../src/train/rng.js';
 import { tsOptim, type AdamHyper } from '../../src/train/optim.js';
 import { nativeReduceKernels, tsReduceKernels, type RowState } from '../../src/parallel/reduce-kernels.js';
-import { firstNonFinite, ownedSlice } from '../../src/parallel/reduce.js';
+import { ownedSlice } from '../../src/parallel/reduce.js';
+import { firstNonFinite } from '../../src/train/step.js';
 
 // The addon's fused reduce against the TypeScript one (reduce.ts + the TS optimizer kernels): the
 // same bits on every parameter, moment and table row, for every worker of W = 1, 2, 3.
