@@ -11,8 +11,8 @@
  * fixed cost (tfjs's per-op bookkeeping, parameter views, the reduce), which W workers each pay
  * while they split the per-sample work, so the speedup grows with the batch. The summary also
  * compares each worker count at its own best batch (`best_threads_2v1`, `best_processes_2v1`): the
- * gain a user who tunes the batch size sees. The warmup is long
- * because the first steps run with cold JIT and collector heuristics that do not reflect training.
+ * gain a user who tunes the batch size sees. The warmup is long because the first steps run with
+ * cold JIT and collector heuristics that do not reflect training.
  * `independent-2@B` runs two separate single-worker trainings at once, each on B/2 samples a step,
  * as each of 2 workers is: the machine's ceiling for any 2-way data-parallel scheme at global batch
  * B, which would add only synchronisation to that (`ceiling_independent_2v1` in the summary).
