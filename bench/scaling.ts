@@ -5,7 +5,8 @@
  * Each configuration runs in a fresh process so memory figures do not mix. One JSON line per
  * configuration, then a summary line with the ratios.
  *
- *   node dist/bench/scaling.js [--batch 512,1024,2048,4096] [--steps 30] [--warmup 8] [--repeat 1] [--engine native] [--big-steps 3] [--only thread-1,thread-2]
+ *   node dist/bench/scaling.js [--batch 512,1024,2048,4096] [--steps 30] [--warmup 8] [--repeat 1] [--engine native] [--big-steps 3]
+ *     [--paired-rounds 8] [--paired-block 4] [--only thread-1,thread-2,paired-threads]
  *
  * Every global batch size in --batch is measured (labels `thread-2@1024`): each worker's step has a
  * fixed cost (tfjs's per-op bookkeeping, parameter views, the reduce), which W workers each pay
@@ -16,6 +17,12 @@
  * `independent-2@B` runs two separate single-worker trainings at once, each on B/2 samples a step,
  * as each of 2 workers is: the machine's ceiling for any 2-way data-parallel scheme at global batch
  * B, which would add only synchronisation to that (`ceiling_independent_2v1` in the summary).
+ *
+ * `paired-threads@B` and `paired-processes@B` start a 1-worker and a 2-worker runner in one
+ * process and alternate them in short blocks (pairedChild): the speedup measured under the same
+ * machine conditions, which on a shared VM whose speed drifts between runs is the figure to trust
+ * (`paired_threads_2v1`, `paired_processes_2v1` in the summary; the separate runs' ratios above can
+ * be off by ±20 %). `--paired-rounds` (8) and `--paired-block` (4 steps) size it.
  *
  * Every parallel configuration also reports `worker_ms_per_step`, each worker's wall ms per phase
  * (grad, publish, barrier, reduce); CMDCM_PHASE_CPU=1 adds `worker_cpu_ms_per_step`, the same
@@ -41,6 +48,10 @@ interface Conf {
   /** table rows of the item field (the 1M-row run) */
   items?: number;
   label: string;
+  /** paired runs: 1 and 2 workers of `mode` alive in one process, alternated in blocks (see pairedChild) */
+  paired?: { rounds: number; block: number };
+  /** a local training that runs steps on request from its parent (the paired ceiling's halves) */
+  serve?: boolean;
 }
 
 function kib(status: string, key: string): number {
@@ -155,6 +166,176 @@ async function child(c: Conf): Promise<void> {
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
+/**
+ * One worker against two, alternated. This VM's speed drifts by ±20 % within minutes (the same
+ * single-worker step measured 142–199 ms in consecutive runs), far more than the effect measured,
+ * so separate runs of each configuration compare different machines. Here a 1-worker and a
+ * 2-worker runner are both started, on their own copies of the same initial state, and take turns:
+ * `block` steps on one, `block` on the other, in A-B-B-A order so a linear drift cancels within
+ * each round. Each round gives one ratio of step times; the median over the rounds is the speedup.
+ * The idle runner's workers wait on a message and use no CPU.
+ */
+/** A single-worker training in this thread on the default model: `step()` runs one step. */
+async function localTraining(batch: number, engineName: string) {
+  process.env.CMDCM_LOG_LEVEL ??= 'silent';
+  const { createModel, defaultModelConfig } = await import('../src/model/index.js');
+  const { useEngine } = await import('../src/engine/index.js');
+  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
+  const { gatherColumns } = await import('../src/data/batch.js');
+  const { initTrainState } = await import('../src/train/state.js');
+  const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
+  const { stepHyper, trainStep } = await import('../src/train/step.js');
+  const engine = await useEngine(engineName as never);
+  const schema = syntheticSchema({});
+  const model = createModel(defaultModelConfig('cmdcm'), schema);
+  const cfg = { ...DEFAULT_TRAIN_CONFIG, batchSize: batch };
+  const state = initTrainState(model, schema, cfg);
+  const data = syntheticSamples(schema, batch * 4, 5);
+  const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: batch }, (_, i) => k * batch + i)));
+  const h = stepHyper(cfg, 1e-3);
+  let k = 0;
+  return { engine, steps: (n: number) => { for (let i = 0; i < n; i++) trainStep(model, state, batches[k++ % 4], h); } };
+}
+
+/** The paired ceiling's half: a local training on c.batch samples that runs `n` steps per request. */
+async function serveChild(c: Conf): Promise<void> {
+  const t = await localTraining(c.batch, c.engine);
+  process.on('message', (m: { steps: number } | 'stop') => {
+    if (m === 'stop') return process.disconnect();
+    t.steps(m.steps);
+    process.send!({ done: m.steps });
+  });
+  process.send!({ ready: true });
+}
+
+/** Per-round ratios as the paired JSON reports them. */
+function pairedStats(ratios: number[], ms1: number[], ms2: number[], batch: number) {
+  const q = (xs: number[], f: number) => {
+    const v = [...xs].sort((x, y) => x - y);
+    return v[Math.min(v.length - 1, Math.floor(f * (v.length - 1) + 0.5))];
+  };
+  const sps = (ms: number) => +((batch * 1000) / ms).toFixed(1);
+  return {
+    speedup_2v1_median: +q(ratios, 0.5).toFixed(3),
+    speedup_2v1_quartiles: [+q(ratios, 0.25).toFixed(3), +q(ratios, 0.75).toFixed(3)],
+    speedup_2v1_range: [+Math.min(...ratios).toFixed(3), +Math.max(...ratios).toFixed(3)],
+    rounds_at_or_above_target: ratios.filter((x) => x >= 1.7).length,
+    samples_per_s_1_worker_median: sps(q(ms1, 0.5)),
+    samples_per_s_2_workers_median: sps(q(ms2, 0.5)),
+    ms_per_step_1_worker: ms1.map((x) => +x.toFixed(1)),
+    ms_per_step_2_workers: ms2.map((x) => +x.toFixed(1)),
+  };
+}
+
+/**
+ * The machine's ceiling, paired: one local training on the whole batch in this process against two
+ * independent local trainings on half the batch each in two child processes, run at once (no shared
+ * memory, no synchronisation: the most any 2-way data-parallel scheme can get from two cores), in
+ * the same A-B-B-A rounds as pairedChild.
+ */
+async function pairedCeilingChild(c: Conf): Promise<void> {
+  const { fork } = await import('node:child_process');
+  const self = await localTraining(c.batch, c.engine);
+  const half: Conf = { ...c, label: `${c.label}-half`, batch: Math.floor(c.batch / 2), paired: undefined, serve: true };
+  // one reply per request: `next(k)` is the promise of kid k's next message
+  let failed: Error | undefined;
+  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const kids = [0, 1].map((i) => {
+    const k = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(half)], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    k.on('message', () => waiting.get(i)?.resolve());
+    k.on('exit', (code) => {
+      failed ??= new Error(`${c.label}: half ${i} exited with code ${code}`);
+      waiting.get(i)?.reject(failed);
+    });
+    return k;
+  });
+  const next = (i: number) => new Promise<void>((resolve, reject) => (failed ? reject(failed) : waiting.set(i, { resolve, reject })));
+  try {
+    await Promise.all([0, 1].map(next));
+    const both = async (n: number) => {
+      const t0 = performance.now();
+      const done = [0, 1].map(next);
+      for (const k of kids) k.send({ steps: n });
+      await Promise.all(done);
+      return (performance.now() - t0) / n;
+    };
+    const alone = (n: number) => {
+      const t0 = performance.now();
+      self.steps(n);
+      return (performance.now() - t0) / n;
+    };
+    alone(c.warmup);
+    await both(c.warmup);
+    const { rounds, block } = c.paired!;
+    const ratios: number[] = [], ms1: number[] = [], ms2: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const a1 = alone(block), b1 = await both(block), b2 = await both(block), a2 = alone(block);
+      ms1.push((a1 + a2) / 2);
+      ms2.push((b1 + b2) / 2);
+      ratios.push(ms1[r] / ms2[r]);
+    }
+    process.stdout.write(JSON.stringify({
+      bench: 'scaling', label: c.label, mode: 'independent', engine: self.engine, model: 'cmdcm', batch: c.batch, each_batch: half.batch, rounds, block_steps: block, warmup: c.warmup,
+      ...pairedStats(ratios, ms1, ms2, c.batch),
+    }) + '\n');
+  } finally {
+    failed ??= new Error('stopped');
+    for (const k of kids) if (k.connected) k.send('stop');
+  }
+}
+
+async function pairedChild(c: Conf): Promise<void> {
+  process.env.CMDCM_LOG_LEVEL ??= 'silent';
+  const { createModel, defaultModelConfig } = await import('../src/model/index.js');
+  const { useEngine } = await import('../src/engine/index.js');
+  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
+  const { gatherColumns } = await import('../src/data/batch.js');
+  const { initTrainState } = await import('../src/train/state.js');
+  const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
+  const { stepHyper } = await import('../src/train/step.js');
+  const { ParallelStepRunner } = await import('../src/parallel/runner.js');
+  const engine = await useEngine(c.engine as never);
+  const schema = syntheticSchema({});
+  const modelConfig = defaultModelConfig('cmdcm');
+  const model = createModel(modelConfig, schema);
+  const cfg = { ...DEFAULT_TRAIN_CONFIG, batchSize: c.batch };
+  const data = syntheticSamples(schema, c.batch * 4, 5);
+  const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: c.batch }, (_, i) => k * c.batch + i)));
+  const h = stepHyper(cfg, 1e-3);
+  const sides = [1, 2].map((workers) => ({
+    workers,
+    state: initTrainState(model, schema, cfg),
+    runner: new ParallelStepRunner(model, { workers, transport: c.mode as 'thread' | 'process', engine: engine as never, model: { config: modelConfig }, schema, batchSize: c.batch }),
+    k: 0,
+  }));
+  type Side = (typeof sides)[number];
+  const run = async (s: Side, n: number): Promise<number> => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) await s.runner.step(s.state, batches[s.k++ % 4], h);
+    return (performance.now() - t0) / n;
+  };
+  try {
+    for (const s of sides) await s.runner.attach(s.state);
+    for (const s of sides) await run(s, c.warmup);
+    const { rounds, block } = c.paired!;
+    const ratios: number[] = [], ms1: number[] = [], ms2: number[] = [];
+    for (let r = 0; r < rounds; r++) {
+      const [one, two] = sides;
+      const a1 = await run(one, block), b1 = await run(two, block), b2 = await run(two, block), a2 = await run(one, block);
+      const m1 = (a1 + a2) / 2, m2 = (b1 + b2) / 2;
+      ms1.push(m1);
+      ms2.push(m2);
+      ratios.push(m1 / m2);
+    }
+    process.stdout.write(JSON.stringify({
+      bench: 'scaling', label: c.label, mode: c.mode, engine, model: 'cmdcm', batch: c.batch, rounds, block_steps: block, warmup: c.warmup,
+      ...pairedStats(ratios, ms1, ms2, c.batch),
+    }) + '\n');
+  } finally {
+    for (const s of sides) await s.runner.close();
+  }
+}
+
 function runChild(c: Conf): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
     const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(c)], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -174,13 +355,22 @@ async function main(): Promise<void> {
       child: { type: 'string' }, batch: { type: 'string', default: '512,1024,2048,4096' }, steps: { type: 'string', default: '30' },
       warmup: { type: 'string', default: '8' }, engine: { type: 'string', default: 'native' }, 'big-steps': { type: 'string', default: '3' },
       only: { type: 'string' }, repeat: { type: 'string', default: '1' },
+      'paired-rounds': { type: 'string', default: '8' }, 'paired-block': { type: 'string', default: '4' },
     },
   });
-  if (values.child) return child(JSON.parse(values.child) as Conf);
+  if (values.child) {
+    const c = JSON.parse(values.child) as Conf;
+    if (c.serve) return serveChild(c);
+    if (c.paired) return c.mode === 'local' ? pairedCeilingChild(c) : pairedChild(c);
+    return child(c);
+  }
   const batches = values.batch!.split(',').map(Number);
   if (batches.some((b) => !Number.isInteger(b) || b < 2)) throw new Error(`--batch: a comma-separated list of integers >= 2, got '${values.batch}'`);
   const steps = Number(values.steps), warmup = Number(values.warmup), engine = values.engine!;
   const big = Number(values['big-steps']);
+  const paired = { rounds: Number(values['paired-rounds']), block: Number(values['paired-block']) };
+  if (!Number.isInteger(paired.rounds) || paired.rounds < 1) throw new Error(`--paired-rounds: a positive integer, got '${values['paired-rounds']}'`);
+  if (!Number.isInteger(paired.block) || paired.block < 1) throw new Error(`--paired-block: a positive integer, got '${values['paired-block']}'`);
   // labels carry the batch (`thread-2@1024`); --only filters on the part before '@'
   const confs: Conf[] = [];
   for (const batch of batches) {
@@ -191,6 +381,9 @@ async function main(): Promise<void> {
       { mode: 'thread', workers: 2, batch, steps, warmup, engine, label: at('thread-2') },
       { mode: 'process', workers: 1, batch, steps, warmup, engine, label: at('process-1') },
       { mode: 'process', workers: 2, batch, steps, warmup, engine, label: at('process-2') },
+      { mode: 'thread', workers: 2, batch, steps, warmup, engine, label: at('paired-threads'), paired },
+      { mode: 'process', workers: 2, batch, steps, warmup, engine, label: at('paired-processes'), paired },
+      { mode: 'local', workers: 2, batch, steps, warmup, engine, label: at('paired-independent'), paired },
     );
   }
   // memory with a 1M-row table: once, at the first batch size
@@ -208,7 +401,8 @@ async function main(): Promise<void> {
   // of a shared machine spread over all of them), and the run with the median samples/s is kept.
   const runs: Record<string, Record<string, number | string>[]> = {};
   const median = (label: string) => {
-    const xs = [...runs[label]].sort((a, b) => (a.samples_per_s as number) - (b.samples_per_s as number));
+    const key = (x: Record<string, number | string>) => (x.samples_per_s ?? x.speedup_2v1_median) as number;
+    const xs = [...runs[label]].sort((a, b) => key(a) - key(b));
     return { ...xs[(xs.length - 1) >> 1], ...(xs.length > 1 ? { runs: xs.length, samples_per_s_range: [xs[0].samples_per_s, xs[xs.length - 1].samples_per_s] } : {}) };
   };
   const res: Record<string, Record<string, unknown>> = {};
@@ -216,7 +410,7 @@ async function main(): Promise<void> {
     for (const c of confs.filter((c) => !only || only.includes(c.label.split('@')[0]))) {
       const r = await runChild(c);
       (runs[c.label] ??= []).push(r);
-      if (repeat > 1) process.stderr.write(`${c.label} run ${k + 1}/${repeat}: ${r.samples_per_s} samples/s\n`);
+      if (repeat > 1) process.stderr.write(`${c.label} run ${k + 1}/${repeat}: ${r.samples_per_s ?? `2v1 ${r.speedup_2v1_median}`}${r.samples_per_s ? ' samples/s' : ''}\n`);
     }
   }
   for (const label of Object.keys(runs)) {
@@ -257,6 +451,9 @@ async function main(): Promise<void> {
       cpu_bound_speedup_threads_2v1: cpuBound(`thread-2@${b}`, `thread-1@${b}`),
       cpu_bound_speedup_processes_2v1: cpuBound(`process-2@${b}`, `process-1@${b}`),
       ceiling_independent_2v1: r(`independent-2@${b}`, `in-thread@${b}`, 'samples_per_s'),
+      paired_threads_2v1: (res[`paired-threads@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
+      paired_processes_2v1: (res[`paired-processes@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
+      paired_ceiling_independent_2v1: (res[`paired-independent@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
     })),
     // each worker count at its own best global batch: what a user tuning the batch size gets
     best_threads_2v1: best('thread-2', 'thread-1'),
