@@ -98,7 +98,12 @@ function taskCpu(): Record<string, number> {
   return out;
 }
 
-async function child(c: Conf): Promise<void> {
+/**
+ * What every configuration trains: the default CM-DCM model on the synthetic schema (with `items`
+ * rows in the item field when given), 4 pre-gathered batches of `batch` samples cycled through,
+ * and a factory for runners of `workers` over `mode` (the in-thread trainStep for 'local').
+ */
+async function setup(batch: number, engineName: string, items?: number) {
   process.env.CMDCM_LOG_LEVEL ??= 'silent';
   const { createModel, defaultModelConfig } = await import('../src/model/index.js');
   const { useEngine } = await import('../src/engine/index.js');
@@ -108,18 +113,25 @@ async function child(c: Conf): Promise<void> {
   const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
   const { localStepRunner, stepHyper } = await import('../src/train/step.js');
   const { ParallelStepRunner } = await import('../src/parallel/runner.js');
-  const engine = await useEngine(c.engine as never);
-  const schema = syntheticSchema(c.items ? { items: c.items } : {});
+  const engine = await useEngine(engineName as never);
+  const schema = syntheticSchema(items ? { items } : {});
   const modelConfig = defaultModelConfig('cmdcm');
   const model = createModel(modelConfig, schema);
-  const cfg = { ...DEFAULT_TRAIN_CONFIG, batchSize: c.batch };
-  const state = initTrainState(model, schema, cfg);
-  const data = syntheticSamples(schema, c.batch * 4, 5);
-  const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: c.batch }, (_, i) => k * c.batch + i)));
-  const runner = c.mode === 'local' ? localStepRunner(model)
-    : new ParallelStepRunner(model, { workers: c.workers, transport: c.mode, engine: engine as never, model: { config: modelConfig }, schema, batchSize: c.batch });
-  await runner.attach?.(state);
+  const cfg = { ...DEFAULT_TRAIN_CONFIG, batchSize: batch };
+  const data = syntheticSamples(schema, batch * 4, 5);
+  const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: batch }, (_, i) => k * batch + i)));
   const h = stepHyper(cfg, 1e-3);
+  const runner = (mode: Conf['mode'], workers: number) => (mode === 'local' ? localStepRunner(model)
+    : new ParallelStepRunner(model, { workers, transport: mode, engine: engine as never, model: { config: modelConfig }, schema, batchSize: batch }));
+  return { engine, schema, model, batches, h, newState: () => initTrainState(model, schema, cfg), runner };
+}
+
+async function child(c: Conf): Promise<void> {
+  const { ParallelStepRunner } = await import('../src/parallel/runner.js');
+  const { engine, schema, model, batches, h, newState, runner: makeRunner } = await setup(c.batch, c.engine, c.items);
+  const state = newState();
+  const runner = makeRunner(c.mode, c.workers);
+  await runner.attach?.(state);
   let loss = 0;
   for (let k = 0; k < c.warmup; k++) await runner.step(state, batches[k % 4], h);
   const pids = runner instanceof ParallelStepRunner && c.mode === 'process' ? runner.pids() : [];
@@ -166,56 +178,48 @@ async function child(c: Conf): Promise<void> {
   process.stdout.write(JSON.stringify(out) + '\n');
 }
 
-/**
- * One worker against two, alternated. This VM's speed drifts by ±20 % within minutes (the same
- * single-worker step measured 142–199 ms in consecutive runs), far more than the effect measured,
- * so separate runs of each configuration compare different machines. Here a 1-worker and a
- * 2-worker runner are both started, on their own copies of the same initial state, and take turns:
- * `block` steps on one, `block` on the other, in A-B-B-A order so a linear drift cancels within
- * each round. Each round gives one ratio of step times; the median over the rounds is the speedup.
- * The idle runner's workers wait on a message and use no CPU.
- */
-/** A single-worker training in this thread on the default model: `step()` runs one step. */
+/** A single-worker training in this thread: `steps(n)` runs n steps. */
 async function localTraining(batch: number, engineName: string) {
-  process.env.CMDCM_LOG_LEVEL ??= 'silent';
-  const { createModel, defaultModelConfig } = await import('../src/model/index.js');
-  const { useEngine } = await import('../src/engine/index.js');
-  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
-  const { gatherColumns } = await import('../src/data/batch.js');
-  const { initTrainState } = await import('../src/train/state.js');
-  const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
-  const { stepHyper, trainStep } = await import('../src/train/step.js');
-  const engine = await useEngine(engineName as never);
-  const schema = syntheticSchema({});
-  const model = createModel(defaultModelConfig('cmdcm'), schema);
-  const cfg = { ...DEFAULT_TRAIN_CONFIG, batchSize: batch };
-  const state = initTrainState(model, schema, cfg);
-  const data = syntheticSamples(schema, batch * 4, 5);
-  const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: batch }, (_, i) => k * batch + i)));
-  const h = stepHyper(cfg, 1e-3);
+  const { engine, batches, h, newState, runner } = await setup(batch, engineName);
+  const state = newState(), local = runner('local', 1);
   let k = 0;
-  return { engine, steps: (n: number) => { for (let i = 0; i < n; i++) trainStep(model, state, batches[k++ % 4], h); } };
+  return { engine, steps: async (n: number) => { for (let i = 0; i < n; i++) await local.step(state, batches[k++ % 4], h); } };
 }
 
 /** The paired ceiling's half: a local training on c.batch samples that runs `n` steps per request. */
 async function serveChild(c: Conf): Promise<void> {
   const t = await localTraining(c.batch, c.engine);
-  process.on('message', (m: { steps: number } | 'stop') => {
+  process.on('message', async (m: { steps: number } | 'stop') => {
     if (m === 'stop') return process.disconnect();
-    t.steps(m.steps);
+    await t.steps(m.steps);
     process.send!({ done: m.steps });
   });
   process.send!({ ready: true });
 }
 
-/** Per-round ratios as the paired JSON reports them. */
-function pairedStats(ratios: number[], ms1: number[], ms2: number[], batch: number) {
+/**
+ * The paired measurement: `one` and `two` each run n steps and return ms per step. After c.warmup
+ * steps of each, c.paired.rounds rounds of one, two, two, one (`block` steps each, so a linear drift
+ * of the machine's speed cancels within a round); each round gives one ratio of step times.
+ */
+async function abba(c: Conf, one: (n: number) => Promise<number>, two: (n: number) => Promise<number>) {
+  await one(c.warmup);
+  await two(c.warmup);
+  const { rounds, block } = c.paired!;
+  const ratios: number[] = [], ms1: number[] = [], ms2: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const a1 = await one(block), b1 = await two(block), b2 = await two(block), a2 = await one(block);
+    ms1.push((a1 + a2) / 2);
+    ms2.push((b1 + b2) / 2);
+    ratios.push(ms1[r] / ms2[r]);
+  }
   const q = (xs: number[], f: number) => {
     const v = [...xs].sort((x, y) => x - y);
     return v[Math.min(v.length - 1, Math.floor(f * (v.length - 1) + 0.5))];
   };
-  const sps = (ms: number) => +((batch * 1000) / ms).toFixed(1);
+  const sps = (ms: number) => +((c.batch * 1000) / ms).toFixed(1);
   return {
+    rounds, block_steps: block, warmup: c.warmup,
     speedup_2v1_median: +q(ratios, 0.5).toFixed(3),
     speedup_2v1_quartiles: [+q(ratios, 0.25).toFixed(3), +q(ratios, 0.75).toFixed(3)],
     speedup_2v1_range: [+Math.min(...ratios).toFixed(3), +Math.max(...ratios).toFixed(3)],
@@ -259,24 +263,15 @@ async function pairedCeilingChild(c: Conf): Promise<void> {
       await Promise.all(done);
       return (performance.now() - t0) / n;
     };
-    const alone = (n: number) => {
+    const alone = async (n: number) => {
       const t0 = performance.now();
-      self.steps(n);
+      await self.steps(n);
       return (performance.now() - t0) / n;
     };
-    alone(c.warmup);
-    await both(c.warmup);
-    const { rounds, block } = c.paired!;
-    const ratios: number[] = [], ms1: number[] = [], ms2: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const a1 = alone(block), b1 = await both(block), b2 = await both(block), a2 = alone(block);
-      ms1.push((a1 + a2) / 2);
-      ms2.push((b1 + b2) / 2);
-      ratios.push(ms1[r] / ms2[r]);
-    }
+    const stats = await abba(c, alone, both);
     process.stdout.write(JSON.stringify({
-      bench: 'scaling', label: c.label, mode: 'independent', engine: self.engine, model: 'cmdcm', batch: c.batch, each_batch: half.batch, rounds, block_steps: block, warmup: c.warmup,
-      ...pairedStats(ratios, ms1, ms2, c.batch),
+      bench: 'scaling', label: c.label, mode: 'independent', engine: self.engine, model: 'cmdcm', batch: c.batch, each_batch: half.batch,
+      ...stats,
     }) + '\n');
   } finally {
     failed ??= new Error('stopped');
@@ -284,30 +279,18 @@ async function pairedCeilingChild(c: Conf): Promise<void> {
   }
 }
 
+/**
+ * One worker against two, alternated. This VM's speed drifts by ±20 % within minutes (the same
+ * single-worker step measured 142–199 ms in consecutive runs), far more than the effect measured,
+ * so separate runs of each configuration compare different machines. Here a 1-worker and a
+ * 2-worker runner are both started, on their own copies of the same initial state, and take turns:
+ * `block` steps on one, `block` on the other, in A-B-B-A order so a linear drift cancels within
+ * each round. Each round gives one ratio of step times; the median over the rounds is the speedup.
+ * The idle runner's workers wait on a message and use no CPU.
+ */
 async function pairedChild(c: Conf): Promise<void> {
-  process.env.CMDCM_LOG_LEVEL ??= 'silent';
-  const { createModel, defaultModelConfig } = await import('../src/model/index.js');
-  const { useEngine } = await import('../src/engine/index.js');
-  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
-  const { gatherColumns } = await import('../src/data/batch.js');
-  const { initTrainState } = await import('../src/train/state.js');
-  const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
-  const { stepHyper } = await import('../src/train/step.js');
-  const { ParallelStepRunner } = await import('../src/parallel/runner.js');
-  const engine = await useEngine(c.engine as never);
-  const schema = syntheticSchema({});
-  const modelConfig = defaultModelConfig('cmdcm');
-  const model = createModel(modelConfig, schema);
-  const cfg = { ...DEFAULT_TRAIN_CONFIG, batchSize: c.batch };
-  const data = syntheticSamples(schema, c.batch * 4, 5);
-  const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: c.batch }, (_, i) => k * c.batch + i)));
-  const h = stepHyper(cfg, 1e-3);
-  const sides = [1, 2].map((workers) => ({
-    workers,
-    state: initTrainState(model, schema, cfg),
-    runner: new ParallelStepRunner(model, { workers, transport: c.mode as 'thread' | 'process', engine: engine as never, model: { config: modelConfig }, schema, batchSize: c.batch }),
-    k: 0,
-  }));
+  const { engine, batches, h, newState, runner } = await setup(c.batch, c.engine);
+  const sides = [1, 2].map((workers) => ({ workers, state: newState(), runner: runner(c.mode, workers), k: 0 }));
   type Side = (typeof sides)[number];
   const run = async (s: Side, n: number): Promise<number> => {
     const t0 = performance.now();
@@ -315,24 +298,13 @@ async function pairedChild(c: Conf): Promise<void> {
     return (performance.now() - t0) / n;
   };
   try {
-    for (const s of sides) await s.runner.attach(s.state);
-    for (const s of sides) await run(s, c.warmup);
-    const { rounds, block } = c.paired!;
-    const ratios: number[] = [], ms1: number[] = [], ms2: number[] = [];
-    for (let r = 0; r < rounds; r++) {
-      const [one, two] = sides;
-      const a1 = await run(one, block), b1 = await run(two, block), b2 = await run(two, block), a2 = await run(one, block);
-      const m1 = (a1 + a2) / 2, m2 = (b1 + b2) / 2;
-      ms1.push(m1);
-      ms2.push(m2);
-      ratios.push(m1 / m2);
-    }
+    for (const s of sides) await s.runner.attach?.(s.state);
+    const stats = await abba(c, (n) => run(sides[0], n), (n) => run(sides[1], n));
     process.stdout.write(JSON.stringify({
-      bench: 'scaling', label: c.label, mode: c.mode, engine, model: 'cmdcm', batch: c.batch, rounds, block_steps: block, warmup: c.warmup,
-      ...pairedStats(ratios, ms1, ms2, c.batch),
+      bench: 'scaling', label: c.label, mode: c.mode, engine, model: 'cmdcm', batch: c.batch, ...stats,
     }) + '\n');
   } finally {
-    for (const s of sides) await s.runner.close();
+    for (const s of sides) await s.runner.close?.();
   }
 }
 
