@@ -13,6 +13,7 @@ import { abortAll } from './barrier.js';
 import { C_BAD, computeLayout, viewsOf, writeBatch, type RegionLayout, type RegionViews, type TableOptimizer } from './layout.js';
 import { atomicsWaiter, createSegment, futexWaiter, unlinkSegment, type Waiter } from './region.js';
 import { assignGpus, detectGpus, type Transport } from './gpus.js';
+import { applyWorkerThreadHeapFlags, workerExecArgv } from './heap.js';
 import type { FaultInjection, ModelSpec, StepOrder, StepReport, WorkerInit } from './worker-core.js';
 
 export interface ParallelOptions {
@@ -194,6 +195,7 @@ export class ParallelStepRunner implements StepRunner {
 
   private startThreads(sab: SharedArrayBuffer): void {
     const W = this.opts.workers;
+    applyWorkerThreadHeapFlags();
     this.pool = new Piscina({
       filename: THREAD_ENTRY, minThreads: W, maxThreads: W, concurrentTasksPerWorker: 1,
       atomics: 'disabled', idleTimeout: 2 ** 31 - 1,
@@ -221,8 +223,8 @@ export class ParallelStepRunner implements StepRunner {
     const gpus = this.opts.gpus ?? detectGpus();
     const plan = assignGpus(W, gpus, 'process', this.engine === 'tensorflow');
     if (plan.note) log().warn({ gpus }, plan.note);
-    // workers inherit our flags except the test runner's
-    const execArgv = process.execArgv.filter((a) => !a.startsWith('--test'));
+    // workers inherit our flags except the test runner's, plus the worker heap setting (heap.ts)
+    const execArgv = workerExecArgv(process.execArgv.filter((a) => !a.startsWith('--test')));
     for (let w = 0; w < W; w++) {
       const env = { ...process.env };
       const dev = plan.perWorker[w];
