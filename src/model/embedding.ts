@@ -101,9 +101,14 @@ export interface GatherOptions {
   alloc?: (n: number) => Float32Array;
   /** values start with a zero row for local index 0 */
   padRow?: boolean;
+  /**
+   * arrays to write `local` into, one per ids array and of its length (contents overwritten), so a
+   * caller can reuse them across batches; fresh arrays when absent
+   */
+  localOut?: Int32Array[];
 }
 
-type NativeGather = (table: Float32Array, dim: number, ids: Int32Array[], alloc?: (n: number) => Float32Array, padRow?: boolean) => BatchRows;
+type NativeGather = (table: Float32Array, dim: number, ids: Int32Array[], alloc?: (n: number) => Float32Array, padRow?: boolean, localOut?: Int32Array[]) => BatchRows;
 
 // Resolved on first use rather than at import, so CMDCM_NO_NATIVE set by a test before the first
 // gather still selects the fallback.
@@ -123,7 +128,7 @@ function native(): NativeGather | null {
  */
 export function gatherBatchRows(table: Float32Array, dim: number, ids: Int32Array[], opts: GatherOptions = {}): BatchRows {
   const fn = native();
-  if (fn) return fn(table, dim, ids, opts.alloc, opts.padRow ?? false);
+  if (fn) return fn(table, dim, ids, opts.alloc, opts.padRow ?? false, opts.localOut);
   return gatherBatchRowsTs(table, dim, ids, opts);
 }
 
@@ -131,6 +136,15 @@ export function gatherBatchRows(table: Float32Array, dim: number, ids: Int32Arra
 export function gatherBatchRowsTs(table: Float32Array, dim: number, ids: Int32Array[], opts: GatherOptions = {}): BatchRows {
   const tableRows = Math.floor(table.length / dim);
   if (tableRows * dim !== table.length) throw new Error(`embedding table length ${table.length} is not a multiple of dim ${dim}`);
+  const outs = opts.localOut;
+  if (outs) {
+    if (outs.length !== ids.length) throw new Error(`embeddingGatherRows: localOut must be an array of ${ids.length} Int32Array (one per ids array)`);
+    outs.forEach((o, a) => {
+      if (!(o instanceof Int32Array) || o.length !== ids[a].length) {
+        throw new Error(`embeddingGatherRows: localOut[${a}] must be an Int32Array of ${ids[a].length} elements (the length of ids[${a}])`);
+      }
+    });
+  }
   const { map, rows, slots } = collect(ids, tableRows);
   const pad = opts.padRow ? dim : 0;
   const n = pad + rows.length * dim;
@@ -138,9 +152,9 @@ export function gatherBatchRowsTs(table: Float32Array, dim: number, ids: Int32Ar
   if (values.length !== n) throw new Error(`gather alloc(${n}) returned ${values.length} elements`);
   values.fill(0, 0, pad);
   for (let r = 0; r < rows.length; r++) values.set(table.subarray(rows[r] * dim, rows[r] * dim + dim), pad + r * dim);
-  const local = slots.map((sl) => {
-    const out = new Int32Array(sl.length);
-    for (let i = 0; i < sl.length; i++) if (sl[i] >= 0) out[i] = map.vals[sl[i]];
+  const local = slots.map((sl, a) => {
+    const out = outs ? outs[a] : new Int32Array(sl.length);
+    for (let i = 0; i < sl.length; i++) out[i] = sl[i] >= 0 ? map.vals[sl[i]] : 0;
     return out;
   });
   return { rows, values, local };

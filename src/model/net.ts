@@ -186,6 +186,18 @@ export class NetModel implements Model {
     return TERM_NAMES.filter((t) => present.has(t));
   }
 
+  /**
+   * The batch's local embedding indices are written into two arrays this model reuses (they die
+   * with the synchronous call that made them): a fresh one per step was ~1.6 MB of off-heap memory
+   * at 2k samples, and its growth alone made V8 run full collections every few steps.
+   */
+  private localBuffers: Int32Array[] = [new Int32Array(0), new Int32Array(0)];
+
+  private localBuffer(k: number, n: number): Int32Array {
+    if (this.localBuffers[k].length < n) this.localBuffers[k] = new Int32Array(Math.ceil(n * 1.25));
+    return this.localBuffers[k].subarray(0, n);
+  }
+
   private hostInputs(table: Float32Array, batch: Batch) {
     const n = batch.n;
     const F = this.info.fields, L = this.info.seqLen, S = this.info.denseDim, D = this.dim;
@@ -193,7 +205,7 @@ export class NetModel implements Model {
       throw new Error(`batch of ${n} samples does not match the model's schema (fields ${F}, seqLen ${L}, dense ${S})`);
     }
     if (table.length !== this.schema.tableRows * D) throw new Error(`embedding table has ${table.length} values, schema needs ${this.schema.tableRows} × ${D}`);
-    const g = gatherBatchRows(table, D, [batch.fields, batch.seq], { alloc: hostF32, padRow: true });
+    const g = gatherBatchRows(table, D, [batch.fields, batch.seq], { alloc: hostF32, padRow: true, localOut: [this.localBuffer(0, n * F), this.localBuffer(1, n * L * 4)] });
     let dense = S > 0 ? transformDense(batch.dense, this.config.denseTransform, hostF32) : null;
     // Before the train split's statistics are fit (the trainer fits them before the first step)
     // the features enter unscaled.

@@ -6,7 +6,7 @@ import { gatherBatchRows, gatherBatchRowsTs } from '../../src/model/embedding.js
 // The addon kernel (native/model/embedding.cc) against the TypeScript implementation, which rows.test.ts
 // checks against a Set/sort oracle. Skipped, not passed, where the addon is not built.
 const addon = loadAddon();
-const kernel = addon?.embeddingGatherRows as ((t: Float32Array, d: number, ids: Int32Array[], alloc?: (n: number) => Float32Array) => ReturnType<typeof gatherBatchRowsTs>) | undefined;
+const kernel = addon?.embeddingGatherRows as ((t: Float32Array, d: number, ids: Int32Array[], alloc?: (n: number) => Float32Array, padRow?: boolean, localOut?: Int32Array[]) => ReturnType<typeof gatherBatchRowsTs>) | undefined;
 const skip = kernel ? false : 'native addon not built';
 
 function lcg(seed: number): () => number {
@@ -52,6 +52,29 @@ test('alloc and padRow: the values land in the supplied array behind one zero ro
     assert.deepEqual(g.local, plain.local, impl);
   }
   assert.throws(() => kernel!(table, dim, ids, ((n: number) => new Float32Array(n + 1)) as never), /alloc\(n\) must return a Float32Array of n elements/);
+});
+
+test('localOut: local lands in the caller\'s arrays (stale contents overwritten, padding included), natively and in TS', { skip }, () => {
+  const next = lcg(11);
+  const dim = 2, table = Float32Array.from({ length: 500 * dim }, (_, i) => i);
+  const ids = [Int32Array.from({ length: 257 }, (_, i) => (i % 3 === 0 ? 0 : next() % 500)), Int32Array.from([0, 499, 7])];
+  const plain = gatherBatchRowsTs(table, dim, ids);
+  for (const impl of ['native', 'ts'] as const) {
+    // views into larger reused buffers with stale values, as the model passes them
+    const bufs = [new Int32Array(400).fill(-9), new Int32Array(10).fill(-9)];
+    const localOut = [bufs[0].subarray(0, 257), bufs[1].subarray(0, 3)];
+    const g = impl === 'native' ? gatherBatchRows(table, dim, ids, { localOut }) : gatherBatchRowsTs(table, dim, ids, { localOut });
+    assert.equal(g.local[0], localOut[0], impl);
+    assert.equal(g.local[1], localOut[1], impl);
+    assert.deepEqual(g.local, plain.local, impl);
+    assert.deepEqual(g.rows, plain.rows, impl);
+    assert.equal(bufs[0][257], -9, `${impl}: nothing written past the view`);
+    const wrong = [new Int32Array(257), new Int32Array(4)];
+    const call = () => (impl === 'native' ? kernel!(table, dim, ids, undefined, false, wrong as never) : gatherBatchRowsTs(table, dim, ids, { localOut: wrong }));
+    assert.throws(call, /localOut\[1\] must be an Int32Array of 3 elements \(the length of ids\[1\]\)/, impl);
+    const short = () => (impl === 'native' ? kernel!(table, dim, ids, undefined, false, [localOut[0]] as never) : gatherBatchRowsTs(table, dim, ids, { localOut: [localOut[0]] }));
+    assert.throws(short, /localOut must be an array of 2 Int32Array/, impl);
+  }
 });
 
 test('native gather: only padding gives no rows; local all zero', { skip }, () => {

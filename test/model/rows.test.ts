@@ -128,6 +128,19 @@ test('grad and predict are pure: repeated calls agree, inputs untouched, no tens
   assert.deepEqual(table, t0);
 });
 
+test('a model reuses its index buffers across batches of other sizes without mixing them up', () => {
+  const m = createModel(tinyConfig('cmdcm'), schema), fresh = createModel(tinyConfig('cmdcm'), schema);
+  const params = m.initParams(3), table = initTable(schema.tableRows, m.dim, 4);
+  const big = syntheticBatch(schema, 37, 5), small = syntheticBatch(schema, 4, 6);
+  const want = [batch, big, small].map((b) => fresh.grad(params, table, b));
+  // grows the buffers, shrinks the views, then back: each result as from a model that saw only that batch
+  for (const [k, b] of [[0, batch], [1, big], [2, small], [0, batch], [1, big]] as const) {
+    assert.deepEqual(m.grad(params, table, b), want[k], `batch ${k}`);
+  }
+  const p = m.predict(params, table, small);
+  assert.deepEqual(p, createModel(tinyConfig('cmdcm'), schema).predict(params, table, small));
+});
+
 test('an empty (micro-)batch contributes nothing and does not throw', () => {
   const m = createModel(tinyConfig('escm2-dr'), schema);
   const empty = gatherColumns(schema, batch, []);
