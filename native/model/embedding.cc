@@ -32,8 +32,8 @@ Napi::Value Fail(Napi::Env env, const std::string& msg) {
 // the engine recycles); with padRow the values start with one zero row (the padding row, so that
 // local index i is values row i), (rows + 1) × dim.
 // localOut, when given, is one Int32Array per ids array, of its length, that local is written into
-// (the caller reuses them across batches: ~1.6 MB a step for a 2k-sample batch's histories would
-// otherwise be fresh off-heap memory, whose growth makes V8 run full collections).
+// (the caller reuses them across batches: otherwise a 2k-sample batch's histories take ~1.6 MB of
+// fresh off-heap memory a step, which V8 counts toward starting a full collection).
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)

@@ -188,8 +188,8 @@ export class NetModel implements Model {
 
   /**
    * The batch's local embedding indices are written into two arrays this model reuses (they die
-   * with the synchronous call that made them): a fresh one per step was ~1.6 MB of off-heap memory
-   * at 2k samples, and its growth alone made V8 run full collections every few steps.
+   * with the synchronous call that made them): fresh ones were ~1.6 MB of off-heap memory a step at
+   * 2k samples, which V8 counts toward starting a full collection (`external memory pressure`).
    */
   private localBuffers: Int32Array[] = [new Int32Array(0), new Int32Array(0)];
 
