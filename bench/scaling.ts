@@ -37,6 +37,7 @@ import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { workerExecArgv } from '../src/parallel/heap.js';
 
 interface Conf {
   mode: 'local' | 'thread' | 'process';
@@ -245,7 +246,8 @@ async function pairedCeilingChild(c: Conf): Promise<void> {
   let failed: Error | undefined;
   const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
   const kids = [0, 1].map((i) => {
-    const k = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(half)], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    // with the V8 heap settings the trainer gives its worker processes (src/parallel/heap.ts)
+    const k = fork(fileURLToPath(import.meta.url), ['--child', JSON.stringify(half)], { execArgv: workerExecArgv(process.execArgv), stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     k.on('message', () => waiting.get(i)?.resolve());
     k.on('exit', (code) => {
       failed ??= new Error(`${c.label}: half ${i} exited with code ${code}`);
@@ -308,9 +310,9 @@ async function pairedChild(c: Conf): Promise<void> {
   }
 }
 
-function runChild(c: Conf): Promise<Record<string, number | string>> {
+function runChild(c: Conf, execArgv = process.execArgv): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(c)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(c)], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('close', (code) => {
@@ -398,7 +400,9 @@ async function main(): Promise<void> {
     if (only && !only.includes('independent-2')) break;
     const c: Conf = { mode: 'local', workers: 1, batch: Math.floor(batch / 2), steps, warmup, engine, label: `independent-2@${batch}` };
     for (let k = 0; k < repeat; k++) {
-      const pair = await Promise.all([runChild(c), runChild(c)]);
+      // each half with the V8 heap settings the trainer gives its worker processes (src/parallel/heap.ts)
+      const argv = workerExecArgv(process.execArgv);
+      const pair = await Promise.all([runChild(c, argv), runChild(c, argv)]);
       (runs[c.label] ??= []).push({ bench: 'scaling', label: c.label, batch, each_batch: c.batch, samples_per_s: +pair.reduce((a, p) => a + (p.samples_per_s as number), 0).toFixed(1), each_ms_per_step: pair.map((p) => p.ms_per_step).join(',') });
     }
     res[c.label] = median(c.label);
