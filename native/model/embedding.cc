@@ -79,7 +79,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
     count += (uint32_t)__builtin_popcountll(bits[w]);
   }
 
-  std::vector<int32_t*> localOut;
+  std::vector<Napi::Int32Array> localOut;
   if (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull()) {
     if (!info[5].IsArray() || info[5].As<Napi::Array>().Length() != nArr)
       return Fail(env, "embeddingGatherRows: localOut must be an array of " + std::to_string(nArr) + " Int32Array (one per ids array)");
@@ -90,7 +90,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
           v.As<Napi::Int32Array>().ElementLength() != ids[a].n)
         return Fail(env, "embeddingGatherRows: localOut[" + std::to_string(a) + "] must be an Int32Array of " +
                              std::to_string(ids[a].n) + " elements (the length of ids[" + std::to_string(a) + "])");
-      localOut.push_back(v.As<Napi::Int32Array>().Data());
+      localOut.push_back(v.As<Napi::Int32Array>());
     }
   }
 
@@ -128,9 +128,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
 
   auto local = Napi::Array::New(env, nArr);
   for (uint32_t a = 0; a < nArr; a++) {
-    Napi::Int32Array out;
-    if (localOut.empty()) out = Napi::Int32Array::New(env, ids[a].n);
-    else out = info[5].As<Napi::Array>().Get(a).As<Napi::Int32Array>();
+    Napi::Int32Array out = localOut.empty() ? Napi::Int32Array::New(env, ids[a].n) : localOut[a];
     int32_t* op = out.Data();
     const int32_t* ip = ids[a].p;
     for (size_t i = 0; i < ids[a].n; i++) {
