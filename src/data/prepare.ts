@@ -1,5 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import { Worker, isMainThread, workerData, parentPort } from 'node:worker_threads';
+import { Worker } from 'node:worker_threads';
 import { join, dirname, basename } from 'node:path';
 import { CmdcmError, flagError } from '../util/errors.js';
 import { buildDirAtomic } from '../util/atomic.js';
@@ -255,7 +255,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
 }
 
 
-interface WorkerJob {
+export interface WorkerJob {
   cmdcmPrepareWorker: true;
   g: GroupedEvents;
   cal: Calendar;
@@ -267,10 +267,10 @@ interface WorkerJob {
   users: [number, number];
 }
 
-interface ShardsPart { stats: BuildStats; shards: DatasetMeta['shards'] }
+export interface ShardsPart { stats: BuildStats; shards: DatasetMeta['shards'] }
 
 /** Build the samples of users `range` and write them as shards `p<promo>-<tag><k>.bin`. */
-async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tmp: string, tag: string, shardSize: number, validDays: number,
+export async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tmp: string, tag: string, shardSize: number, validDays: number,
   users: [number, number], bar?: Progress): Promise<ShardsPart> {
   const { sink, shards } = shardSink(cal, tmp, tag);
   const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
@@ -342,19 +342,13 @@ function mergeStats(all: BuildStats[]): BuildStats {
 
 function runWorker(job: WorkerJob): Promise<ShardsPart> {
   return new Promise((resolve, reject) => {
-    const w = new Worker(new URL(import.meta.url), { workerData: job });
+    // The worker's entry is its own module: a top-level await here would make `require('cmdcm')` fail.
+    const w = new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData: job });
     let done = false;
     w.once('message', (r: ShardsPart) => { done = true; resolve(r); });
     w.once('error', reject);
     w.once('exit', (code) => { if (!done) reject(new Error(`prepare worker exited with code ${code}`)); });
   });
-}
-
-// A prepare worker thread: this module is its entry point (see runWorker).
-if (!isMainThread && (workerData as WorkerJob | undefined)?.cmdcmPrepareWorker) {
-  const job = workerData as WorkerJob;
-  const part = await buildShards(job.g, job.cal, job.plan, job.tmp, job.tag, job.shardSize, job.validDays, job.users);
-  parentPort!.postMessage(part);
 }
 
 /** Refuse to replace a directory that is not a cmdcm dataset (a mistyped --out must not wipe a home dir). */
