@@ -51,6 +51,7 @@ const what = process.argv[2];
 const blas = findBlas();
 if (what === 'sources') console.log(sources().join(' '));
 else if (what === 'defines') console.log(blas ? 'CMDCM_HAVE_OPENBLAS=1' : 'CMDCM_HAVE_OPENBLAS=0');
-else if (what === 'cflags') console.log(['-march=native', '-fPIC', ...(blas ? blas.inc.map((i) => '-I' + i) : [])].join(' '));
+// The CPU target (-march) and its record for the loader: native/cpu-target.cjs.
+else if (what === 'cflags') console.log([...require('./cpu-target.cjs').cflags(path.join(root, '..', 'build')), '-fPIC', ...(blas ? blas.inc.map((i) => '-I' + i) : [])].join(' '));
 else if (what === 'libraries') console.log(blas ? blas.libs.join(' ') : '');
 else { console.error('usage: build-config.cjs sources|defines|cflags|libraries'); process.exit(2); }

@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { isMainThread } from 'node:worker_threads';
 import { warnOnce } from './util/log.js';
 
 /**
@@ -19,7 +20,7 @@ function packageRoot(): string {
   // dist/src/native.js -> package root is two levels up from dist/src
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 4; i++) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'binding.gyp'))) return dir;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native', 'find-binary.cjs'))) return dir;
     dir = dirname(dir);
   }
   return dirname(dirname(dirname(fileURLToPath(import.meta.url))));
@@ -32,21 +33,43 @@ export function loadAddon(): Addon | undefined {
     return undefined;
   }
   const root = packageRoot();
-  const candidates = [join(root, 'build', 'Release', 'cmdcm.node'), join(root, 'build', 'Debug', 'cmdcm.node')];
   const req = createRequire(import.meta.url);
-  let why = `not built (looked for ${candidates[0]}; run \`npm rebuild cmdcm\` or \`npx node-gyp rebuild\`)`;
-  for (const c of candidates) {
-    if (!existsSync(c)) continue;
-    try {
-      cached = req(c) as Addon;
-      return cached;
-    } catch (e) {
-      why = `failed to load ${c}: ${(e as Error).message}`;
+  // Which binary: a local build that fits this CPU, else the prebuilt one for this platform and CPU
+  // (native/find-binary.cjs, shared with the install script so both agree).
+  let why: string;
+  try {
+    const { findBinary } = req(join(root, 'native', 'find-binary.cjs')) as { findBinary(root: string): { file?: string; why?: string } };
+    const found = findBinary(root);
+    if (found.file) {
+      try {
+        cached = req(found.file) as Addon;
+        addonFile = found.file;
+        return cached;
+      } catch (e) {
+        why = `${found.file} failed to load: ${(e as Error).message.split('\n')[0]}`;
+      }
+    } else {
+      why = found.why!;
     }
+  } catch (e) {
+    why = `the addon loader failed: ${(e as Error).message.split('\n')[0]}`;
   }
   cached = null;
-  warnOnce('addon', `native addon unavailable, using the TypeScript fallback: ${why}`);
+  // One warning per process (worker threads load the addon too, and would repeat it), saying what it
+  // costs and how to fix it: silently training tens of times slower is worse than any message.
+  if (isMainThread) {
+    warnOnce('addon', `the native addon is unavailable, so cmdcm runs on its TypeScript kernels (training about 40x slower): ${why}. ` +
+      'To fix: install a C++ toolchain (g++, make, python3) and run `npm rebuild cmdcm`.');
+  }
   return undefined;
+}
+
+let addonFile: string | undefined;
+
+/** The path of the loaded addon binary (for `cmdcm bench` and bug reports), or undefined. */
+export function addonPath(): string | undefined {
+  loadAddon();
+  return addonFile;
 }
 
 /** The addon, or a clear error when a caller has no fallback (e.g. the native engine). */

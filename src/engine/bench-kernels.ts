@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { gemmInfo, useEngine } from './index.js';
 import { engineAddon } from './native/addon.js';
 

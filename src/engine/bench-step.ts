@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, FieldHash, Schema } from '../data/batch.js';
 import { allocColumns } from '../data/batch.js';
 import { createModel, defaultModelConfig } from '../model/index.js';

@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import './tf-setup.js'; // the cpu backend and tfjs's gradients (cmdcm depends on tfjs-core, not the full tfjs)
 import { allocF32 } from './native/pool.js';
 
 /**

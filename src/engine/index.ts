@@ -1,4 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import './tf-setup.js'; // the cpu backend and tfjs's gradients (cmdcm depends on tfjs-core, not the full tfjs)
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setOptimKernels, tsOptim } from '../train/optim.js';
@@ -57,7 +58,7 @@ async function useNative(): Promise<string> {
   const a = engineAddon();
   if (!a) {
     throw new CmdcmError("engine 'native' needs the cmdcm C++ addon, which is not built or failed to load " +
-      '(run `npx node-gyp rebuild` in the cmdcm package, or pick --engine cpu)');
+      '(run `npm rebuild cmdcm`, or pick --engine cpu)');
   }
   registerNativeBackend(a);
   setOptimKernels(nativeOptim(a));
@@ -120,7 +121,7 @@ export async function useEngine(name: EngineName = 'auto'): Promise<'native' | '
         }
       }
       if (engineAddon()) return (await useNative()) as 'native';
-      warnOnce('engine-cpu', "engine 'auto': the native addon is unavailable, using the slow pure-JS 'cpu' engine");
+      // loadAddon() has already said, once per process, that the addon is missing, what it costs and how to fix it
       return (await useCpu()) as 'cpu';
     }
     default:

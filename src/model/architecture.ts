@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Heads } from './losses.js';
 import type { Inputs } from './inputs.js';
 import { stopGradient } from './layers.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config.js';
 import { detach, type Architecture, type ForwardHooks } from './architecture.js';
 import { declareInputs, embedInputs, withDense, type InputInfo, type Inputs } from './inputs.js';

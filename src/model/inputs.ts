@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Schema } from '../data/batch.js';
 import { CmdcmError } from '../util/errors.js';
 import type { ModelConfig } from './config.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { detach, type ForwardHooks } from './architecture.js';
 import type { Counterfactual, LossWeights } from './config.js';
 

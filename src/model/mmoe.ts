@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from './config.js';
 import type { Architecture } from './architecture.js';
 import { declareInputs, embedInputs, withDense, type InputInfo } from './inputs.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import type { Batch, Schema } from '../data/batch.js';
 import type { Architecture, ForwardHooks } from './architecture.js';
 import type { ModelConfig } from './config.js';

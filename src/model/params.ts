@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { hostF32 } from '../engine/host.js';
 import type { ParamLayout, ParamSpec } from './types.js';
 import { mulberry32 } from '../util/random.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { createRequire } from 'node:module';
@@ -50,7 +50,7 @@ test('unknown engine name is a CmdcmError', async () => {
 
 test('the native engine loads and computes in a worker thread', { skip }, async () => {
   const url = new URL('../../src/engine/index.js', import.meta.url).href;
-  const tfUrl = pathToFileURL(createRequire(import.meta.url).resolve('@tensorflow/tfjs')).href;
+  const tfUrl = pathToFileURL(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core')).href;
   const src = `
     import { parentPort } from 'node:worker_threads';
     const { useEngine } = await import(${JSON.stringify(url)});

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { GRADIENT_OVERRIDES, registerGradientOverrides } from '../../src/engine/gradients.js';

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { test } from 'node:test';
 import { checkBoth, rand } from './helpers.js';
 

@@ -1,4 +1,4 @@
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { allocColumns, type Batch, type Schema } from '../../src/data/batch.js';
 import { defaultModelConfig, type ModelConfig } from '../../src/model/index.js';
 import type { ModelName } from '../../src/model/types.js';

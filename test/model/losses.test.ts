@@ -1,6 +1,6 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import * as tf from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
 import { createModel, initTable, type ModelConfig } from '../../src/model/index.js';
 import { bceLogits, bceMixtureLogits, bceProductLogits, inverseWeight } from '../../src/model/losses.js';
 import type { ModelName } from '../../src/model/types.js';

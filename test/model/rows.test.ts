@@ -113,7 +113,7 @@ test('lossScale: two half-batches at lossScale 0.5 sum to the full-batch gradien
 });
 
 test('grad and predict are pure: repeated calls agree, inputs untouched, no tensor leak', async () => {
-  const tf = await import('@tensorflow/tfjs');
+  const tf = await import('@tensorflow/tfjs-core');
   const m = createModel(tinyConfig('cmdcm'), schema);
   const params = m.initParams(1);
   const table = initTable(schema.tableRows, m.dim, 2);

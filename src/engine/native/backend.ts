@@ -1,5 +1,6 @@
-import * as tf from '@tensorflow/tfjs';
-import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import '../tf-setup.js'; // the cpu backend and tfjs's gradients (cmdcm depends on tfjs-core, not the full tfjs)
+import type { KernelConfig, KernelFunc } from '@tensorflow/tfjs-core';
 import { bindAddon, type EngineAddon } from './addon.js';
 import { addNConfig } from './kernels/AddN.js';
 import { batchMatMulConfig } from './kernels/BatchMatMul.js';

@@ -1,5 +1,5 @@
-import * as tf from '@tensorflow/tfjs';
-import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs';
+import * as tf from '@tensorflow/tfjs-core';
+import type { DataType, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { allocF32 } from './pool.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { f32, fallback, type KernelArgs } from '../util.js';
 import { allocF32 } from '../pool.js';
 

@@ -1,4 +1,4 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { fallback, type KernelArgs } from '../util.js';
 import { nativeMatMul } from './BatchMatMul.js';
 

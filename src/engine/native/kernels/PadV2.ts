@@ -1,4 +1,4 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { addon } from '../addon.js';
 import {  } from '../pool.js';
 import { alloc, fallback, is4Byte, size, words, type KernelArgs } from '../util.js';

@@ -1,5 +1,5 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { addon } from '../addon.js';
 import { alloc, fallback, is4Byte, size, words, type KernelArgs } from '../util.js';
 

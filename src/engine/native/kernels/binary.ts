@@ -1,4 +1,4 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { addon } from '../addon.js';
 import { allocF32 } from '../pool.js';
 import { broadcastPlan, f32, fallback, size, type KernelArgs } from '../util.js';

@@ -1,5 +1,5 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
-import * as tf from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import { addon } from '../addon.js';
 import { allocF32 } from '../pool.js';
 import { f32, fallback, size, type KernelArgs } from '../util.js';

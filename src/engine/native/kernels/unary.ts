@@ -1,4 +1,4 @@
-import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs';
+import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { addon } from '../addon.js';
 import { allocF32 } from '../pool.js';
 import { f32, fallback, type KernelArgs } from '../util.js';
