@@ -5,5 +5,5 @@ import { workerData, parentPort } from 'node:worker_threads';
 import { buildShards, type WorkerJob } from './prepare.js';
 
 const job = workerData as WorkerJob;
-const part = await buildShards(job.g, job.cal, job.plan, job.tmp, job.tag, job.shardSize, job.validDays, job.users);
+const part = await buildShards(job.g, job.cal, job.plan, job.tmp, job.tag, job.shardSize, job.validDays, job.asOf, job.users);
 parentPort!.postMessage(part);
