@@ -45,7 +45,8 @@ export { CmdcmError } from './util/errors.js';
 
 /** Train a model on a prepared dataset into a run directory (config.json, checkpoints, metrics.jsonl). */
 export function train(opts: TrainRunOptions): Promise<TrainRunResult> {
-  return trainRun(opts);
+  // off the caller's thread by default: an embedding service's event loop keeps turning
+  return trainRun({ offThread: true, ...opts });
 }
 
 export type TrainEvent = { type: 'step'; data: StepEvent } | { type: 'valid'; data: ValidEvent } | { type: 'end'; data: Omit<TrainSummary, 'state'> };
@@ -63,6 +64,7 @@ export async function* trainEvents(opts: Omit<TrainRunOptions, 'on'>): AsyncGene
   };
   let result: TrainRunResult | undefined, error: unknown, done = false;
   const job = trainRun({
+    offThread: true,
     ...opts,
     on: {
       step: (e) => push({ type: 'step', data: e }),

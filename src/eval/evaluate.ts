@@ -31,7 +31,7 @@ export async function evaluateRun(opts: { run: string | Predictor; data?: string
   }
   const cols = await ds.load('test', { lazySequences: true });
   if (cols.n === 0) throw new CmdcmError(`${ds.dir}: the test split (target pre-window clicks) is empty`);
-  const r = evaluatePredictions(cols, predictor.predict(cols), { modeled: modeledTasks(predictor.config.modelConfig) });
+  const r = evaluatePredictions(cols, await predictor.predictAsync(cols, { signal: opts.signal, onProgress: opts.onProgress }), { modeled: modeledTasks(predictor.config.modelConfig) });
   if (!ds.meta.targetOutcomeKnown) r.warnings.unshift(`the log ends before the target promotion day: delayed and transition labels of the test split are unknown`);
   const report: RunEvaluation = { run: predictor.runDir, model: predictor.config.model, data: ds.dir, step: predictor.step, split: 'test', ...r };
   const markdown = reportMarkdown(r, `${predictor.config.model} on ${ds.dir} (test split, step ${predictor.step})`);

@@ -1,5 +1,6 @@
 import type { Model, Predictions } from '../model/types.js';
 import { columnWidths, copiedColumns, type SampleColumns, type Schema } from '../data/batch.js';
+import { abortError, yieldToEventLoop } from './yield.js';
 
 /** Samples [start, end) of `cols` as views (no copy; lazily held sequences are packed for the slice). */
 export function sliceColumns(schema: Schema, cols: SampleColumns, start: number, end: number): SampleColumns {
@@ -32,6 +33,33 @@ export function predictColumns(model: Model, params: Float32Array, table: Float3
     out.atc.set(p.atc, s);
     out.transition.set(p.transition, s);
     out.delayed.set(p.delayed, s);
+  }
+  return out;
+}
+
+/**
+ * `predictColumns` that gives the caller's event loop a turn between forward passes (validation,
+ * evaluate and predict on tens of thousands of samples otherwise block it for seconds) and stops
+ * with an AbortError within one pass of `signal` aborting. `onProgress(done, total)` after each pass.
+ */
+export async function predictColumnsAsync(model: Model, params: Float32Array, table: Float32Array, schema: Schema, cols: SampleColumns, batchSize: number,
+  opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Predictions> {
+  const out: Predictions = {
+    direct: new Float32Array(cols.n),
+    atc: new Float32Array(cols.n),
+    transition: new Float32Array(cols.n),
+    delayed: new Float32Array(cols.n),
+  };
+  for (let s = 0; s < cols.n; s += batchSize) {
+    if (opts.signal?.aborted) throw abortError(opts.signal);
+    const e = Math.min(cols.n, s + batchSize);
+    const p = model.predict(params, table, sliceColumns(schema, cols, s, e));
+    out.direct.set(p.direct, s);
+    out.atc.set(p.atc, s);
+    out.transition.set(p.transition, s);
+    out.delayed.set(p.delayed, s);
+    opts.onProgress?.(e, cols.n);
+    await yieldToEventLoop();
   }
   return out;
 }

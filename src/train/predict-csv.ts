@@ -78,7 +78,7 @@ export async function predictRun(opts: { run: string | Predictor; data?: string 
     throw new CmdcmError(`${ds.dir}: this dataset's schema (fingerprint ${fp}) differs from the one run ${predictor.runDir} was trained on (${predictor.config.schemaFingerprint}, ${predictor.config.data}); prepare it with the same options`);
   }
   const cols = await ds.load('test', { lazySequences: true });
-  const preds = predictor.predict(cols);
+  const preds = await predictor.predictAsync(cols, { signal: opts.signal, onProgress: opts.onProgress });
   const rows = await predictionRows(ds, cols, preds);
   if (opts.out) await writeFileAtomic(opts.out, rowsToCsv(rows));
   return { ...rows, n: cols.n };

@@ -7,7 +7,7 @@ import type { Model, Predictions } from '../model/types.js';
 import { useEngine, type EngineName } from '../engine/index.js';
 import { CmdcmError } from '../util/errors.js';
 import { CKPT_BEST, checkCompatible, loadLastGoodCheckpoint, readCheckpoint } from './checkpoint.js';
-import { predictColumns } from './columns.js';
+import { predictColumns, predictColumnsAsync } from './columns.js';
 import { readRunConfig, type RunConfig } from './run-dir.js';
 
 export interface PredictorOptions {
@@ -16,6 +16,10 @@ export interface PredictorOptions {
   checkpoint?: 'best' | 'latest';
   /** samples per forward pass */
   batchSize?: number;
+  /** evaluate/predict entry points: stop with an AbortError within one forward pass */
+  signal?: AbortSignal;
+  /** evaluate/predict entry points: called after each forward pass with samples done and total */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /**
@@ -58,6 +62,11 @@ export class Predictor {
 
   /** Probabilities for every sample of `cols` (any size; split into forward passes of batchSize). */
   predict(cols: SampleColumns): Predictions {
+    this.checkColumns(cols);
+    return predictColumns(this.model, this.params, this.table, this.schema, cols, this.batchSize);
+  }
+
+  private checkColumns(cols: SampleColumns): void {
     const w = columnWidths(this.schema);
     for (const name of copiedColumns(cols)) {
       const need = cols.n * w[name];
@@ -65,6 +74,14 @@ export class Predictor {
         throw new CmdcmError(`predict: column '${name}' holds ${(cols[name] as ArrayLike<number>).length} values, ${cols.n} samples of this run's schema need ${need}`);
       }
     }
-    return predictColumns(this.model, this.params, this.table, this.schema, cols, this.batchSize);
+  }
+
+  /**
+   * `predict` in forward passes of batchSize with the caller's event loop turning between them (a
+   * service keeps answering while a large batch is scored); AbortError within one pass of `signal`.
+   */
+  async predictAsync(cols: SampleColumns, opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Predictions> {
+    this.checkColumns(cols);
+    return predictColumnsAsync(this.model, this.params, this.table, this.schema, cols, this.batchSize, opts);
   }
 }

@@ -12,7 +12,8 @@ import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
 import { initTrainState, epochPermutation, type TrainState } from './state.js';
 import { localStepRunner, stepHyper, type StepRunner } from './step.js';
-import { predictColumns } from './columns.js';
+import { predictColumnsAsync } from './columns.js';
+import { yieldToEventLoop } from './yield.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { checkCompatible, loadLastGoodCheckpoint, saveBest, saveCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
 
@@ -152,7 +153,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private async validate(state: TrainState): Promise<void> {
     const o = this.opts;
     if (!o.valid || o.valid.n === 0) return;
-    const p = predictColumns(o.model, state.params, state.table, o.schema, o.valid, o.config.evalBatchSize);
+    let p;
+    try {
+      // in pieces, yielding between them: the caller's event loop keeps turning during validation
+      p = await predictColumnsAsync(o.model, state.params, state.table, o.schema, o.valid, o.config.evalBatchSize, { signal: o.signal });
+    } catch (e) {
+      if (o.signal?.aborted) return; // stopped mid-validation: the loop sees the abort next and checkpoints
+      throw e;
+    }
     const ll = validationLoglosses(o.valid, p);
     const metric = o.config.earlyStopOn === 'delayed' && ll.delayed !== null ? ll.delayed : ll.sum;
     const improved = state.best === null || metric < state.best.metric - o.config.minDelta;
@@ -216,11 +224,15 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           lastLoss = r.loss;
           const secs = Math.max((Date.now() - tSteps) / 1000, 1e-3);
           const ev: StepEvent = { step: r.step, epoch: state.epoch, loss: r.loss, terms: r.terms, lr, samplesPerSec: samples / secs, totalSteps: this.totalSteps };
-          this.metricsLine({ type: 'step', ...ev });
+          this.metricsLine({ type: 'step', time: new Date().toISOString(), ...ev });
           this.emit('step', ev);
           if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validate(state);
           if (cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) await this.checkpoint(state);
           if (state.finished) break outer;
+          // A step on this thread is synchronous: without a turn here, the caller's timers, I/O and
+          // signal handlers (Ctrl-C, abort()) wait for the whole run. A parallel runner's step
+          // already awaited its workers; one more turn costs microseconds.
+          await yieldToEventLoop();
         }
         // epoch done: the next epoch's permutation is drawn from where this one's left the RNG
         state.epoch++;
