@@ -14,6 +14,7 @@ export const COMMANDS: Record<string, string> = {
   eval: 'evaluate a trained run on its dataset\'s target pre-window',
   predict: 'write per-click predictions of a trained run as CSV',
   compare: 'train several models on one dataset and print one comparison table',
+  report: 'write a self-contained HTML page of runs: loss curves, validation, metrics, reliability',
   bench: 'benchmarks: `bench kernels`, `bench step` (JSON lines)',
 };
 
