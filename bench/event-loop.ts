@@ -1,5 +1,5 @@
 /**
- * The caller's event-loop delay while cmdcm computes on the caller's thread (issue 14): a one-worker
+ * The caller's event-loop delay while cmdcm trains and scores (issue 14): a one-worker
  * `train`, then `evaluate` and `predict` of that run, each measured with perf_hooks'
  * monitorEventLoopDelay (max, p99) and a 50 ms setInterval's longest gap; and how long an abort()
  * from a timer takes to end training (one step at most). Prints one JSON line per measurement.
@@ -43,16 +43,18 @@ try {
   await generate({ out: log, users, items: Math.round(users * 0.7), seed: 1 });
   await prepare({ logs: [log], promos: 'auto', out: join(dir, 'ds'), progress: false });
   const run = join(dir, 'run');
-  const res = await measure('train (1 worker)', () => train({ data: join(dir, 'ds'), model: 'cmdcm', out: run, engine, workers: 1, offThread: process.argv.includes('--off-thread'), train: { maxSteps: steps, validEvery: 20 } }),
-    (r) => ({ steps: r.summary.steps, samples_per_s: Math.round(r.summary.samplesPerSec) }));
-  void res;
+  // the library's default (the run in a worker thread), then on the caller's thread (yielding between steps)
+  for (const offThread of [true, false]) {
+    await measure(`train (1 worker, ${offThread ? 'off the caller thread' : 'on the caller thread'})`, () => train({ data: join(dir, 'ds'), model: 'cmdcm', out: offThread ? run : run + '-in', engine, workers: 1, offThread, train: { maxSteps: steps, validEvery: 20 } }),
+      (r) => ({ steps: r.summary.steps, samples_per_s: Math.round(r.summary.samplesPerSec) }));
+  }
   await measure('evaluate', () => evaluate({ run, engine }));
   await measure('predict', () => predict({ run, engine }), (r) => ({ samples: r.n }));
   // abort from a timer: how long after abort() training returns, in steps and ms
   const ac = new AbortController();
   let stepAtAbort = 0, lastStep = 0, tAbort = 0;
   setTimeout(() => { stepAtAbort = lastStep; tAbort = performance.now(); ac.abort(); }, 1500);
-  const r = await train({ data: join(dir, 'ds'), model: 'cmdcm', out: join(dir, 'run2'), engine, workers: 1, offThread: process.argv.includes('--off-thread'), signal: ac.signal, train: { maxSteps: 100000 }, on: { step: (e) => { lastStep = e.step; } } });
+  const r = await train({ data: join(dir, 'ds'), model: 'cmdcm', out: join(dir, 'run2'), engine, workers: 1, signal: ac.signal, train: { maxSteps: 100000 }, on: { step: (e) => { lastStep = e.step; } } });
   console.log(JSON.stringify({ bench: 'event-loop', what: 'abort() from a timer during train', abort_to_return_ms: Math.round(performance.now() - tAbort), steps_after_abort: r.summary.steps - stepAtAbort, finished: r.summary.finished }));
 } finally {
   rmSync(dir, { recursive: true, force: true });

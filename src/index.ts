@@ -15,6 +15,7 @@ import { trainRun, type TrainRunOptions, type TrainRunResult } from './train/run
 import type { StepEvent, ValidEvent, TrainSummary } from './train/trainer.js';
 import { evaluateRun } from './eval/evaluate.js';
 import { predictRun } from './train/predict-csv.js';
+import { isPlainData, runOffThread } from './train/off-thread.js';
 
 export type { TrainRunOptions as TrainOptions, TrainRunResult as TrainResult, ParallelRunnerFactory, ParallelRunnerOptions } from './train/run.js';
 export { Trainer, type TrainerOptions, type TrainerEvents, type StepEvent, type ValidEvent, type TrainSummary } from './train/trainer.js';
@@ -45,8 +46,13 @@ export { CmdcmError } from './util/errors.js';
 
 /** Train a model on a prepared dataset into a run directory (config.json, checkpoints, metrics.jsonl). */
 export function train(opts: TrainRunOptions): Promise<TrainRunResult> {
-  // off the caller's thread by default: an embedding service's event loop keeps turning
-  return trainRun({ offThread: true, ...opts });
+  // Off the caller's thread by default (src/train/off-thread.ts): the whole run in a worker thread,
+  // events posted back, so an embedding service's event loop keeps turning. Options that cannot
+  // cross threads (an opened Dataset, a runner, a logger) keep it here: then the steps still run in
+  // a worker (offThread) and the trainer yields between them.
+  const { on, signal, offThread, ...rest } = opts;
+  if (offThread !== false && isPlainData(rest)) return runOffThread<TrainRunResult>('train', rest, (on ?? {}) as Record<string, (d: never) => void>, signal);
+  return trainRun({ ...opts, offThread: offThread ?? true });
 }
 
 export type TrainEvent = { type: 'step'; data: StepEvent } | { type: 'valid'; data: ValidEvent } | { type: 'end'; data: Omit<TrainSummary, 'state'> };
@@ -63,13 +69,15 @@ export async function* trainEvents(opts: Omit<TrainRunOptions, 'on'>): AsyncGene
     wake?.();
   };
   let result: TrainRunResult | undefined, error: unknown, done = false;
-  const job = trainRun({
-    offThread: true,
+  const job = train({
     ...opts,
     on: {
       step: (e) => push({ type: 'step', data: e }),
       valid: (e) => push({ type: 'valid', data: e }),
-      end: ({ state: _s, ...rest }) => push({ type: 'end', data: rest }),
+      end: (e) => {
+        const { state: _s, ...rest } = e as TrainSummary; // off-thread 'end' events come without the state
+        push({ type: 'end', data: rest });
+      },
     },
   }).then((r) => { result = r; }, (e) => { error = e; }).finally(() => {
     done = true;
@@ -91,10 +99,19 @@ export async function* trainEvents(opts: Omit<TrainRunOptions, 'on'>): AsyncGene
 
 /** Test-split metrics of a run (AUC, GAUC, logloss, PCOC per task, by days to promotion); writes eval.json/eval.md. */
 export function evaluate(opts: Parameters<typeof evaluateRun>[0]): ReturnType<typeof evaluateRun> {
+  // in a worker thread when the options are plain data (a run directory, not a loaded Predictor)
+  const { signal, onProgress, ...rest } = opts;
+  if (isPlainData(rest)) return runOffThread('evaluate', rest, progressListener(onProgress), signal);
   return evaluateRun(opts);
+}
+
+function progressListener(onProgress?: (done: number, total: number) => void): Record<string, ((d: never) => void) | undefined> {
+  return { progress: onProgress && ((d: [number, number]) => onProgress(d[0], d[1])) };
 }
 
 /** Predictions for the target pre-window clicks of a dataset, with raw ids and log-format times; CSV when `out` is given. */
 export function predict(opts: Parameters<typeof predictRun>[0]): ReturnType<typeof predictRun> {
+  const { signal, onProgress, ...rest } = opts;
+  if (isPlainData(rest)) return runOffThread('predict', rest, progressListener(onProgress), signal);
   return predictRun(opts);
 }
