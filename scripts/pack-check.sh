@@ -2,7 +2,8 @@
 # Packs cmdcm, installs the tarball into a fresh project the way a user with no compiler would
 # (install scripts off), and checks: the prebuilt addon loads, a small demo runs on it; then with the
 # prebuilds removed, the same run falls back to the TypeScript kernels with one warning.
-# Prints the installed size, the import time and both run times. Usage: sh scripts/pack-check.sh [WORKDIR]
+# Prints the installed size, the import time and both run times.
+# Usage: [USERS=400 ITEMS=300] sh scripts/pack-check.sh [WORKDIR]
 set -eu
 repo=$(cd "$(dirname "$0")/.." && pwd)
 work=${1:-$(mktemp -d /tmp/cmdcm-pack-XXXXXX)}
@@ -23,7 +24,7 @@ done
 node -e "const p=require('./node_modules/cmdcm/dist/src/native.js'); console.log('addon:', p.addonPath())"
 demo() {
   t0=$(date +%s%N)
-  npx cmdcm demo --dir "$work/demo-$1" --models cmdcm --epochs 1 --users 400 --items 300 > "$work/demo-$1.out" 2> "$work/demo-$1.err"
+  npx cmdcm demo --dir "$work/demo-$1" --models cmdcm --epochs 1 --users "${USERS:-400}" --items "${ITEMS:-300}" > "$work/demo-$1.out" 2> "$work/demo-$1.err"
   echo "demo ($1): $(( ($(date +%s%N) - t0) / 1000000 )) ms; warnings: $(grep -c 'warning' "$work/demo-$1.err" || true)"
 }
 demo prebuilt
