@@ -19,6 +19,12 @@ const targets = arch === 'x64' ? [['x86-64-v2', ''], ['x86-64-v3', 'x86-64-v3']]
 const nodeGyp = process.env.npm_config_node_gyp ? `"${process.execPath}" "${process.env.npm_config_node_gyp}"` : 'node-gyp';
 const prebuildify = require.resolve('prebuildify/bin.js', { paths: [root] });
 
+// --if-missing (the prepublishOnly hook): keep prebuilds that are already there
+if (process.argv.includes('--if-missing') && fs.existsSync(path.join(root, 'prebuilds', `${platform}-${arch}`))) {
+  console.error(`cmdcm prebuild: prebuilds/${platform}-${arch} exists; \`npm run prebuilds\` rebuilds it`);
+  process.exit(0);
+}
+
 for (const [march, sub] of targets) {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cmdcm-prebuild-'));
   try {
