@@ -58,7 +58,7 @@ export function loadAddon(): Addon | undefined {
   // One warning per process (worker threads load the addon too, and would repeat it), saying what it
   // costs and how to fix it: silently training tens of times slower is worse than any message.
   if (isMainThread) {
-    warnOnce('addon', `the native addon is unavailable, so cmdcm runs on its TypeScript kernels (training about 70x slower, measured on the demo): ${why}. ` +
+    warnOnce('addon', `the native addon is unavailable, so cmdcm runs on its TypeScript kernels (training about 50x slower: 140 vs 6,900 samples/s on the demo): ${why}. ` +
       'To fix: install a C++ toolchain (g++, make, python3) and run `npm rebuild cmdcm`.');
   }
   return undefined;
