@@ -1,3 +1,4 @@
+import { PlainProgress, plainProgressWanted } from '../plain-progress.js';
 import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
@@ -40,6 +41,9 @@ export function configInputs(values: Record<string, unknown>) {
   return { train, trainConfigSource: cfgPath ?? 'flags', modelConfig, modelConfigSource };
 }
 
+/** Off a terminal, training prints a plain progress line this often. */
+const PLAIN_PROGRESS_MS = 10_000;
+
 export async function run(argv: string[]): Promise<number> {
   const { values, help } = parseFlags(argv, FLAGS);
   if (help) {
@@ -63,6 +67,7 @@ export async function run(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSig);
   let bar: Progress | undefined;
   let base = 0;
+  let plain: PlainProgress | undefined; // off a terminal: a line every PLAIN_PROGRESS_MS
   try {
     const res = await trainRun({
       data,
@@ -82,6 +87,8 @@ export async function run(argv: string[]): Promise<number> {
             bar = new Progress(`train ${model}`, e.totalSteps - base, 'steps');
           }
           bar.tick(e.step - base, `· ${Math.round(e.samplesPerSec)} samples/s · loss ${e.loss.toFixed(4)}`);
+          if (!plain && plainProgressWanted()) plain = new PlainProgress(`train ${model}: step`, e.totalSteps, PLAIN_PROGRESS_MS, (l) => process.stderr.write(l));
+          plain?.tick(e.step, `${Math.round(e.samplesPerSec)} samples/s, loss ${e.loss.toFixed(4)}`);
         },
         valid: (e) => {
           bar?.done();
