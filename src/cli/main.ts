@@ -1,4 +1,5 @@
 import { CmdcmError } from '../util/errors.js';
+import { describeFsError } from '../util/fs-errors.js';
 
 /**
  * `cmdcm <command> [flags]`. Each command lives in ./commands/<name>.ts and exports
@@ -44,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     return (await mod.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof CmdcmError) {
-      process.stderr.write(`cmdcm ${cmd}: ${e.message}\n`);
+      process.stderr.write(`cmdcm ${cmd}: ${e.message.replace(/\s*\n\s*/g, ' ')}${debugStack(e)}\n`);
       return e.exitCode;
     }
     const err = e as NodeJS.ErrnoException;
@@ -52,6 +53,24 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`cmdcm ${cmd}: ${err.message}\n`);
       return 2;
     }
-    throw e;
+    // a file-system error no caller turned into a CmdcmError is still the user's situation (full
+    // disk, permissions), not a bug: one line naming the path
+    const fs = describeFsError(e);
+    if (fs) {
+      process.stderr.write(`cmdcm ${cmd}: ${fs}${debugStack(e)}\n`);
+      return 1;
+    }
+    // a bug: one line unless CMDCM_DEBUG=1 asks for the stack
+    process.stderr.write(`cmdcm ${cmd}: internal error: ${oneLine(e)}${debugStack(e) || ' (set CMDCM_DEBUG=1 for the stack trace)'}\n`);
+    return 70;
   }
+}
+
+function oneLine(e: unknown): string {
+  const m = e instanceof Error ? `${e.name === 'Error' ? '' : e.name + ': '}${e.message}` : String(e);
+  return m.replace(/\s*\n\s*/g, ' ');
+}
+
+function debugStack(e: unknown): string {
+  return process.env.CMDCM_DEBUG === '1' && e instanceof Error && e.stack ? `\n${e.stack}` : '';
 }

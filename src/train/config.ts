@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../util/errors.js';
+import { refusePrototypeKeys } from '../util/json-safe.js';
 import { SCHEDULES, type ScheduleConfig } from './schedule.js';
 
 /**
@@ -74,13 +75,13 @@ export function mergeTrainConfig(base: TrainConfig, over: TrainConfigInput | und
       if (typeof v !== 'object' || v === null) throw new CmdcmError(`${where}: "schedule" must be an object`);
       for (const [sk, sv] of Object.entries(v as object)) {
         if (sv === undefined) continue;
-        if (!(sk in base.schedule)) throw new CmdcmError(`${where}: unknown key "schedule.${sk}" (known: ${Object.keys(base.schedule).join(', ')})`);
+        if (!Object.hasOwn(base.schedule, sk)) throw new CmdcmError(`${where}: unknown key "schedule.${sk}" (known: ${Object.keys(base.schedule).join(', ')})`);
         if (typeof sv !== typeof (base.schedule as unknown as Record<string, unknown>)[sk]) throw new CmdcmError(`${where}: "schedule.${sk}" must be a ${typeof (base.schedule as unknown as Record<string, unknown>)[sk]}`);
         (out.schedule as unknown as Record<string, unknown>)[sk] = sv;
       }
       continue;
     }
-    if (!(k in base)) throw new CmdcmError(`${where}: unknown key "${k}" (known: ${Object.keys(base).join(', ')})`);
+    if (!Object.hasOwn(base, k)) throw new CmdcmError(`${where}: unknown key "${k}" (known: ${Object.keys(base).join(', ')})`);
     if (typeof v !== typeof (base as unknown as Record<string, unknown>)[k]) throw new CmdcmError(`${where}: "${k}" must be a ${typeof (base as unknown as Record<string, unknown>)[k]}`);
     (out as unknown as Record<string, unknown>)[k] = v;
   }
@@ -140,6 +141,7 @@ export function readConfigFile(path: string): ConfigFile {
     throw new CmdcmError(`${path}: invalid JSON (${(e as Error).message})`);
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new CmdcmError(`${path}: expected a JSON object with "train" and/or "model"`);
+  refusePrototypeKeys(obj, path);
   for (const k of Object.keys(obj)) {
     if (k !== 'train' && k !== 'model') throw new CmdcmError(`${path}: unknown top-level key "${k}" (expected "train" and/or "model")`);
   }

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDataset, type Dataset } from '../data/dataset.js';
@@ -13,8 +13,10 @@ import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainCon
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
 import type { StepRunner } from './step.js';
 import { schemaFingerprint } from './fingerprint.js';
-import { CKPT_LATEST, CKPT_PREV } from './checkpoint.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
+import { ensureDir } from '../util/fsx.js';
+import { acquireLock } from '../util/lock.js';
+import { checkRunOut, RUN_LOCK } from '../util/owner.js';
 
 /**
  * One training run end to end: open the dataset, build the model, set up (or reopen) the run
@@ -95,12 +97,40 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
   const runDir = opts.out;
   const fingerprint = schemaFingerprint(ds.schema);
-  const hasRun = existsSync(runConfigPath(runDir));
+  // owner check, then one writer per run directory: the lock is held until training ends
+  await checkRunOut(runDir, Boolean(opts.resume));
+  const created = !existsSync(runDir);
+  await ensureDir(runDir, 'run directory');
+  const lock = await acquireLock(join(runDir, RUN_LOCK), `run directory ${runDir}`);
+  try {
+    return await trainLocked(opts, ds, fingerprint);
+  } catch (e) {
+    // a run refused before it wrote anything leaves no empty directory behind
+    if (created) await rmdirIfOnlyLock(runDir);
+    throw e;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function rmdirIfOnlyLock(dir: string): Promise<void> {
+  try {
+    const left = (await fsp.readdir(dir)).filter((e) => e !== RUN_LOCK);
+    if (left.length === 0) {
+      await fsp.rm(join(dir, RUN_LOCK), { force: true });
+      await fsp.rmdir(dir);
+    }
+  } catch { /* best effort */ }
+}
+
+async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: string): Promise<TrainRunResult> {
+  const runDir = opts.out;
+  // checked again under the lock: a run started beside us may have written config.json meanwhile
+  const hasRun = (await checkRunOut(runDir, Boolean(opts.resume))) === 'run';
   let trainCfg: TrainConfig;
   let modelCfg: ModelConfig;
   let prior: RunConfig | undefined;
-  if (opts.resume) {
-    if (!hasRun) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (no ${runConfigPath(runDir)})`);
+  if (hasRun) {
     prior = readRunConfig(runDir);
     if (prior.model !== opts.model) throw new CmdcmError(`${runDir}: the run there is model '${prior.model}', not '${opts.model}' (resume with --model ${prior.model}, or use another --out)`);
     if (prior.schemaFingerprint !== fingerprint) {
@@ -110,9 +140,6 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     trainCfg = mergeTrainConfig(prior.train, opts.train, opts.trainConfigSource ?? 'train options');
     modelCfg = opts.modelConfig ? resolveModelConfig({ ...prior.modelConfig, ...opts.modelConfig }, opts.modelConfigSource ?? 'model config', opts.model) : prior.modelConfig;
   } else {
-    if (hasRun || existsSync(join(runDir, CKPT_LATEST)) || existsSync(join(runDir, CKPT_PREV))) {
-      throw new CmdcmError(`--out: ${runDir} already holds a run (continue it with --resume, or choose another --out)`);
-    }
     trainCfg = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, opts.train, opts.trainConfigSource ?? 'train options');
     modelCfg = resolveModelConfig(opts.modelConfig ?? {}, opts.modelConfigSource ?? 'model config', opts.model);
   }
@@ -126,7 +153,6 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     modelCfg = { ...modelCfg, denseStats: fitDenseStats(train.dense, ds.schema.dense.length, modelCfg.denseTransform, fullyLabelledRows(train)) };
   }
   const model = createModel(modelCfg, ds.schema);
-  mkdirSync(runDir, { recursive: true });
   const runCfg: RunConfig = {
     cmdcmRun: RUN_FORMAT,
     model: opts.model,
@@ -138,7 +164,9 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     engine,
     createdAt: prior?.createdAt ?? new Date().toISOString(),
   };
-  await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+  // written once training will really run: resuming a finished run leaves config.json as it was
+  const writeConfig = () => writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+  if (!hasRun) await writeConfig();
   // a logger we open we also close, so a long-lived process training many runs keeps no descriptors
   const own = opts.logger ? undefined : openLogger({ file: join(runDir, 'train.log') });
   const logger = opts.logger ?? own!.logger;
@@ -157,7 +185,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       const factory = opts.parallel ?? (await loadParallelFactory());
       runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
     }
-    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
+    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger,
+      beforeTraining: hasRun ? writeConfig : undefined });
     for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
     return { runDir, config: runCfg, summary };

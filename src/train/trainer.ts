@@ -1,12 +1,16 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Model } from '../model/types.js';
 import { baseRates } from '../model/priors.js';
 import { allocColumns, type SampleColumns, type Schema } from '../data/batch.js';
 import { gatherBatch } from '../features/gather.js';
-import { log } from '../util/log.js';
+import { log, warnOnce } from '../util/log.js';
+import { ensureDirSync } from '../util/fsx.js';
+import { withFsErrorsSync } from '../util/fs-errors.js';
+import { checkCheckpointFor } from './validate.js';
+import { trimMetricsAfter } from './metrics-file.js';
 import { validationLoglosses } from '../eval/report.js';
 import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
@@ -14,7 +18,7 @@ import { initTrainState, epochPermutation, type TrainState } from './state.js';
 import { localStepRunner, stepHyper, type StepRunner } from './step.js';
 import { predictColumns } from './columns.js';
 import { schemaFingerprint } from './fingerprint.js';
-import { checkCompatible, loadLastGoodCheckpoint, saveBest, saveCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
+import { loadLastGoodCheckpoint, saveBest, saveCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
 
 /**
  * The training loop: epochs of seeded shuffled batches, the LR schedule, validation on the 'valid'
@@ -40,6 +44,8 @@ export interface TrainerOptions {
   /** start from this state instead (library use); wins over resume */
   initialState?: TrainState;
   runner?: StepRunner;
+  /** called once the start state is known and training will run (not when a resumed run had already finished): the run's config.json is written here */
+  beforeTraining?: () => Promise<void>;
   /** stop after the current step, writing a final checkpoint */
   signal?: AbortSignal;
   logger?: Logger;
@@ -122,14 +128,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const o = this.opts;
     if (o.initialState) return { state: o.initialState };
     if (o.resume && o.runDir) {
-      const got = await loadLastGoodCheckpoint(o.runDir);
+      const got = await loadLastGoodCheckpoint(o.runDir, (ck, path) => checkCheckpointFor(ck, path, {
+        model: o.model.name, schemaFingerprint: this.fingerprint, params: o.model.layout.total, dim: o.model.dim, tableRows: o.schema.tableRows,
+        train: { tableOptimizer: o.config.tableOptimizer, stepsPerEpoch: this.stepsPerEpoch },
+      }));
       if (got) {
-        checkCompatible(got.ck, got.path, { model: o.model.name, schemaFingerprint: this.fingerprint });
         const s = got.ck.state;
-        if (s.params.length !== o.model.layout.total || s.table.length !== o.schema.tableRows * o.model.dim) {
-          throw new Error(`${got.path}: parameter sizes differ from model '${o.model.name}' (${s.params.length} vs ${o.model.layout.total} dense, ${s.table.length} vs ${o.schema.tableRows * o.model.dim} table)`);
-        }
-        if (s.finished === 'max-steps') s.finished = null;
+        // a step budget reached is extended by a larger (or no) --max-steps; anything else that ended stays ended
+        if (s.finished === 'max-steps' && !(o.config.maxSteps > 0 && s.step >= o.config.maxSteps)) s.finished = null;
         this.logger.info({ path: got.path, step: s.step, epoch: s.epoch, cursor: s.cursor }, 'resuming');
         return { state: s, resumedFrom: s.step };
       }
@@ -139,7 +145,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private metricsLine(obj: object): void {
     if (!this.opts.runDir) return;
-    appendFileSync(join(this.opts.runDir, 'metrics.jsonl'), JSON.stringify(obj) + '\n');
+    const p = join(this.opts.runDir, 'metrics.jsonl');
+    withFsErrorsSync(p, 'cannot append to the metrics log', () => appendFileSync(p, JSON.stringify(obj) + '\n'));
   }
 
   private async checkpoint(state: TrainState): Promise<void> {
@@ -170,11 +177,29 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.emit('valid', ev);
   }
 
+  /**
+   * Resuming a run that already ended (all epochs, early stop, step budget) has nothing to do: say so
+   * and write nothing (no config rewrite, no checkpoint rotation, no metrics lines).
+   */
+  private alreadyFinished(state: TrainState, step: number): TrainSummary {
+    const why = state.finished === 'epochs' ? `all ${state.epoch} epochs done` : state.finished === 'early-stop' ? 'stopped early' : 'step budget reached';
+    const more = state.finished === 'max-steps' ? ' (give a larger --max-steps to continue it)' : ' (start a new run with another --out to train differently)';
+    warnOnce(`finished:${this.opts.runDir}`, `the run in ${this.opts.runDir} already finished at step ${step} (${why}); --resume has nothing to do and left it unchanged${more}`);
+    return { steps: state.step, epochs: state.epoch, finished: state.finished, best: state.best, lastLoss: null, seconds: 0, samplesPerSec: 0, state, resumedFrom: step };
+  }
+
   async run(): Promise<TrainSummary> {
     const o = this.opts;
     const cfg = o.config;
-    if (o.runDir) mkdirSync(o.runDir, { recursive: true });
+    if (o.runDir) ensureDirSync(o.runDir, 'run directory');
     const { state, resumedFrom } = await this.startState();
+    if (resumedFrom !== undefined && state.finished) {
+      await o.runner?.close?.();
+      return this.alreadyFinished(state, resumedFrom);
+    }
+    // steps logged after the checkpoint resumed from are done again: their old lines would repeat
+    if (resumedFrom !== undefined && o.runDir) trimMetricsAfter(join(o.runDir, 'metrics.jsonl'), resumedFrom);
+    await o.beforeTraining?.();
     const runner = o.runner ?? localStepRunner(o.model);
     const t0 = Date.now();
     let samples = 0;

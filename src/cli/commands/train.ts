@@ -8,6 +8,7 @@ import { TRAIN_FLAGS, trainOverridesFromFlags, combineTrainInputs, engineFlag, t
 import { trainRun } from '../../train/run.js';
 import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../../util/errors.js';
+import { refusePrototypeKeys } from '../../util/json-safe.js';
 
 const FLAGS = {
   data: { type: 'string', help: 'prepared dataset directory (from `cmdcm prepare`)' },
@@ -33,6 +34,7 @@ export function configInputs(values: Record<string, unknown>) {
     }
     const j = parseJsonWithLocation(text, mcPath);
     if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new CmdcmError(`${mcPath}: a model config must be a JSON object`);
+    refusePrototypeKeys(j, mcPath);
     modelConfig = { ...(modelConfig ?? {}), ...(j as Record<string, unknown>) };
     modelConfigSource = mcPath;
   }
