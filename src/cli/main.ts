@@ -1,5 +1,6 @@
 import { CmdcmError } from '../util/errors.js';
 import { describeFsError } from '../util/fs-errors.js';
+import { printable } from '../util/printable.js';
 
 /**
  * `cmdcm <command> [flags]`. Each command lives in ./commands/<name>.ts and exports
@@ -45,7 +46,7 @@ export async function main(argv: string[]): Promise<number> {
     return (await mod.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof CmdcmError) {
-      process.stderr.write(`cmdcm ${cmd}: ${e.message.replace(/\s*\n\s*/g, ' ')}${debugStack(e)}\n`);
+      process.stderr.write(`cmdcm ${cmd}: ${printable(e.message)}${debugStack(e)}\n`);
       return e.exitCode;
     }
     const err = e as NodeJS.ErrnoException;
@@ -57,7 +58,7 @@ export async function main(argv: string[]): Promise<number> {
     // disk, permissions), not a bug: one line naming the path
     const fs = describeFsError(e);
     if (fs) {
-      process.stderr.write(`cmdcm ${cmd}: ${fs}${debugStack(e)}\n`);
+      process.stderr.write(`cmdcm ${cmd}: ${printable(fs)}${debugStack(e)}\n`);
       return 1;
     }
     // a bug: one line unless CMDCM_DEBUG=1 asks for the stack
@@ -68,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
 
 function oneLine(e: unknown): string {
   const m = e instanceof Error ? `${e.name === 'Error' ? '' : e.name + ': '}${e.message}` : String(e);
-  return m.replace(/\s*\n\s*/g, ' ');
+  return printable(m);
 }
 
 function debugStack(e: unknown): string {

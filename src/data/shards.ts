@@ -154,7 +154,7 @@ function checkHeader(h: unknown, file: string, fileBytes: number): void {
   if (typeof h !== 'object' || h === null || Array.isArray(h)) throw bad('not an object');
   const { attrs, columns } = h as { attrs?: unknown; columns?: unknown };
   if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) throw bad('"attrs" is not an object');
-  if (!Array.isArray(columns) || columns.length > 256) throw bad('"columns" is not a list');
+  if (!Array.isArray(columns)) throw bad('"columns" is not a list');
   const names = new Set<string>();
   for (const c of columns as { name?: unknown; dtype?: unknown; length?: unknown }[]) {
     if (typeof c !== 'object' || c === null) throw bad('a column entry is not an object');

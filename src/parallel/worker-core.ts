@@ -30,11 +30,11 @@ export interface ModelSpec {
   config: unknown;
 }
 
-/** Testing hook: make worker `worker` fail at `step` ('throw' an error, 'exit' its thread/process, 'kill' itself with SIGKILL). */
+/** Testing hook: make worker `worker` fail at `step` ('throw' an error, 'exit' its thread/process, 'kill' itself with SIGKILL, 'stop' itself with SIGSTOP). */
 export interface FaultInjection {
   worker: number;
   step: number;
-  kind: 'throw' | 'exit' | 'kill';
+  kind: 'throw' | 'exit' | 'kill' | 'stop';
 }
 
 export interface WorkerInit {
@@ -122,7 +122,7 @@ export class WorkerCore {
     if (!f || f.worker !== this.init.w || f.step !== t) return;
     if (f.kind === 'throw') throw new Error(`injected fault (test) in worker ${f.worker} at step ${t}`);
     if (f.kind === 'exit') process.exit(3);
-    process.kill(process.pid, 'SIGKILL');
+    process.kill(process.pid, f.kind === 'stop' ? 'SIGSTOP' : 'SIGKILL');
   }
 
   step(o: StepOrder): StepReport {

@@ -92,7 +92,7 @@ export async function lockDatasetOut(out: string, version: number): Promise<Lock
 export async function checkRunOut(runDir: string, resume: boolean): Promise<'new' | 'run'> {
   const st = await statOrNull(runDir);
   if (!st) {
-    if (resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (the directory does not exist)`, { exitCode: 2 });
+    if (resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (the directory does not exist)`);
     return 'new';
   }
   if (!st.isDirectory()) throw new CmdcmError(`--out: ${runDir} exists and is a file, not a run directory`, { exitCode: 2 });
@@ -100,10 +100,10 @@ export async function checkRunOut(runDir: string, resume: boolean): Promise<'new
   if (entries.includes('config.json')) {
     // a config.json that does not validate is not ours: neither resumed nor written over
     validateRunConfig(await readJson(join(runDir, 'config.json')), join(runDir, 'config.json'));
-    if (!resume) throw new CmdcmError(`--out: ${runDir} already holds a run (continue it with --resume, or choose another --out)`, { exitCode: 2 });
+    if (!resume) throw new CmdcmError(`--out: ${runDir} already holds a run (continue it with --resume, or choose another --out)`);
     return 'run';
   }
-  if (resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (no ${join(runDir, 'config.json')})`, { exitCode: 2 });
+  if (resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (no ${join(runDir, 'config.json')})`);
   if (entries.length > 0) {
     throw new CmdcmError(`--out: ${runDir} is a non-empty directory that is not a cmdcm run (it holds ${listed(entries)}); choose a new or empty directory`, { exitCode: 2 });
   }

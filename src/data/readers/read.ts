@@ -1,3 +1,4 @@
+import { noLinesReason } from '../../util/printable.js';
 import { CmdcmError } from '../../util/errors.js';
 import type { LogFormat, SideField, TimeResolution } from '../types.js';
 import { DEFAULT_MAX_BAD_ROWS, type ReadOptions } from './options.js';
@@ -174,7 +175,7 @@ async function* readOpened(file: string, opts: ReadOptions, sink: RowSink, onPro
   }
   const head = Buffer.concat(pending);
   const lines = headLines(head, eof);
-  if (lines.length === 0) throw new CmdcmError(`${file}: no data lines (file is blank)`);
+  if (lines.length === 0) throw new CmdcmError(`${file}: ${noLinesReason(head, eof)}`);
   const spec = resolveSpec(file, lines, opts);
   sink.begin?.(spec, file);
 
