@@ -19,7 +19,7 @@ export function datasetWarnings(meta: DatasetMeta): string[] {
     }
   }
   if (hist.length > 0 && hist.every((p) => p.positives.delayed === 0)) {
-    out.push('no historical promotion has a delayed buy: the model cannot learn delayed conversion from this dataset (add a promotion whose day the log covers)');
+    out.push('no historical promotion has a delayed buy: the model cannot learn delayed conversion from this dataset (check the promotion dates against the log)');
   }
   return out;
 }
