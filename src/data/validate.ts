@@ -78,6 +78,9 @@ export function validateDatasetMeta(meta: unknown, metaPath: string, dir: string
   if (!isInt(meta.target, 0, promos.length - 1)) throw bad(`"target" must be an index into the ${promos.length} promotions, got ${kindOf(meta.target)}`);
   if (typeof meta.targetOutcomeKnown !== 'boolean') throw bad('"targetOutcomeKnown" must be true or false');
   if (!isInt(meta.validDays, 0, 366)) throw bad(`"validDays" must be an integer in [0, 366], got ${kindOf(meta.validDays)}`);
+  if (!isInt(meta.asOf, -(2 ** 31), 2 ** 31 - 1)) throw bad(`"asOf" must be a time in local seconds, got ${kindOf(meta.asOf)}`);
+  const h = meta.labelHorizons;
+  if (!isObj(h) || !isInt(h.atc, 0, 24 * 366) || !isInt(h.direct, 0, 24 * 366)) throw bad('"labelHorizons" must be { atc, direct } in whole hours');
   validateSchema(meta.schema, metaPath);
   const c = meta.counts;
   if (!isObj(c)) throw bad('"counts" must be an object');
@@ -90,9 +93,10 @@ export function validateDatasetMeta(meta: unknown, metaPath: string, dir: string
   const seen = new Set<string>();
   let total = 0, test = 0;
   for (const [i, s] of (shards as unknown[]).entries()) {
-    if (!isObj(s) || typeof s.file !== 'string' || !isInt(s.n, 0, 2 ** 31 - 1) || !isInt(s.promo, 0, promos.length - 1)) {
-      throw bad(`shards[${i}] must be { file, n >= 0, promo: an index into the promotions }`);
+    if (!isObj(s) || typeof s.file !== 'string' || !isInt(s.n, 0, 2 ** 31 - 1) || !isInt(s.promo, 0, promos.length - 1) || typeof s.test !== 'boolean') {
+      throw bad(`shards[${i}] must be { file, n >= 0, promo: an index into the promotions, test: true or false }`);
     }
+    if (s.test && s.promo !== meta.target) throw bad(`shards[${i}] is a test shard of promotion ${s.promo}, not of the target ${meta.target}`);
     const abs = resolve(dir, s.file);
     if (s.file.includes('\0') || !abs.startsWith(root) || abs.slice(root.length).includes(sep)) {
       throw bad(`shards[${i}].file '${s.file}' is not a file inside ${join(dir, 'shards')}`);
@@ -100,12 +104,12 @@ export function validateDatasetMeta(meta: unknown, metaPath: string, dir: string
     if (seen.has(abs)) throw bad(`shards[${i}].file '${s.file}' is listed twice`);
     seen.add(abs);
     total += s.n;
-    if (s.promo === meta.target) test += s.n;
+    if (s.test) test += s.n;
   }
   if (total !== c.samples) throw bad(`"counts.samples" is ${c.samples} but the shards hold ${total}`);
-  if (test !== c.perSplit.test) throw bad(`"counts.perSplit.test" is ${c.perSplit.test} but the target's shards hold ${test}`);
-  if ((c.perSplit.train as number) + (c.perSplit.valid as number) !== total) {
-    throw bad(`"counts.perSplit" train ${c.perSplit.train} + valid ${c.perSplit.valid} should be the ${total} samples of the shards`);
+  if (test !== c.perSplit.test) throw bad(`"counts.perSplit.test" is ${c.perSplit.test} but the test shards hold ${test}`);
+  if ((c.perSplit.train as number) + (c.perSplit.valid as number) !== total - test) {
+    throw bad(`"counts.perSplit" train ${c.perSplit.train} + valid ${c.perSplit.valid} should be the ${total - test} samples of the other shards`);
   }
 }
 
