@@ -135,7 +135,7 @@ test('checkpoints with a valid frame but no state, short moments (best.cmck over
 test('crafted shards and meta.json entries: the message names the file (shard or meta.json)', async () => {
   const meta = JSON.parse(readFileSync(join(S.data, 'meta.json'), 'utf8'));
   // a shard of the target promotion: eval reads the test split
-  const shardFile = meta.shards.find((x: { promo: number }) => x.promo === meta.target).file as string;
+  const shardFile = meta.shards.find((x: { test: boolean }) => x.test).file as string;
   const { attrs, columns } = await readShard(join(S.data, shardFile));
   const shardCases: [string, (c: Record<string, Int32Array | Float32Array | Uint8Array>) => void, RegExp][] = [
     ['evStart decreasing', (c) => { (c.evStart as Int32Array)[1] = -5; }, /column 'evStart' (decreases|must run)/],

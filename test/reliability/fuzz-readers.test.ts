@@ -163,7 +163,7 @@ test('fuzz: checkpoints (byte flips, truncation, re-framed body mutations, struc
 });
 
 test('fuzz: shards (byte flips, truncation, header and column mutations), decoded, validated and packed', { timeout: 120_000 }, async () => {
-  const entry = ds.meta.shards.find((s) => s.promo === ds.meta.target)!;
+  const entry = ds.meta.shards.find((s) => s.test)!;
   const path = join(S.data, entry.file);
   const real = new Uint8Array(readFileSync(path));
   const { attrs, columns } = decodeShard(real, path);
