@@ -13,6 +13,7 @@ import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainCon
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
 import type { StepRunner } from './step.js';
 import { schemaFingerprint } from './fingerprint.js';
+import { fitRunCalibration } from './calibrate.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
 import { ensureDir } from '../util/fsx.js';
 import { acquireLock } from '../util/lock.js';
@@ -189,6 +190,15 @@ async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: stri
       beforeTraining: hasRun ? writeConfig : undefined });
     for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
+    // a resumed run that had already finished was left unchanged, config.json included
+    if (modelCfg.calibrateDelayed && !opts.signal?.aborted && !summary.unchanged) {
+      const cal = await fitRunCalibration(runDir, modelCfg, ds.schema, valid, train, trainCfg.evalBatchSize);
+      if (cal) {
+        runCfg.modelConfig = { ...modelCfg, delayedCalibration: cal };
+        await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+        logger.info({ calibration: cal }, 'delayed calibration fit');
+      }
+    }
     return { runDir, config: runCfg, summary };
   } finally {
     await own?.close();

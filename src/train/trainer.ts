@@ -84,6 +84,8 @@ export interface TrainSummary {
   /** the final state (parameters after the last step) */
   state: TrainState;
   resumedFrom?: number;
+  /** set when --resume found the run already finished and wrote nothing */
+  unchanged?: true;
 }
 
 export interface TrainerEvents {
@@ -185,7 +187,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const why = state.finished === 'epochs' ? `all ${state.epoch} epochs done` : state.finished === 'early-stop' ? 'stopped early' : 'step budget reached';
     const more = state.finished === 'max-steps' ? ' (give a larger --max-steps to continue it)' : ' (start a new run with another --out to train differently)';
     warnOnce(`finished:${this.opts.runDir}`, `the run in ${this.opts.runDir} already finished at step ${step} (${why}); --resume has nothing to do and left it unchanged${more}`);
-    return { steps: state.step, epochs: state.epoch, finished: state.finished, best: state.best, lastLoss: null, seconds: 0, samplesPerSec: 0, state, resumedFrom: step };
+    return { steps: state.step, epochs: state.epoch, finished: state.finished, best: state.best, lastLoss: null, seconds: 0, samplesPerSec: 0, state, resumedFrom: step, unchanged: true };
   }
 
   async run(): Promise<TrainSummary> {
