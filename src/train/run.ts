@@ -98,9 +98,10 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
   const runDir = opts.out;
   const fingerprint = schemaFingerprint(ds.schema);
-  // owner check, then one writer per run directory: the lock is held until training ends
-  await checkRunOut(runDir, Boolean(opts.resume));
+  // one writer per run directory (the lock is held until training ends), then the owner check
+  // under it: checked before the lock, a run starting beside us would show half-written files
   const created = !existsSync(runDir);
+  if (created && opts.resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (the directory does not exist)`);
   await ensureDir(runDir, 'run directory');
   const lock = await acquireLock(join(runDir, RUN_LOCK), `run directory ${runDir}`);
   try {

@@ -96,7 +96,8 @@ export async function checkRunOut(runDir: string, resume: boolean): Promise<'new
     return 'new';
   }
   if (!st.isDirectory()) throw new CmdcmError(`--out: ${runDir} exists and is a file, not a run directory`, { exitCode: 2 });
-  const entries = (await fsp.readdir(runDir)).filter((e) => e !== RUN_LOCK);
+  // our lock, and temp files of a cmdcm write that was killed, are not the user's
+  const entries = (await fsp.readdir(runDir)).filter((e) => e !== RUN_LOCK && !/^\..+\.tmp-\d+-[0-9a-f]{8}$/.test(e));
   if (entries.includes('config.json')) {
     // a config.json that does not validate is not ours: neither resumed nor written over
     validateRunConfig(await readJson(join(runDir, 'config.json')), join(runDir, 'config.json'));
