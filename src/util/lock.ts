@@ -62,7 +62,11 @@ export async function acquireLock(path: string, what: string): Promise<Lock> {
       if (!exitHook) {
         exitHook = true;
         // process.exit() skips finally blocks: drop our locks on the way out
-        process.once('exit', () => { for (const p of held.keys()) { try { unlinkSync(p); } catch { /* gone */ } } });
+        process.once('exit', () => {
+          for (const [p, nonce] of held) {
+            try { if ((JSON.parse(readFileSync(p, 'utf8')) as Owner).nonce === nonce) unlinkSync(p); } catch { /* gone */ }
+          }
+        });
       }
       return { path, release: () => releaseLock(path, me.nonce) };
     } catch (e) {

@@ -6,6 +6,7 @@ import { validateDatasetMeta } from '../data/validate.js';
 import { validateRunConfig } from '../train/validate.js';
 import { acquireLock, type Lock } from './lock.js';
 import { ensureDir } from './fsx.js';
+import { isObj } from './json-safe.js';
 
 /**
  * The owner check for every directory cmdcm replaces or writes into: cmdcm recognises its own
@@ -41,10 +42,12 @@ export async function checkDatasetReplaceable(out: string, version: number): Pro
   if (entries.length === 0) return;
   if (!entries.includes('meta.json')) throw refuse(out, 'is a non-empty directory that is not a cmdcm dataset (no meta.json)');
   const metaPath = join(out, 'meta.json');
-  let meta: unknown;
+  let meta: { shards: { file: string }[] };
   try {
-    meta = JSON.parse(await fsp.readFile(metaPath, 'utf8'));
-    validateDatasetMeta(meta, metaPath, out, version);
+    const m = JSON.parse(await fsp.readFile(metaPath, 'utf8')) as unknown;
+    // a dataset of an older format is ours too (re-running prepare is how it is upgraded)
+    if (!olderDataset(m, version)) validateDatasetMeta(m, metaPath, out, version);
+    meta = m as typeof meta;
   } catch (e) {
     const why = e instanceof CmdcmError ? e.message.replace(`${metaPath}: `, '') : (e as Error).message;
     throw refuse(out, `holds a meta.json that is not a cmdcm dataset's (${why.split('; re-run')[0]})`);
@@ -60,6 +63,14 @@ export async function checkDatasetReplaceable(out: string, version: number): Pro
     const extra = (await fsp.readdir(p)).filter((f) => !allowed.has(f));
     if (extra.length) throw refuse(out, `is a cmdcm dataset but ${sub}/ also holds ${listed(extra)}, which cmdcm did not write`);
   }
+}
+
+/** meta.json of a dataset an earlier cmdcm wrote: an older formatVersion and the layout every version had. */
+function olderDataset(m: unknown, version: number): boolean {
+  if (!isObj(m) || typeof m.formatVersion !== 'number' || !Number.isInteger(m.formatVersion) || m.formatVersion < 1 || m.formatVersion >= version) return false;
+  if (m.cmdcm !== undefined && m.cmdcm !== 'dataset') return false;
+  return isObj(m.schema) && isObj(m.counts) && Array.isArray(m.promotions) && Array.isArray(m.shards)
+    && m.shards.every((s) => isObj(s) && typeof s.file === 'string' && /^shards\/[^/]+$/.test(s.file));
 }
 
 function listed(names: string[]): string {

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync, readFileSync, rmSync, symlinkSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { assertNoTemps, assertUserError, cmdcmIn, listTree, ok, snapshot, tinyDataset } from './helpers.js';
+import { assertNoTemps, assertUserError, cmdcmIn, copyTree, listTree, ok, snapshot, tinyDataset } from './helpers.js';
 
 const S = await tinyDataset();
 after(() => rmSync(S.dir, { recursive: true, force: true }));
@@ -70,4 +70,18 @@ test('its own dataset (recognised by the signature in meta.json) is replaced; an
   ok(await prep(e), 'prepare into an empty dir');
   assert.ok(listTree(e).includes('meta.json'));
   assertNoTemps(S.dir);
+});
+
+test('a dataset of an older format (no signature yet) is still recognised and replaced, but not with a user file inside', async () => {
+  const d = copyTree(S.data, join(S.dir, 'old-format'));
+  const m = JSON.parse(readFileSync(join(d, 'meta.json'), 'utf8'));
+  delete m.cmdcm;
+  delete m.asOf;
+  m.formatVersion = 1;
+  writeFileSync(join(d, 'meta.json'), JSON.stringify(m));
+  writeFileSync(join(d, 'mine.txt'), 'x');
+  assertUserError(await prep(d), 2, /old-format is a cmdcm dataset but also holds 'mine\.txt'/);
+  rmSync(join(d, 'mine.txt'));
+  ok(await prep(d), 'prepare over an older dataset');
+  assert.equal(JSON.parse(readFileSync(join(d, 'meta.json'), 'utf8')).cmdcm, 'dataset');
 });
