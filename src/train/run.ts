@@ -1,4 +1,4 @@
-import { existsSync, promises as fsp } from 'node:fs';
+import { existsSync, statSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDataset, type Dataset } from '../data/dataset.js';
@@ -102,6 +102,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   // under it: checked before the lock, a run starting beside us would show half-written files
   const created = !existsSync(runDir);
   if (created && opts.resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (the directory does not exist)`);
+  if (!created && !statSync(runDir).isDirectory()) throw new CmdcmError(`--out: ${runDir} exists and is a file, not a run directory`, { exitCode: 2 });
   await ensureDir(runDir, 'run directory');
   const lock = await acquireLock(join(runDir, RUN_LOCK), `run directory ${runDir}`);
   try {
