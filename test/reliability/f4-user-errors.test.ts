@@ -16,7 +16,7 @@ import { encodeCheckpoint, readCheckpoint } from '../../src/train/checkpoint.js'
 import { writeFileAtomic } from '../../src/util/atomic.js';
 import { encodeShard, readShard } from '../../src/data/shards.js';
 import { CmdcmError } from '../../src/util/errors.js';
-import { assertNoTemps, assertUserError, cmdcmIn, copyTree, errno, listTree, ok, snapshot, tinyDataset, tinyRun, warnings } from './helpers.js';
+import { assertNoTemps, assertUserError, cmdcmIn, copyTree, errno, listTree, snapshot, tinyDataset, tinyRun, warnings } from './helpers.js';
 
 const S = await tinyDataset();
 after(() => rmSync(S.dir, { recursive: true, force: true }));
@@ -193,12 +193,9 @@ test('config.json holding null, or a model config with __proto__ / hasOwnPropert
   writeFileSync(bad, JSON.stringify({ train: { hasOwnProperty: 3 } }));
   assertUserError(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', join(S.dir, 'r-bad'), '--config', bad]), 1, /bad-model\.json: the key "hasOwnProperty" is not allowed/);
   assert.ok(!existsSync(join(S.dir, 'r-bad')), 'a refused run leaves no directory');
-  void config;
 });
 
 test('an internal error prints one line without a stack unless CMDCM_DEBUG=1', async () => {
-  const { main } = await import('../../src/cli/main.js');
-  void main;
   const r = await patched(fsp, 'readFile', async () => { throw new TypeError('boom'); }, () => cmdcmIn(['inspect', S.data]));
   assert.equal(r.code, 70);
   assert.match(r.stderr, /^cmdcm inspect: internal error: TypeError: boom \(set CMDCM_DEBUG=1 for the stack trace\)\n$/);
