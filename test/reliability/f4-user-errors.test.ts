@@ -207,3 +207,16 @@ test('an internal error prints one line without a stack unless CMDCM_DEBUG=1', a
     delete process.env.CMDCM_DEBUG;
   }
 });
+
+test('inspect of a dataset directory whose meta.json is null, a number or of the wrong shape: one line naming it', async () => {
+  for (const [name, text, re] of [
+    ['null', 'null', /meta\.json: not a cmdcm dataset's meta\.json \(it holds null/],
+    ['number', '5', /meta\.json: not a cmdcm dataset's meta\.json \(it holds 5/],
+    ['counts', '{"formatVersion":2,"counts":5}', /meta\.json: /],
+  ] as const) {
+    const d = join(S.dir, `inspect-${name}`);
+    mkdirSync(d);
+    writeFileSync(join(d, 'meta.json'), text);
+    assertUserError(await cmdcmIn(['inspect', d]), 1, re);
+  }
+});
