@@ -46,7 +46,10 @@ export async function main(argv: string[]): Promise<number> {
     return (await mod.run(rest)) ?? 0;
   } catch (e) {
     if (e instanceof CmdcmError) {
-      process.stderr.write(`cmdcm ${cmd}: ${printable(e.message)}${debugStack(e)}\n`);
+      // one line, control bytes escaped; only a usage block cmdcm appends itself keeps its lines
+      const u = e.message.indexOf('\nusage: cmdcm ');
+      const msg = u < 0 ? printable(e.message) : printable(e.message.slice(0, u)) + e.message.slice(u);
+      process.stderr.write(`cmdcm ${cmd}: ${msg}${debugStack(e)}\n`);
       return e.exitCode;
     }
     const err = e as NodeJS.ErrnoException;
