@@ -75,7 +75,8 @@ import { join } from 'node:path';
 import { CmdcmError } from '../util/errors.js';
 import { allocColumns, type SequenceSource } from './batch.js';
 import { readShard, type Column } from './shards.js';
-import { packChunk, resolutionSeconds } from './samples.js';
+import { resolutionSeconds } from './types.js';
+import { packChunk } from './sequences.js';
 import { validateDatasetMeta, validateShardColumns } from './validate.js';
 import { maskImmatureLabels, type LabelHorizons } from './asof.js';
 

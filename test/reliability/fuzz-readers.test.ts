@@ -20,7 +20,8 @@ import { schemaFingerprint } from '../../src/train/fingerprint.js';
 import { decodeShard, encodeShard, type Column } from '../../src/data/shards.js';
 import { validateShardColumns } from '../../src/data/validate.js';
 import { openDataset } from '../../src/data/dataset.js';
-import { packChunk, resolutionSeconds } from '../../src/data/samples.js';
+import { packChunk } from '../../src/data/sequences.js';
+import { resolutionSeconds } from '../../src/data/types.js';
 import { gatherBatch } from '../../src/features/gather.js';
 import { copyTree, ok, cmdcmIn, tinyDataset, TINY_MODEL } from './helpers.js';
 
