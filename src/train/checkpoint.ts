@@ -169,7 +169,8 @@ export function checkCompatible(ck: Checkpoint, path: string, want: Expect): voi
  * warning; the bad file is renamed to `*.corrupt` so the next save does not rotate it over the good
  * prev). Undefined when the run has none.
  */
-export async function loadLastGoodCheckpoint(runDir: string, check?: (ck: Checkpoint, path: string) => void): Promise<{ ck: Checkpoint; path: string } | undefined> {
+export async function loadLastGoodCheckpoint(runDir: string, check?: (ck: Checkpoint, path: string) => void,
+  opts: { quarantine?: boolean } = { quarantine: true }): Promise<{ ck: Checkpoint; path: string } | undefined> {
   // `check` (sizes against the model that will use it) failing counts as unreadable: fall back to prev
   const read = async (p: string) => {
     const ck = await readCheckpoint(p);
@@ -197,8 +198,11 @@ export async function loadLastGoodCheckpoint(runDir: string, check?: (ck: Checkp
     throw new CmdcmError(`${why.message}; the previous checkpoint is unusable too: ${e.message}`);
   }
   if (why) {
-    warnOnce(`ckpt-fallback:${latest}`, `${why.message}; resuming from the previous checkpoint ${prev} (step ${ck.state.step})`);
-    await fsp.rename(latest, latest + '.corrupt').catch(() => {});
+    // Only the run's writer (it holds the run lock) sets the bad file aside; a reader (eval,
+    // predict) must not: the file it failed on may be one a running training just rotated.
+    const quarantine = opts.quarantine ?? true;
+    warnOnce(`ckpt-fallback:${latest}`, `${why.message}; ${quarantine ? 'resuming from' : 'using'} the previous checkpoint ${prev} (step ${ck.state.step})`);
+    if (quarantine) await fsp.rename(latest, latest + '.corrupt').catch(() => {});
   } else {
     log().warn({ prev }, 'no latest checkpoint, using the previous one');
   }

@@ -54,7 +54,7 @@ export class Predictor {
       const ck = await readCheckpoint(bestPath);
       use(ck, bestPath);
       got = { ck, path: bestPath };
-    } else got = await loadLastGoodCheckpoint(runDir, use);
+    } else got = await loadLastGoodCheckpoint(runDir, use, { quarantine: false });
     if (!got) throw new CmdcmError(`${runDir}: the run has no checkpoint yet (train it first)`);
     const { params, table, step } = got.ck.state;
     return new Predictor(runDir, rc, model, params, table, step, batchSize);

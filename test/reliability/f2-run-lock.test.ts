@@ -116,3 +116,13 @@ test('train --out into a non-empty directory that is not a run is refused; nothi
   const { run } = await tinyRun(S.dir, S.data, 'fine');
   assert.ok(existsSync(join(run, 'config.json')));
 });
+
+test('a reader (predict --checkpoint latest) falls back to ckpt-prev past a bad latest but does not move the run\'s files', async () => {
+  const { run } = await tinyRun(S.dir, S.data, 'reader');
+  writeFileSync(join(run, 'ckpt-latest.cmck'), 'not a checkpoint');
+  const r = await cmdcmIn(['predict', '--run', run, '--data', S.data, '--out', join(S.dir, 'reader.csv'), '--checkpoint', 'latest']);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /ckpt-latest\.cmck: not a cmdcm checkpoint .*; using the previous checkpoint/);
+  assert.equal(readFileSync(join(run, 'ckpt-latest.cmck'), 'utf8'), 'not a checkpoint', 'left in place for the run\'s writer');
+  assert.ok(!existsSync(join(run, 'ckpt-latest.cmck.corrupt')));
+});
