@@ -45,12 +45,14 @@ export async function main(argv: string[]): Promise<number> {
     const mod = (await import(`./commands/${cmd}.js`)) as { run(argv: string[]): Promise<number | void> };
     return (await mod.run(rest)) ?? 0;
   } catch (e) {
-    if (e instanceof CmdcmError) {
+    // a CmdcmError thrown in a worker thread arrives as a plain Error with its name (structured clone)
+    if (e instanceof CmdcmError || (e instanceof Error && e.name === 'CmdcmError')) {
       // one line, control bytes escaped; only a usage block cmdcm appends itself keeps its lines
       const u = e.message.indexOf('\nusage: cmdcm ');
       const msg = u < 0 ? printable(e.message) : printable(e.message.slice(0, u)) + e.message.slice(u);
       process.stderr.write(`cmdcm ${cmd}: ${msg}${debugStack(e)}\n`);
-      return e.exitCode;
+      const code = (e as Partial<CmdcmError>).exitCode;
+      return typeof code === 'number' ? code : 1;
     }
     const err = e as NodeJS.ErrnoException;
     if (err && (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')) {
