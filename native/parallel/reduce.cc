@@ -41,10 +41,11 @@ Napi::Value ReduceDenseAdam(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// reduceOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, table, m, v, lr, beta1, beta2, eps, step):
+// reduceOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, table, m, v, optimizer, lr, beta1, beta2, eps, step):
 // merges every worker's touched rows (each list ascending, unique), keeps those with row % workers
-// == w, sums their gradients over workers and applies lazy Adam (v non-empty) or Adagrad (v empty,
-// m the accumulator) once per row. Returns the number of rows applied.
+// == w, sums their gradients over workers and applies the table optimizer once per row: 'lazyAdam'
+// (m, v the moments) or 'adagrad' (m the accumulator, v unused), named as TrainConfig.tableOptimizer
+// names it. Returns the number of rows applied.
 Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
   const size_t W = (size_t)I(info, 0), w = (size_t)I(info, 1);
   const int32_t* counts = Ptr<int32_t>(info[2]);
@@ -54,7 +55,12 @@ Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
   float* table = Ptr<float>(info[7]);
   float* m = Ptr<float>(info[8]);
   float* v = Ptr<float>(info[9]);
-  const bool adam = Len(info[9]) > 0;
+  const std::string optimizer = info[10].IsString() ? info[10].As<Napi::String>().Utf8Value() : "";
+  if (optimizer != "lazyAdam" && optimizer != "adagrad") {
+    Napi::TypeError::New(info.Env(), "reduceOwnedRows: optimizer must be 'lazyAdam' or 'adagrad'").ThrowAsJavaScriptException();
+    return info.Env().Undefined();
+  }
+  const bool adam = optimizer == "lazyAdam";
   if (W == 0 || w >= W) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(w) + " of " + std::to_string(W));
   if (Len(info[2]) < W || Len(info[3]) < W * cap || Len(info[4]) < W * cap * dim) return ThrowRange(info.Env(), "reduceOwnedRows: counts, rowIdx or rowGrad smaller than workers × cap");
   const size_t tableRows = std::min(Len(info[7]), std::min(Len(info[8]), adam ? Len(info[9]) : Len(info[8]))) / (dim ? dim : 1);
@@ -66,8 +72,8 @@ Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
       if (k > 0 && r <= rowIdx[u * cap + k - 1]) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(u) + "'s rows are not ascending and unique");
     }
   }
-  const AdamCoef c = AdamCoef::Make(D(info, 10), D(info, 11), D(info, 12), D(info, 13), D(info, 14));
-  const double lr = D(info, 10), eps = D(info, 13);
+  const AdamCoef c = AdamCoef::Make(D(info, 11), D(info, 12), D(info, 13), D(info, 14), D(info, 15));
+  const double lr = D(info, 11), eps = D(info, 14);
   std::vector<size_t> pos(W, 0);
   std::vector<float> g(dim);
   const auto skip = [&](size_t u) {

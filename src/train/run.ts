@@ -5,7 +5,7 @@ import { openDataset, type Dataset } from '../data/dataset.js';
 import { createModel, fitDenseStats, fullyLabelledRows } from '../model/index.js';
 import { resolveModelConfig, type ModelConfig } from '../model/config.js';
 import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
-import { useEngine, type EngineName } from '../engine/index.js';
+import { optimKernels, useEngine, type EngineName } from '../engine/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CmdcmError } from '../util/errors.js';
 import { openLogger, warnOnce } from '../util/log.js';
@@ -157,7 +157,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
       const factory = opts.parallel ?? (await loadParallelFactory());
       runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
     }
-    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
+    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, optim: optimKernels(engine), runner, signal: opts.signal, logger });
     for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
     return { runDir, config: runCfg, summary };

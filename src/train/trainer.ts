@@ -7,6 +7,7 @@ import { baseRates } from '../model/priors.js';
 import { allocColumns, type SampleColumns, type Schema } from '../data/batch.js';
 import { gatherBatch } from '../features/gather.js';
 import { log } from '../util/log.js';
+import type { OptimKernels } from '../engine/optim.js';
 import { validationLoglosses } from '../eval/report.js';
 import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
@@ -39,6 +40,11 @@ export interface TrainerOptions {
   resume?: boolean;
   /** start from this state instead (library use); wins over resume */
   initialState?: TrainState;
+  /**
+   * The optimizer kernels of the engine in use (`optimKernels(engine)`, src/engine/optim.ts) for
+   * the in-thread step; default the TypeScript reference (same bits, slower). Unused with `runner`.
+   */
+  optim?: OptimKernels;
   runner?: StepRunner;
   /** stop after the current step, writing a final checkpoint */
   signal?: AbortSignal;
@@ -175,7 +181,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const cfg = o.config;
     if (o.runDir) mkdirSync(o.runDir, { recursive: true });
     const { state, resumedFrom } = await this.startState();
-    const runner = o.runner ?? localStepRunner(o.model);
+    const runner = o.runner ?? localStepRunner(o.model, o.optim);
     const t0 = Date.now();
     let samples = 0;
     let lastLoss: number | null = null;

@@ -51,9 +51,6 @@ const ALLOWED: { edge: string; why: string }[] = [
   { edge: 'train/flags.ts -> cli/args.ts', why: 'CLI flag table in library code' },
   { edge: 'train/flags.ts -> parallel/gpus.ts', why: 'CLI flag table in library code' },
   { edge: 'engine/bench-step.ts -> model/index.ts', why: 'benchmark driver in src/engine' },
-  { edge: 'engine/bench-step.ts -> train/optim.ts', why: 'benchmark driver in src/engine' },
-  { edge: 'engine/index.ts -> train/optim.ts', why: 'the engine implements an interface train declares' },
-  { edge: 'engine/native/optim.ts -> train/optim.ts', why: 'the engine implements an interface train declares' },
   { edge: 'parallel/index.ts -> train/run.ts', why: 'trainParallel is a workflow' },
 ];
 

@@ -1,10 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { benchBatch, benchSchema } from '../../src/engine/bench-step.js';
-import { useEngine } from '../../src/engine/index.js';
+import { optimKernels, useEngine } from '../../src/engine/index.js';
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { createModel, defaultModelConfig } from '../../src/model/index.js';
-import { optim } from '../../src/train/optim.js';
 import { rand } from './helpers.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
@@ -18,7 +17,7 @@ test('CM-DCM trains on native along the cpu loss curve for 50 steps (Adam + lazy
   const model = createModel({ ...defaultModelConfig('cmdcm'), towerUnits: [64, 32], gateUnits: 16 }, schema);
   const curves: Record<string, number[]> = {};
   for (const engine of ['cpu', 'native'] as const) {
-    await useEngine(engine);
+    const k = optimKernels(await useEngine(engine));
     const params = model.initParams(5);
     const table = rand(schema.tableRows * model.dim, 12, -0.05, 0.05);
     const m = new Float32Array(params.length), v = new Float32Array(params.length);
@@ -28,8 +27,8 @@ test('CM-DCM trains on native along the cpu loss curve for 50 steps (Adam + lazy
       const g = model.grad(params, table, batches[step % batches.length]);
       losses.push(g.loss);
       const h = { lr: 0.003, beta1: 0.9, beta2: 0.999, eps: 1e-8, step };
-      optim().adamDense(params, g.denseGrad, m, v, h);
-      optim().lazyAdamRows(table, tm, tv, model.dim, g.rows, g.rowGrad, h);
+      k.adamDense(params, g.denseGrad, m, v, h);
+      k.lazyAdamRows(table, tm, tv, model.dim, g.rows, g.rowGrad, h);
     }
     curves[engine] = losses;
   }

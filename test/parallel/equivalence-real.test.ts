@@ -49,7 +49,7 @@ test('real CM-DCM model: 2 workers (threads and processes) follow the single-pro
       continue;
     }
     const st = initTrainState(real, rs, cfg);
-    const runner = new ParallelStepRunner(real, { workers: 2, transport, engine, model: { config: cfgM }, schema: rs, batchSize: RB });
+    const runner = new ParallelStepRunner(real, { workers: 2, transport, engine, model: { config: cfgM }, schema: rs, batchSize: RB, tableOptimizer: cfg.tableOptimizer });
     await runner.attach(st);
     try {
       for (let k = 0; k < RK; k++) await runner.step(st, batch(k), stepHyper(cfg, 0.01));

@@ -22,7 +22,7 @@ const cfgAt = (maxSteps: number) => trainConfig({ batchSize: 16, epochs: 10, max
 
 function runner(workers: number, transport: Transport): StepRunner | undefined {
   if (workers === 0) return undefined; // the single-process trainer's own in-thread step
-  return new ParallelStepRunner(model, { workers, transport, engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16 });
+  return new ParallelStepRunner(model, { workers, transport, engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16, tableOptimizer: cfgAt(0).tableOptimizer });
 }
 
 async function run(runDir: string | undefined, maxSteps: number, workers: number, transport: Transport, resume = false) {
