@@ -108,7 +108,7 @@ async function setup(batch: number, engineName: string, items?: number) {
   process.env.CMDCM_LOG_LEVEL ??= 'silent';
   const { createModel, defaultModelConfig } = await import('../src/model/index.js');
   const { optimKernels, useEngine } = await import('../src/engine/index.js');
-  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
+  const { syntheticSchema, syntheticSamples } = await import('../test/parallel/testing-data.js');
   const { gatherColumns } = await import('../src/data/batch.js');
   const { initTrainState } = await import('../src/train/state.js');
   const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');

@@ -19,8 +19,8 @@ export { optimKernels, tsOptim, type OptimKernels, type AdamHyper, type AdagradH
  * - 'auto': tensorflow on a GPU host that has it, else native, else cpu with a warning.
  * Callable in every worker thread: each thread has its own tfjs and loads its own addon instance.
  */
-export type EngineName = 'native' | 'cpu' | 'tensorflow' | 'auto';
-export const ENGINE_NAMES: readonly EngineName[] = ['native', 'cpu', 'tensorflow', 'auto'];
+export { ENGINE_NAMES, type EngineName } from './names.js';
+import { ENGINE_NAMES, type EngineName } from './names.js';
 
 const TF_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 

@@ -1,6 +1,6 @@
 import { engineAddon } from './native/addon.js';
 import { nativeOptim } from './native/optim.js';
-import type { EngineName } from './index.js';
+import type { EngineName } from './names.js';
 
 /**
  * In-place optimizer updates on flat Float32Arrays (plain or SharedArrayBuffer-backed, so the

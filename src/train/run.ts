@@ -11,7 +11,8 @@ import { CmdcmError } from '../util/errors.js';
 import { openLogger, warnOnce } from '../util/log.js';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
-import type { StepRunner } from './step.js';
+import type { ParallelRunnerFactory, StepRunner } from './step.js';
+import type { ParallelExtras } from '../parallel/index.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { CKPT_LATEST, CKPT_PREV } from './checkpoint.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
@@ -55,17 +56,7 @@ export interface TrainRunOptions {
   logger?: Logger;
 }
 
-export interface ParallelRunnerOptions {
-  workers: number;
-  model: Model;
-  modelConfig: ModelConfig;
-  schema: Dataset['schema'];
-  engine: string;
-  config: TrainConfig;
-  transport?: 'thread' | 'process';
-  gpus?: string[];
-}
-export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;
+export type { ParallelRunnerOptions, ParallelRunnerFactory } from './step.js';
 
 export interface TrainRunResult {
   runDir: string;
@@ -164,4 +155,15 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   } finally {
     await own?.close();
   }
+}
+
+/**
+ * A training run on W workers: the same options, events, run directory and result as `trainRun`,
+ * with the parallel runner for any worker count (including 1, which `trainRun` trains in-process:
+ * the same trajectory) and the parallel trainer's extras (transport, GPUs, model module, faults).
+ */
+export async function trainParallel(opts: TrainRunOptions & ParallelExtras & { workers: number }): Promise<TrainRunResult> {
+  const { createParallelRunner } = await import('../parallel/index.js');
+  const { transport, gpus, modelModule, fault } = opts;
+  return trainRun({ ...opts, parallel: (o) => createParallelRunner({ ...o, transport, gpus, modelModule, fault }) });
 }

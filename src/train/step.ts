@@ -1,5 +1,6 @@
 import type { Model, GradOut, GradResult } from '../model/types.js';
-import type { Batch } from '../data/batch.js';
+import type { Batch, Schema } from '../data/batch.js';
+import type { ModelConfig } from '../model/config.js';
 import { CmdcmError } from '../util/errors.js';
 import { tsOptim, updateRows, type OptimKernels, type TableOptimizer } from '../engine/optim.js';
 import type { TrainState } from './state.js';
@@ -125,3 +126,16 @@ export interface StepRunner {
 export function localStepRunner(model: Model, k: OptimKernels = tsOptim): StepRunner {
   return { step: (state, batch, h) => trainStep(model, state, batch, h, k) };
 }
+
+/** What the trainer's run hands the parallel trainer to build its StepRunner (`--workers N`). */
+export interface ParallelRunnerOptions {
+  workers: number;
+  model: Model;
+  modelConfig: ModelConfig;
+  schema: Schema;
+  engine: string;
+  config: TrainConfig;
+  transport?: 'thread' | 'process';
+  gpus?: string[];
+}
+export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;

@@ -46,12 +46,6 @@ const ALLOWED: { edge: string; why: string }[] = [
   { edge: 'eval/compare.ts -> train/run.ts', why: 'compareModels trains models: it moves to the workflows layer with issue 11' },
   // the trainer's early-stopping metric is defined among the evaluation reports (src/eval, issue 11's files)
   { edge: 'train/trainer.ts -> eval/report.ts', why: 'validationLoglosses (and the task selection and logloss it uses) belong below train' },
-  // TO FIX in issue 12 (this change): removed as they are fixed
-  { edge: 'data/readers/options.ts -> cli/args.ts', why: 'CLI flag table in library code' },
-  { edge: 'train/flags.ts -> cli/args.ts', why: 'CLI flag table in library code' },
-  { edge: 'train/flags.ts -> parallel/gpus.ts', why: 'CLI flag table in library code' },
-  { edge: 'engine/bench-step.ts -> model/index.ts', why: 'benchmark driver in src/engine' },
-  { edge: 'parallel/index.ts -> train/run.ts', why: 'trainParallel is a workflow' },
 ];
 
 /** Known import cycles inside src/model, as the sorted list of their files joined by ' ' (see ALLOWED). */
@@ -199,6 +193,10 @@ test('no import cycle inside src/model', () => {
   const allowed = new Set(ALLOWED_MODEL_CYCLES.map((c) => c.cycle));
   assert.deepEqual(found.filter((c) => !allowed.has(c)), [], 'import cycles in src/model');
   assert.deepEqual(ALLOWED_MODEL_CYCLES.filter((c) => !found.includes(c.cycle)).map((c) => c.cycle), [], 'ALLOWED_MODEL_CYCLES entries that no longer occur: remove them');
+});
+
+test('src holds no test-only module or benchmark driver (they live in test/ and bench/)', () => {
+  assert.deepEqual([...G.keys()].filter((f) => /(^|\/)(testing|bench)-[^/]*$/.test(f)), []);
 });
 
 test('the checker sees every kind of import', () => {

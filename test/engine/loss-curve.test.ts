@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchBatch, benchSchema } from '../../src/engine/bench-step.js';
+import { benchBatch, benchSchema } from '../../bench/drivers/step.js';
 import { optimKernels, useEngine } from '../../src/engine/index.js';
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { createModel, defaultModelConfig } from '../../src/model/index.js';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createModel } from '../../src/parallel/testing-model.js';
+import { createModel } from './testing-model.js';
 import { gatherColumns } from '../../src/data/batch.js';
 import { initTrainState, type TrainState } from '../../src/train/state.js';
 import { applyGradients, stepHyper, trainStep } from '../../src/train/step.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Trainer } from '../../src/train/trainer.js';
 import { readCheckpoint, CKPT_LATEST } from '../../src/train/checkpoint.js';
 import type { StepRunner } from '../../src/train/step.js';
-import { createModel } from '../../src/parallel/testing-model.js';
+import { createModel } from './testing-model.js';
 import { ParallelStepRunner } from '../../src/parallel/runner.js';
 import type { Transport } from '../../src/parallel/gpus.js';
 import { maxRelDiff, randomSamples, shmSkip, smallSchema, TESTING_MODEL, trainConfig } from './helpers.js';

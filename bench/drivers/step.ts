@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Batch, FieldHash, Schema } from '../data/batch.js';
-import { allocColumns } from '../data/batch.js';
-import { createModel, defaultModelConfig } from '../model/index.js';
-import { optimKernels, type AdamHyper } from './optim.js';
-import { gemmInfo, startKernelProfile, stopKernelProfile, useEngine, type EngineName } from './index.js';
-import { mulberry32 } from '../util/random.js';
+import type { Batch, FieldHash, Schema } from '../../src/data/batch.js';
+import { allocColumns } from '../../src/data/batch.js';
+import { createModel, defaultModelConfig } from '../../src/model/index.js';
+import { optimKernels, type AdamHyper } from '../../src/engine/optim.js';
+import { gemmInfo, startKernelProfile, stopKernelProfile, useEngine, type EngineName } from '../../src/engine/index.js';
+import { mulberry32 } from '../../src/util/random.js';
 
 /**
  * `cmdcm bench step`: samples/s of one full training step (forward, backward, Adam on the dense
