@@ -26,7 +26,7 @@ export { readCheckpoint, saveCheckpoint, loadLastGoodCheckpoint, CKPT_VERSION, t
 export { Predictor, type PredictorOptions } from './train/predictor.js';
 export { formatTime, rowsToCsv, PREDICTION_COLUMNS, type PredictionRows } from './train/predict-csv.js';
 export { readRunConfig, type RunConfig } from './train/run-dir.js';
-export { Rng } from './train/rng.js';
+export { Rng } from './util/rng.js';
 export { auc, gauc, logloss, pcoc, pearson } from './eval/metrics.js';
 export { evaluatePredictions, reportMarkdown, EVAL_TASKS, SUSPICIOUS_AUC, type EvalReport, type TaskMetrics, type EvalTask } from './eval/report.js';
 export { type RunEvaluation } from './eval/evaluate.js';

@@ -4,7 +4,7 @@ import { allocColumns } from '../../src/data/batch.js';
 import { createModel, defaultModelConfig } from '../../src/model/index.js';
 import { optimKernels, type AdamHyper } from '../../src/engine/optim.js';
 import { gemmInfo, startKernelProfile, stopKernelProfile, useEngine, type EngineName } from '../../src/engine/index.js';
-import { mulberry32 } from '../../src/util/random.js';
+import { mulberry32 } from '../../src/util/rng.js';
 
 /**
  * `cmdcm bench step`: samples/s of one full training step (forward, backward, Adam on the dense

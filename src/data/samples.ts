@@ -3,7 +3,7 @@ import { BUY, CART, CLICK, COLLECT, SECONDS_PER_DAY, SECONDS_PER_HOUR, TASKS, BE
 import type { Schema, FieldHash } from './batch.js';
 import type { Calendar } from './calendar.js';
 import { buildItemDayStats, itemCountsBefore, type ItemDayStats } from './stats.js';
-import { hashVocab, layoutHash, packSequences } from '../features/index.js';
+import { GAP_BUCKETS, hashVocab, layoutHash, packSequences } from '../features/index.js';
 import { CmdcmError } from '../util/errors.js';
 import type { Column } from './shards.js';
 
@@ -46,9 +46,6 @@ const LOG1P = Float64Array.from({ length: 4096 }, (_, i) => Math.log1p(i));
 function log1pInt(x: number): number {
   return x < 4096 ? LOG1P[x] : Math.log1p(x);
 }
-
-/** Gap buckets of sequence events (HACKING.md "Sequence packing"). */
-export const GAP_BUCKETS = 16;
 
 /** Refuses feature names that are labels or derived from them (the AUC = 1.0 pitfall in DESIGN.md). */
 export function assertNoLabelColumns(names: readonly string[]): void {

@@ -1,5 +1,5 @@
 import { allocColumns, type SampleColumns, type Schema } from '../../src/data/batch.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.js';
 
 process.env.CMDCM_LOG_LEVEL ??= 'silent';

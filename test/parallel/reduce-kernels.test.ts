@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tsOptim, type AdamHyper } from '../../src/engine/optim.js';
 import { nativeReduceKernels, tsReduceKernels, type RowState } from '../../src/parallel/reduce-kernels.js';
 import { ownedSlice } from '../../src/parallel/reduce.js';
