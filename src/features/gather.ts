@@ -6,18 +6,14 @@ import { loadAddon } from '../native.js';
  * TypeScript row copy, is `assembleBatch` (src/data/batch.ts).
  */
 
-interface GatherAddon {
-  gatherRows(src: ArrayBufferView, width: number, idx: Int32Array, dst: ArrayBufferView): ArrayBufferView;
-}
-
 export function gatherBatchTS(schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
   return assembleBatch(copyRowsTS, schema, src, idx, out);
 }
 
 export function gatherBatchNative(schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
-  const addon = loadAddon() as unknown as GatherAddon | undefined;
-  if (!addon || typeof addon.gatherRows !== 'function') throw new Error('gatherBatchNative needs the native addon, which is not available (run `npx node-gyp rebuild` in the cmdcm package)');
-  return assembleBatch((s, width, i, d) => { addon.gatherRows(s, width, i, d); }, schema, src, idx, out);
+  const gatherRows = loadAddon()?.gatherRows;
+  if (typeof gatherRows !== 'function') throw new Error('gatherBatchNative needs the native addon, which is not available (run `npx node-gyp rebuild` in the cmdcm package)');
+  return assembleBatch((s, width, i, d) => { gatherRows(s, width, i, d); }, schema, src, idx, out);
 }
 
 /** The samples at `idx` of `src` as one contiguous batch (written into `out` when given). */

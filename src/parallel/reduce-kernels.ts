@@ -1,4 +1,4 @@
-import { loadAddon } from '../native.js';
+import { loadAddon, type AddonFunctions } from '../native.js';
 import { updateRows, type AdamHyper, type OptimKernels, type RowState, type TableOptimizer } from '../engine/optim.js';
 import { firstNonFinite } from '../train/step.js';
 import { combineOwnedRows, sumSlice } from './reduce.js';
@@ -50,17 +50,11 @@ export function tsReduceKernels(kernels: OptimKernels): ReduceKernels {
   };
 }
 
-interface ReduceAddon {
-  reduceDenseAdam(grads: Float32Array, p: number, workers: number, lo: number, hi: number, params: Float32Array, m: Float32Array, v: Float32Array,
-    lr: number, b1: number, b2: number, eps: number, step: number): void;
-  reduceOwnedRows(workers: number, w: number, counts: Int32Array, rowIdx: Int32Array, rowGrad: Float32Array, cap: number, dim: number,
-    table: Float32Array, m: Float32Array, v: Float32Array, optimizer: TableOptimizer, lr: number, b1: number, b2: number, eps: number, step: number): number;
-  firstNonFinite(a: Float32Array): number;
-}
+type ReduceAddon = Pick<AddonFunctions, 'reduceDenseAdam' | 'reduceOwnedRows' | 'firstNonFinite'>;
 
 /** The addon's fused reduce, or undefined when the addon is missing or predates it. */
 export function nativeReduceKernels(): ReduceKernels | undefined {
-  const a = loadAddon() as unknown as Partial<ReduceAddon> | undefined;
+  const a = loadAddon();
   if (!a || typeof a.reduceDenseAdam !== 'function' || typeof a.reduceOwnedRows !== 'function' || typeof a.firstNonFinite !== 'function') return undefined;
   const { reduceDenseAdam, reduceOwnedRows, firstNonFinite: nonFinite } = a as ReduceAddon;
   return {
