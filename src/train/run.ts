@@ -15,6 +15,7 @@ import type { ParallelRunnerFactory, StepRunner } from './step.js';
 import type { ParallelExtras } from '../parallel/index.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { CKPT_LATEST, CKPT_PREV } from './checkpoint.js';
+import { fitRunCalibration } from './calibrate.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
 
 /**
@@ -151,6 +152,14 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, optim: optimKernels(engine), runner, signal: opts.signal, logger });
     for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
+    if (modelCfg.calibrateDelayed && !opts.signal?.aborted) {
+      const cal = await fitRunCalibration(runDir, modelCfg, ds.schema, valid, train, trainCfg.evalBatchSize);
+      if (cal) {
+        runCfg.modelConfig = { ...modelCfg, delayedCalibration: cal };
+        await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+        logger.info({ calibration: cal }, 'delayed calibration fit');
+      }
+    }
     return { runDir, config: runCfg, summary };
   } finally {
     await own?.close();
