@@ -40,7 +40,7 @@ export { readEvents, type ReadOptions, type ReadReport } from './data/readers/in
 export { openDataset, type Dataset, type DatasetMeta, type Split } from './data/dataset.js';
 export { allocColumns, gatherColumns, type SampleColumns, type Schema, type Batch } from './data/batch.js';
 export { createModel, defaultModelConfig, resolveModelConfig, MODEL_NAMES, type ModelName, type ModelConfig, type Model, type Predictions } from './model/index.js';
-export { useEngine, type EngineName } from './engine/index.js';
+export { useEngine, optimKernels, tsOptim, type EngineName, type OptimKernels } from './engine/index.js';
 export { CmdcmError } from './util/errors.js';
 
 /** Train a model on a prepared dataset into a run directory (config.json, checkpoints, metrics.jsonl). */
