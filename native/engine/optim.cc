@@ -1,4 +1,4 @@
-// Fused in-place optimizer kernels, the addon twins of src/train/optim.ts (the reference): one pass
+// Fused in-place optimizer kernels, the addon twins of src/engine/optim.ts (the reference): one pass
 // over each parameter instead of tfjs ops. Arithmetic is done in double exactly like the TS code
 // (which computes in JS numbers and stores float32), so both agree bit for bit. Works on
 // any Float32Array view, SharedArrayBuffer-backed and at an offset included; embedding kernels read

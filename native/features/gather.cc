@@ -1,5 +1,5 @@
 // Batch assembly: copies the rows `idx` of a row-major column into a contiguous batch column
-// (src/features/gather.ts; the reference is gatherColumns in src/data/batch.ts). One call per
+// (src/features/gather.ts; the TypeScript row copy is copyRowsTS in src/data/batch.ts). One call per
 // column instead of a subarray + set per row and column on the JS side.
 #include <cstring>
 #include <string>
