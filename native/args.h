@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <utility>
 
 namespace cmdcm {
 
@@ -97,8 +98,8 @@ class Args {
     View<T> v;
     if (!ok_) return v;
     void* data = nullptr;
-    if (i >= info_.Length() || !info_[i].IsTypedArray() ||
-        napi_get_typedarray_info(env_, info_[i], &v.type, &v.length, &data, nullptr, nullptr) != napi_ok) {
+    // one N-API call: it fails (without throwing) on anything but a typed array
+    if (i >= info_.Length() || napi_get_typedarray_info(env_, info_[i], &v.type, &v.length, &data, nullptr, nullptr) != napi_ok) {
       TypeError(std::string("argument ") + name + " must be a " + ElementOf<T>::kName + ", got " + Describe(i));
       return View<T>();
     }
@@ -129,11 +130,11 @@ class Args {
   // An integral number in [lo, hi].
   int64_t Int(size_t i, const char* name, int64_t lo, int64_t hi) {
     if (!ok_) return lo;
-    if (i >= info_.Length() || !info_[i].IsNumber()) {
+    double d;
+    if (!Double(i, &d)) {
       TypeError(std::string("argument ") + name + " must be a number, got " + Describe(i));
       return lo;
     }
-    const double d = info_[i].As<Napi::Number>().DoubleValue();
     if (!(d >= static_cast<double>(lo) && d <= static_cast<double>(hi)) || d != std::floor(d)) {
       RangeError(std::string("argument ") + name + " must be an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
                  "], got " + Number(d));
@@ -151,11 +152,12 @@ class Args {
   // Any number (NaN and infinities included: a hyperparameter is the caller's business).
   double Num(size_t i, const char* name) {
     if (!ok_) return 0;
-    if (i >= info_.Length() || !info_[i].IsNumber()) {
+    double d;
+    if (!Double(i, &d)) {
       TypeError(std::string("argument ") + name + " must be a number, got " + Describe(i));
       return 0;
     }
-    return info_[i].As<Napi::Number>().DoubleValue();
+    return d;
   }
 
   // Any value, by JavaScript truthiness.
@@ -170,14 +172,28 @@ class Args {
     return info_[i].As<Napi::String>().Utf8Value();
   }
 
-  // A RangeError "<fn>: <msg>" unless cond holds (checked only while no error is pending).
-  bool Require(bool cond, const std::string& msg) {
+  // A RangeError "<fn>: <msg>" unless cond holds (checked only while no error is pending). The
+  // message is a string, or a callable that builds it: kernels run thousands of times a step, so a
+  // message with numbers in it is only formatted when the check fails.
+  bool Require(bool cond, const char* msg) {
     if (ok_ && !cond) RangeError(msg);
     return ok_;
   }
+  bool Require(bool cond, const std::string& msg) { return Require(cond, msg.c_str()); }
+  template <typename F, typename = decltype(std::declval<F&>()())>
+  bool Require(bool cond, F&& msg) {
+    if (ok_ && !cond) RangeError(msg());
+    return ok_;
+  }
   // The same as a TypeError (a wrong kind of value rather than a wrong size).
-  bool RequireType(bool cond, const std::string& msg) {
+  bool RequireType(bool cond, const char* msg) {
     if (ok_ && !cond) TypeError(msg);
+    return ok_;
+  }
+  bool RequireType(bool cond, const std::string& msg) { return RequireType(cond, msg.c_str()); }
+  template <typename F, typename = decltype(std::declval<F&>()())>
+  bool RequireType(bool cond, F&& msg) {
+    if (ok_ && !cond) TypeError(msg());
     return ok_;
   }
 
@@ -195,6 +211,10 @@ class Args {
   static constexpr int64_t kMaxSafe = int64_t(1) << 53;
 
  private:
+  // one N-API call: it fails (without throwing) on anything but a number
+  bool Double(size_t i, double* d) const {
+    return i < info_.Length() && napi_get_value_double(env_, info_[i], d) == napi_ok;
+  }
   std::string Describe(size_t i) const {
     if (i >= info_.Length() || info_[i].IsUndefined()) return "undefined";
     const Napi::Value v = info_[i];

@@ -97,7 +97,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   if (cmp) ou = args.Array<uint8_t>(3, "out");
   else of = args.Array<float>(3, "out");
   const int rank = (int)dv.length;
-  args.Require(rank <= 8, "rank " + std::to_string(rank) + " > 8");
+  args.Require(rank <= 8, [&] { return "rank " + std::to_string(rank) + " > 8"; });
   args.Require(sav.length == dv.length && sbv.length == dv.length, "dims, aStrides and bStrides must have the same length");
   if (!args) return args.Fail();
   const int32_t* dims = dv.data;
@@ -107,7 +107,7 @@ Napi::Value Binary(const Napi::CallbackInfo& info) {
   if (!args) return args.Fail();
   const size_t n = ShapeSize(dims, rank);
   if (n == 0) return info.Env().Undefined();
-  args.Require((cmp ? ou.length : of.length) >= n, "out holds " + std::to_string(cmp ? ou.length : of.length) + " values, dims need " + std::to_string(n));
+  args.Require((cmp ? ou.length : of.length) >= n, [&] { return "out holds " + std::to_string(cmp ? ou.length : of.length) + " values, dims need " + std::to_string(n); });
   args.Require(av.length >= SpanOf(dims, sa, rank) && bv.length >= SpanOf(dims, sb, rank), "a or b is shorter than its strides reach");
   if (!args) return args.Fail();
   const float* a = av.data;

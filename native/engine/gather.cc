@@ -20,8 +20,8 @@ Napi::Value Gather(const Napi::CallbackInfo& info) {
   if (!args) return args.Fail();
   const size_t nIdx = iv.length;
   args.RequireType(xv.type == ov.type, "x and out must have the same element type");
-  args.Require(xv.length >= outer * axis * inner, "x holds " + std::to_string(xv.length) + " values, outer × axisSize × inner needs " + std::to_string(outer * axis * inner));
-  args.Require(ov.length >= outer * nIdx * inner, "out holds " + std::to_string(ov.length) + " values, outer × indices × inner needs " + std::to_string(outer * nIdx * inner));
+  args.Require(xv.length >= outer * axis * inner, [&] { return "x holds " + std::to_string(xv.length) + " values, outer × axisSize × inner needs " + std::to_string(outer * axis * inner); });
+  args.Require(ov.length >= outer * nIdx * inner, [&] { return "out holds " + std::to_string(ov.length) + " values, outer × indices × inner needs " + std::to_string(outer * nIdx * inner); });
   if (!args) return args.Fail();
   const uint32_t* x = reinterpret_cast<const uint32_t*>(xv.data);
   const int32_t* idx = iv.data;
@@ -55,8 +55,8 @@ Napi::Value SegmentSum(const Napi::CallbackInfo& info) {
   const long long segs = (long long)args.Size(3, "numSegments");
   const size_t inner = args.Size(4, "inner");
   const size_t n = iv.length;
-  args.Require(xv.length >= n * inner, "x holds " + std::to_string(xv.length) + " values, ids × inner needs " + std::to_string(n * inner));
-  args.Require(ov.length >= (size_t)segs * inner, "out holds " + std::to_string(ov.length) + " values, numSegments × inner needs " + std::to_string((size_t)segs * inner));
+  args.Require(xv.length >= n * inner, [&] { return "x holds " + std::to_string(xv.length) + " values, ids × inner needs " + std::to_string(n * inner); });
+  args.Require(ov.length >= (size_t)segs * inner, [&] { return "out holds " + std::to_string(ov.length) + " values, numSegments × inner needs " + std::to_string((size_t)segs * inner); });
   if (!args) return args.Fail();
   const float* x = xv.data;
   const int32_t* ids = iv.data;

@@ -288,14 +288,14 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
   if (!args) return args.Fail();
   const size_t mn = (size_t)M * N, last = batch > 0 ? (size_t)batch - 1 : 0;
   if (batch > 0) {
-    args.Require(av.length >= last * sA + (size_t)M * K, "a holds " + std::to_string(av.length) + " values, the batch's strides and M × K need " + std::to_string(last * sA + (size_t)M * K));
-    args.Require(bv.length >= last * sB + (size_t)K * N, "b holds " + std::to_string(bv.length) + " values, the batch's strides and K × N need " + std::to_string(last * sB + (size_t)K * N));
-    args.Require(ov.length >= (size_t)batch * mn, "out holds " + std::to_string(ov.length) + " values, batch × M × N needs " + std::to_string((size_t)batch * mn));
+    args.Require(av.length >= last * sA + (size_t)M * K, [&] { return "a holds " + std::to_string(av.length) + " values, the batch's strides and M × K need " + std::to_string(last * sA + (size_t)M * K); });
+    args.Require(bv.length >= last * sB + (size_t)K * N, [&] { return "b holds " + std::to_string(bv.length) + " values, the batch's strides and K × N need " + std::to_string(last * sB + (size_t)K * N); });
+    args.Require(ov.length >= (size_t)batch * mn, [&] { return "out holds " + std::to_string(ov.length) + " values, batch × M × N needs " + std::to_string((size_t)batch * mn); });
   }
   const float* bias = biasV.data;
   if (bias && biasKind != kNone) {
     const size_t need = biasKind == kScalar ? 1 : biasKind == kRow ? (size_t)N : biasKind == kCol ? (size_t)M : biasKind == kFull ? mn : (size_t)batch * mn;
-    args.Require(biasV.length >= need, "bias holds " + std::to_string(biasV.length) + " values, its kind needs " + std::to_string(need));
+    args.Require(biasV.length >= need, [&] { return "bias holds " + std::to_string(biasV.length) + " values, its kind needs " + std::to_string(need); });
   }
   if (!args) return args.Fail();
   const float* a = av.data;
@@ -334,7 +334,7 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
 Napi::Value SetGemm(const Napi::CallbackInfo& info) {
   Args args(info, "setGemm");
   const std::string want = args.Str(0, "which");
-  args.Require(want == "openblas" || want == "in-tree", "which must be 'openblas' or 'in-tree', got '" + want + "'");
+  args.Require(want == "openblas" || want == "in-tree", [&] { return "which must be 'openblas' or 'in-tree', got '" + want + "'"; });
   if (!args) return args.Fail();
   useBlas = CMDCM_HAVE_OPENBLAS != 0 && want == "openblas";
   return Napi::String::New(info.Env(), GemmName());

@@ -53,11 +53,11 @@ bool ReadLayout(Args& args, LayoutArgs& l) {
   l.shape = args.Array<int32_t>(2, "shape");
   if (!args) return false;
   args.RequireType(l.x.type == l.out.type, "x and out must have the same element type");
-  args.Require(l.shape.length <= (size_t)kMaxRank, "rank " + std::to_string(l.shape.length) + " > " + std::to_string(kMaxRank));
+  args.Require(l.shape.length <= (size_t)kMaxRank, [&] { return "rank " + std::to_string(l.shape.length) + " > " + std::to_string(kMaxRank); });
   if (!args) return false;
   l.xSize = ShapeSize(l.shape.data, l.shape.length);
   return args.Require(l.xSize != SIZE_MAX, "shape has a negative dim") &&
-         args.Require(l.x.length >= l.xSize, "x holds " + std::to_string(l.x.length) + " values, shape needs " + std::to_string(l.xSize));
+         args.Require(l.x.length >= l.xSize, [&] { return "x holds " + std::to_string(l.x.length) + " values, shape needs " + std::to_string(l.xSize); });
 }
 uint32_t* Words(const View<Word4>& v) { return reinterpret_cast<uint32_t*>(v.data); }
 
@@ -99,7 +99,7 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
   const int32_t* size = zv.data;
   args.Require(bv.length == (size_t)rank && zv.length == (size_t)rank, "begin and size must have one entry per dim");
   for (int d = 0; d < rank && args; d++) {
-    args.Require(begin[d] >= 0 && size[d] >= 0 && (int64_t)begin[d] + size[d] <= shape[d], "the slice leaves x along dim " + std::to_string(d));
+    args.Require(begin[d] >= 0 && size[d] >= 0 && (int64_t)begin[d] + size[d] <= shape[d], [&] { return "the slice leaves x along dim " + std::to_string(d); });
   }
   if (!args) return args.Fail();
   args.Require(l.out.length >= ShapeSize(size, rank), "out is shorter than the slice");
@@ -154,7 +154,7 @@ Napi::Value Pad(const Napi::CallbackInfo& info) {
   const int32_t* outShape = ov.data;
   args.Require(bv.length == (size_t)rank && ov.length == (size_t)rank, "before and outShape must have one entry per dim");
   for (int d = 0; d < rank && args; d++) {
-    args.Require(before[d] >= 0 && (int64_t)before[d] + shape[d] <= outShape[d], "x does not fit in out along dim " + std::to_string(d));
+    args.Require(before[d] >= 0 && (int64_t)before[d] + shape[d] <= outShape[d], [&] { return "x does not fit in out along dim " + std::to_string(d); });
   }
   if (!args) return args.Fail();
   args.Require(l.out.length >= ShapeSize(outShape, rank), "out is shorter than outShape");

@@ -27,7 +27,7 @@ constexpr size_t kAhead = 8;  // rows prefetched ahead in the row kernels
 // The row kernels' common checks: the gradient holds rows × dim values and every row is a row of
 // the table and of its optimizer state.
 bool CheckRows(Args& args, const View<int32_t>& rows, size_t tableLen, size_t dim, size_t gradLen, size_t stateLen) {
-  if (!args.Require(gradLen >= rows.length * dim, "rowGrad has " + std::to_string(gradLen) + " values, rows × dim needs " + std::to_string(rows.length * dim))) return false;
+  if (!args.Require(gradLen >= rows.length * dim, [&] { return "rowGrad has " + std::to_string(gradLen) + " values, rows × dim needs " + std::to_string(rows.length * dim); })) return false;
   const size_t tableRows = std::min(tableLen, stateLen) / (dim ? dim : 1);
   for (size_t r = 0; r < rows.length; r++) {
     if (rows.data[r] < 0 || (size_t)rows.data[r] >= tableRows) {

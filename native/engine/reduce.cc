@@ -22,8 +22,8 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   const int op = (int)args.Int(0, "op", kSum, kProd);
   const auto xv = args.Array<float>(1, "x"), ov = args.Array<float>(2, "out");
   const size_t outer = args.Size(3, "outer"), R = args.Size(4, "R"), inner = args.Size(5, "inner");
-  args.Require(xv.length >= outer * R * inner, "x holds " + std::to_string(xv.length) + " values, outer × R × inner needs " + std::to_string(outer * R * inner));
-  args.Require(ov.length >= outer * inner, "out holds " + std::to_string(ov.length) + " values, outer × inner needs " + std::to_string(outer * inner));
+  args.Require(xv.length >= outer * R * inner, [&] { return "x holds " + std::to_string(xv.length) + " values, outer × R × inner needs " + std::to_string(outer * R * inner); });
+  args.Require(ov.length >= outer * inner, [&] { return "out holds " + std::to_string(ov.length) + " values, outer × inner needs " + std::to_string(outer * inner); });
   if (!args) return args.Fail();
   const float* x = xv.data;
   float* o = ov.data;
@@ -87,7 +87,7 @@ Napi::Value Softmax(const Napi::CallbackInfo& info) {
   Args args(info, "softmax");
   const auto xv = args.Array<float>(0, "x"), ov = args.Array<float>(1, "out");
   const size_t rows = args.Size(2, "rows"), cols = args.Size(3, "cols");
-  args.Require(xv.length >= rows * cols && ov.length >= rows * cols, "x and out must hold rows × cols = " + std::to_string(rows * cols) + " values");
+  args.Require(xv.length >= rows * cols && ov.length >= rows * cols, [&] { return "x and out must hold rows × cols = " + std::to_string(rows * cols) + " values"; });
   if (!args) return args.Fail();
   const float* x = xv.data;
   float* o = ov.data;

@@ -46,8 +46,8 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   if (!args) return args.Fail();
   const float* table = tableArr.data;
   const size_t tableRows = tableArr.length / dim;
-  if (!args.Require(tableRows * dim == tableArr.length, "embedding table length " + std::to_string(tableArr.length) +
-                                                             " is not a multiple of dim " + std::to_string(dim)))
+  if (!args.Require(tableRows * dim == tableArr.length, [&] { return "embedding table length " + std::to_string(tableArr.length) +
+                                                             " is not a multiple of dim " + std::to_string(dim); }))
     return args.Fail();
   if (!args.RequireType(info.Length() > 2 && info[2].IsArray(), "ids must be an array of Int32Array")) return args.Fail();
   auto list = info[2].As<Napi::Array>();
@@ -84,8 +84,7 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   std::vector<View<int32_t>> localOut;
   std::vector<Napi::Value> localVals;
   if (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull()) {
-    if (!args.RequireType(info[5].IsArray() && info[5].As<Napi::Array>().Length() == nArr,
-                          "localOut must be an array of " + std::to_string(nArr) + " Int32Array (one per ids array)"))
+    if (!args.RequireType(info[5].IsArray() && info[5].As<Napi::Array>().Length() == nArr, [&] { return "localOut must be an array of " + std::to_string(nArr) + " Int32Array (one per ids array)"; }))
       return args.Fail();
     auto outs = info[5].As<Napi::Array>();
     for (uint32_t a = 0; a < nArr; a++) {

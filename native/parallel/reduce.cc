@@ -30,8 +30,8 @@ Napi::Value ReduceDenseAdam(const Napi::CallbackInfo& info) {
   const size_t p = args.Size(1, "p"), W = args.Size(2, "workers"), lo = args.Size(3, "lo"), hi = args.Size(4, "hi");
   const auto pv = args.Array<float>(5, "params"), mv = args.Array<float>(6, "m"), vv = args.Array<float>(7, "v");
   const double lr = args.Num(8, "lr"), b1 = args.Num(9, "beta1"), b2 = args.Num(10, "beta2"), eps = args.Num(11, "eps"), step = args.Num(12, "step");
-  args.Require(lo <= hi && hi <= p, "slice [" + std::to_string(lo) + ", " + std::to_string(hi) + ") outside the " + std::to_string(p) + " parameters");
-  args.Require(gv.length >= W * p, "grads holds " + std::to_string(gv.length) + " values, workers × p needs " + std::to_string(W * p));
+  args.Require(lo <= hi && hi <= p, [&] { return "slice [" + std::to_string(lo) + ", " + std::to_string(hi) + ") outside the " + std::to_string(p) + " parameters"; });
+  args.Require(gv.length >= W * p, [&] { return "grads holds " + std::to_string(gv.length) + " values, workers × p needs " + std::to_string(W * p); });
   args.Require(pv.length >= hi && mv.length >= hi && vv.length >= hi, "params, m and v must hold the slice");
   if (!args) return args.Fail();
   const float* grads = gv.data;
@@ -70,7 +70,7 @@ Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
   const double lr = args.Num(11, "lr"), b1 = args.Num(12, "beta1"), b2 = args.Num(13, "beta2"), eps = args.Num(14, "eps"), step = args.Num(15, "step");
   args.RequireType(optimizer == "lazyAdam" || optimizer == "adagrad" || !args, "optimizer must be 'lazyAdam' or 'adagrad'");
   const bool adam = optimizer == "lazyAdam";
-  args.Require(W > 0 && w < W, "worker " + std::to_string(w) + " of " + std::to_string(W));
+  args.Require(W > 0 && w < W, [&] { return "worker " + std::to_string(w) + " of " + std::to_string(W); });
   args.Require(cv.length >= W && iv.length >= W * cap && gv.length >= W * cap * dim, "counts, rowIdx or rowGrad smaller than workers × cap");
   if (!args) return args.Fail();
   const int32_t* counts = cv.data;
