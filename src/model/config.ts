@@ -58,6 +58,13 @@ export interface ModelConfig {
   gating: boolean;
   /** hidden width of each gate MLP (Linear → ReLU → Linear → 2·sigmoid) */
   gateUnits: number;
+  /**
+   * with gating: the embedding gate (PEPNet's EPNet, scaling the input embeddings); the per-task
+   * tower gates are always there. Off by default: see DEFAULTS_DOC.
+   */
+  gateEmbedding: boolean;
+  /** with gating: the gates see stop-gradient(user embedding) besides the user statistics (default off) */
+  gateUserEmbedding: boolean;
   /** learn the direct task with its own tower (else an intercept-only prior) */
   directTask: boolean;
   counterfactual: Counterfactual;
@@ -110,6 +117,10 @@ export const DEFAULTS_DOC: Record<keyof ModelConfig | string, string> = {
   towerUnits: '[256, 128, 64]; mmoe: [64] (after the experts)',
   gating: 'true for cmdcm, cmdcm-nocf, cmdcm-nodirect; false otherwise',
   gateUnits: '64',
+  gateEmbedding:
+    'false. Measured on two generated worlds (seeds 1, 2; as-of protocol, 1 epoch): with the embedding gate and the user embedding as a gate input, ' +
+    'cmdcm\'s validation delayed logloss was 0.0997 (mean of the two), with neither 0.0988: both let the gates fit per-user scalings of the whole input, which the held-out days do not reward',
+  gateUserEmbedding: 'false (see gateEmbedding); the gates then see the user statistics only (the u_* dense columns)',
   directTask: 'true for cmdcm, cmdcm-nogate, cmdcm-nocf, mmoe; false otherwise (intercept-only prior)',
   counterfactual: "'ipw' for cmdcm, cmdcm-nogate, cmdcm-nodirect, escm2-ipw; 'dr' for escm2-dr; 'none' otherwise",
   propensityFloor: '1e-6',
@@ -153,6 +164,8 @@ export function defaultModelConfig(name: ModelName): ModelConfig {
     towerUnits: [256, 128, 64],
     gating: false,
     gateUnits: 64,
+    gateEmbedding: false,
+    gateUserEmbedding: false,
     directTask: false,
     counterfactual: 'none',
     propensityFloor: 1e-6,
@@ -217,6 +230,8 @@ const CHECKS: Record<Exclude<keyof ModelConfig, 'lossWeights'>, Check> = {
   towerUnits: units,
   gating: bool,
   gateUnits: posInt,
+  gateEmbedding: bool,
+  gateUserEmbedding: bool,
   directTask: bool,
   counterfactual: oneOf('ipw', 'dr', 'none'),
   propensityFloor: prob,

@@ -1,5 +1,5 @@
 import { allocColumns, type FieldHash, type SampleColumns, type Schema } from '../../src/data/batch.js';
-import { DENSE_FEATURES } from '../../src/data/samples.js';
+import { DENSE_FEATURES } from '../../src/data/dense-features.js';
 import { Rng } from '../../src/util/rng.js';
 
 /**
