@@ -107,8 +107,8 @@ function taskCpu(): Record<string, number> {
 async function setup(batch: number, engineName: string, items?: number) {
   process.env.CMDCM_LOG_LEVEL ??= 'silent';
   const { createModel, defaultModelConfig } = await import('../src/model/index.js');
-  const { useEngine } = await import('../src/engine/index.js');
-  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
+  const { optimKernels, useEngine } = await import('../src/engine/index.js');
+  const { syntheticSchema, syntheticSamples } = await import('../test/parallel/testing-data.js');
   const { gatherColumns } = await import('../src/data/batch.js');
   const { initTrainState } = await import('../src/train/state.js');
   const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
@@ -122,8 +122,8 @@ async function setup(batch: number, engineName: string, items?: number) {
   const data = syntheticSamples(schema, batch * 4, 5);
   const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: batch }, (_, i) => k * batch + i)));
   const h = stepHyper(cfg, 1e-3);
-  const runner = (mode: Conf['mode'], workers: number) => (mode === 'local' ? localStepRunner(model)
-    : new ParallelStepRunner(model, { workers, transport: mode, engine: engine as never, model: { config: modelConfig }, schema, batchSize: batch }));
+  const runner = (mode: Conf['mode'], workers: number) => (mode === 'local' ? localStepRunner(model, optimKernels(engine))
+    : new ParallelStepRunner(model, { workers, transport: mode, engine: engine as never, model: { config: modelConfig }, schema, batchSize: batch, tableOptimizer: cfg.tableOptimizer }));
   return { engine, schema, model, batches, h, newState: () => initTrainState(model, schema, cfg), runner };
 }
 

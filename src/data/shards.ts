@@ -20,7 +20,8 @@ export const SHARD_MAGIC = 'CMDCMSHD';
 export const SHARD_VERSION = 1;
 
 export type DType = 'i32' | 'f32' | 'u8';
-export type Column = Int32Array | Float32Array | Uint8Array;
+export type { Column } from './types.js';
+import type { Column } from './types.js';
 
 export interface ShardContents {
   attrs: Record<string, unknown>;

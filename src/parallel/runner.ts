@@ -32,7 +32,8 @@ export interface ParallelOptions {
   schema: Schema;
   /** the largest global batch a step will carry */
   batchSize: number;
-  tableOptimizer?: TableOptimizer;
+  /** the trainer's TrainConfig.tableOptimizer (the state's arrays follow it) */
+  tableOptimizer: TableOptimizer;
   /** override the per-worker touched-row capacity (rows) */
   rowCap?: number;
   /** testing only: make a worker fail */
@@ -121,13 +122,15 @@ export class ParallelStepRunner implements StepRunner {
 
   async attach(state: TrainState): Promise<void> {
     const o = this.opts;
-    const tableOptimizer = o.tableOptimizer ?? (state.tableV.length > 0 ? 'lazyAdam' : 'adagrad');
     const L = computeLayout({
       workers: o.workers, paramCount: this.model.layout.total, tableRows: o.schema.tableRows, dim: this.model.dim,
-      tableOptimizer, batchCap: o.batchSize, schema: o.schema, rowCap: o.rowCap,
+      tableOptimizer: o.tableOptimizer, batchCap: o.batchSize, schema: o.schema, rowCap: o.rowCap,
     });
     if (state.params.length !== L.paramCount || state.table.length !== L.tableRows * L.dim) {
       throw new Error(`parallel: state has ${state.params.length} params / ${state.table.length} table values, the model needs ${L.paramCount} / ${L.tableRows * L.dim}`);
+    }
+    if (state.tableV.length !== (L.tableOptimizer === 'lazyAdam' ? state.table.length : 0)) {
+      throw new Error(`parallel: the state's embedding-row moments (${state.tableV.length} values in tableV) are not those of ${L.tableOptimizer}`);
     }
     this.layout = L;
     let buffer: ArrayBufferLike;

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../util/errors.js';
 import { refusePrototypeKeys } from '../util/json-safe.js';
 import { SCHEDULES, type ScheduleConfig } from './schedule.js';
+import { TABLE_OPTIMIZERS, type TableOptimizer } from '../engine/optim.js';
 
 /**
  * Trainer settings. Every default is listed in DEFAULT_TRAIN_CONFIG (and printed by
@@ -21,7 +22,7 @@ export interface TrainConfig {
   beta2: number;
   eps: number;
   /** optimizer for the embedding rows; only the rows a step touched are read or written */
-  tableOptimizer: 'lazyAdam' | 'adagrad';
+  tableOptimizer: TableOptimizer;
   /** learning rate of the embedding rows as a multiple of the dense lr */
   tableLrScale: number;
   /** std of the normal init of the embedding table (row 0, the padding row, stays zero) */
@@ -116,7 +117,7 @@ export function validateTrainConfig(c: TrainConfig, where = 'train config'): voi
   if (!(c.schedule.minLrRatio >= 0 && c.schedule.minLrRatio <= 1)) throw bad('schedule.minLrRatio', 'must be in [0, 1]');
   if (!(c.schedule.gamma > 0)) throw bad('schedule.gamma', 'must be > 0');
   if (!(c.schedule.stepEvery >= 1)) throw bad('schedule.stepEvery', 'must be >= 1');
-  if (c.tableOptimizer !== 'lazyAdam' && c.tableOptimizer !== 'adagrad') throw bad('tableOptimizer', `must be 'lazyAdam' or 'adagrad', got '${c.tableOptimizer}'`);
+  if (!TABLE_OPTIMIZERS.includes(c.tableOptimizer)) throw bad('tableOptimizer', `must be 'lazyAdam' or 'adagrad', got '${c.tableOptimizer}'`);
   if (c.earlyStopOn !== 'delayed' && c.earlyStopOn !== 'sum') throw bad('earlyStopOn', `must be 'delayed' or 'sum', got '${c.earlyStopOn}'`);
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) throw bad('beta1/beta2', 'must be in [0, 1)');
   if (!(c.eps > 0)) throw bad('eps', 'must be > 0');

@@ -5,13 +5,14 @@ import { openDataset, type Dataset } from '../data/dataset.js';
 import { createModel, fitDenseStats, fullyLabelledRows } from '../model/index.js';
 import { resolveModelConfig, type ModelConfig } from '../model/config.js';
 import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
-import { useEngine, type EngineName } from '../engine/index.js';
+import { optimKernels, useEngine, type EngineName } from '../engine/index.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CmdcmError } from '../util/errors.js';
 import { openLogger, warnOnce } from '../util/log.js';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
-import type { StepRunner } from './step.js';
+import type { ParallelRunnerFactory, StepRunner } from './step.js';
+import type { ParallelExtras } from '../parallel/index.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { fitRunCalibration } from './calibrate.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
@@ -58,17 +59,7 @@ export interface TrainRunOptions {
   logger?: Logger;
 }
 
-export interface ParallelRunnerOptions {
-  workers: number;
-  model: Model;
-  modelConfig: ModelConfig;
-  schema: Dataset['schema'];
-  engine: string;
-  config: TrainConfig;
-  transport?: 'thread' | 'process';
-  gpus?: string[];
-}
-export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;
+export type { ParallelRunnerOptions, ParallelRunnerFactory } from './step.js';
 
 export interface TrainRunResult {
   runDir: string;
@@ -188,7 +179,7 @@ async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: stri
       const factory = opts.parallel ?? (await loadParallelFactory());
       runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
     }
-    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger,
+    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, optim: optimKernels(engine), runner, signal: opts.signal, logger,
       beforeTraining: hasRun ? writeConfig : undefined });
     for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
@@ -205,4 +196,15 @@ async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: stri
   } finally {
     await own?.close();
   }
+}
+
+/**
+ * A training run on W workers: the same options, events, run directory and result as `trainRun`,
+ * with the parallel runner for any worker count (including 1, which `trainRun` trains in-process:
+ * the same trajectory) and the parallel trainer's extras (transport, GPUs, model module, faults).
+ */
+export async function trainParallel(opts: TrainRunOptions & ParallelExtras & { workers: number }): Promise<TrainRunResult> {
+  const { createParallelRunner } = await import('../parallel/index.js');
+  const { transport, gpus, modelModule, fault } = opts;
+  return trainRun({ ...opts, parallel: (o) => createParallelRunner({ ...o, transport, gpus, modelModule, fault }) });
 }

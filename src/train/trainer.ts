@@ -11,6 +11,7 @@ import { ensureDirSync } from '../util/fsx.js';
 import { withFsErrorsSync } from '../util/fs-errors.js';
 import { checkCheckpointFor } from './validate.js';
 import { trimMetricsAfter } from './metrics-file.js';
+import type { OptimKernels } from '../engine/optim.js';
 import { validationLoglosses } from '../eval/report.js';
 import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
@@ -43,6 +44,11 @@ export interface TrainerOptions {
   resume?: boolean;
   /** start from this state instead (library use); wins over resume */
   initialState?: TrainState;
+  /**
+   * The optimizer kernels of the engine in use (`optimKernels(engine)`, src/engine/optim.ts) for
+   * the in-thread step; default the TypeScript reference (same bits, slower). Unused with `runner`.
+   */
+  optim?: OptimKernels;
   runner?: StepRunner;
   /** called once the start state is known and training will run (not when a resumed run had already finished): the run's config.json is written here */
   beforeTraining?: () => Promise<void>;
@@ -202,7 +208,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     // steps logged after the checkpoint resumed from are done again: their old lines would repeat
     if (resumedFrom !== undefined && o.runDir) trimMetricsAfter(join(o.runDir, 'metrics.jsonl'), resumedFrom);
     await o.beforeTraining?.();
-    const runner = o.runner ?? localStepRunner(o.model);
+    const runner = o.runner ?? localStepRunner(o.model, o.optim);
     const t0 = Date.now();
     let samples = 0;
     let lastLoss: number | null = null;

@@ -3,7 +3,7 @@ import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
 import { compareModels, compareMarkdown } from '../../eval/compare.js';
-import { TRAIN_FLAGS, engineFlag, transportFlag, gpusFlag } from '../../train/flags.js';
+import { TRAIN_FLAGS, engineFlag, transportFlag, gpusFlag } from '../flags/train.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { configInputs } from './train.js';
 

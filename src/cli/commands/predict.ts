@@ -1,7 +1,7 @@
 import { parseFlags, helpText, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
 import { predictRun } from '../../train/predict-csv.js';
-import { engineFlag } from '../../train/flags.js';
+import { engineFlag } from '../flags/train.js';
 import { checkOutFile, ensureDir } from '../../util/fsx.js';
 import { dirname } from 'node:path';
 

@@ -4,7 +4,7 @@ import { Progress } from '../../util/progress.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
 import { parseJsonWithLocation } from '../../model/config.js';
 import { readConfigFile } from '../../train/config.js';
-import { TRAIN_FLAGS, trainOverridesFromFlags, combineTrainInputs, engineFlag, transportFlag, gpusFlag } from '../../train/flags.js';
+import { TRAIN_FLAGS, trainOverridesFromFlags, combineTrainInputs, engineFlag, transportFlag, gpusFlag } from '../flags/train.js';
 import { trainRun } from '../../train/run.js';
 import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../../util/errors.js';

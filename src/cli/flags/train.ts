@@ -1,8 +1,10 @@
-import type { FlagSpec } from '../cli/args.js';
-import { numFlag, strFlag } from '../cli/args.js';
-import { flagError } from '../util/errors.js';
-import { DEFAULT_TRAIN_CONFIG as D, type TrainConfigInput } from './config.js';
-import { SCHEDULES, type ScheduleKind } from './schedule.js';
+import type { FlagSpec } from '../args.js';
+import { numFlag, strFlag } from '../args.js';
+import { flagError } from '../../util/errors.js';
+import { ENGINE_NAMES, type EngineName } from '../../engine/names.js';
+import { TABLE_OPTIMIZERS, type TableOptimizer } from '../../engine/optim.js';
+import { DEFAULT_TRAIN_CONFIG as D, type TrainConfigInput } from '../../train/config.js';
+import { SCHEDULES, type ScheduleKind } from '../../train/schedule.js';
 
 /** Trainer flags shared by `cmdcm train` and `cmdcm compare` (defaults shown are DEFAULT_TRAIN_CONFIG's). */
 export const TRAIN_FLAGS = {
@@ -40,8 +42,8 @@ export function trainOverridesFromFlags(v: Record<string, unknown>): TrainConfig
   set('maxSteps', numFlag(v, 'max-steps', { int: true, min: 0 }));
   const to = strFlag(v, 'table-optimizer');
   if (to !== undefined) {
-    if (to !== 'lazyAdam' && to !== 'adagrad') throw flagError('table-optimizer', `expected lazyAdam or adagrad, got '${to}'`);
-    o.tableOptimizer = to;
+    if (!(TABLE_OPTIMIZERS as readonly string[]).includes(to)) throw flagError('table-optimizer', `expected ${TABLE_OPTIMIZERS.join(' or ')}, got '${to}'`);
+    o.tableOptimizer = to as TableOptimizer;
   }
   const lr = numFlag(v, 'lr');
   if (lr !== undefined) {
@@ -64,13 +66,11 @@ export function combineTrainInputs(file: TrainConfigInput | undefined, flags: Tr
   return { ...(file ?? {}), ...flags, schedule: { ...(file?.schedule ?? {}), ...(flags.schedule ?? {}) } };
 }
 
-export const ENGINES = ['native', 'cpu', 'tensorflow', 'auto'] as const;
-
-export function engineFlag(v: Record<string, unknown>): (typeof ENGINES)[number] | undefined {
+export function engineFlag(v: Record<string, unknown>): EngineName | undefined {
   const e = strFlag(v, 'engine');
   if (e === undefined) return undefined;
-  if (!(ENGINES as readonly string[]).includes(e)) throw flagError('engine', `expected ${ENGINES.join(', ')}, got '${e}'`);
-  return e as (typeof ENGINES)[number];
+  if (!(ENGINE_NAMES as readonly string[]).includes(e)) throw flagError('engine', `expected ${ENGINE_NAMES.join(', ')}, got '${e}'`);
+  return e as EngineName;
 }
 
 export const TRANSPORTS = ['thread', 'process'] as const;
@@ -86,6 +86,6 @@ export function transportFlag(v: Record<string, unknown>): (typeof TRANSPORTS)[n
 export async function gpusFlag(v: Record<string, unknown>): Promise<string[] | undefined> {
   const g = strFlag(v, 'gpus');
   if (g === undefined) return undefined;
-  const { parseGpuList } = await import('../parallel/gpus.js');
+  const { parseGpuList } = await import('../../parallel/gpus.js');
   return parseGpuList(g);
 }
