@@ -1,5 +1,5 @@
 import { warnOnce } from '../util/log.js';
-import { lockDatasetOut } from '../util/owner.js';
+import { lockDatasetOut } from './owner.js';
 import { DATASET_FORMAT_VERSION } from './dataset.js';
 import { datasetWarnings, duplicateLogWarnings } from './warnings.js';
 import type { PrepareOptions, PrepareResult } from './prepare.js';

@@ -18,7 +18,7 @@ import { fitRunCalibration } from './calibrate.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
 import { ensureDir } from '../util/fsx.js';
 import { acquireLock } from '../util/lock.js';
-import { checkRunOut, RUN_LOCK } from '../util/owner.js';
+import { checkRunOut, RUN_LOCK } from './owner.js';
 
 /**
  * One training run end to end: open the dataset, build the model, set up (or reopen) the run

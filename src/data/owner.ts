@@ -1,16 +1,15 @@
 import { promises as fsp } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { CmdcmError } from './errors.js';
-import { describeFsError } from './fs-errors.js';
-import { validateDatasetMeta } from '../data/validate.js';
-import { validateRunConfig } from '../train/validate.js';
-import { acquireLock, type Lock } from './lock.js';
-import { ensureDir } from './fsx.js';
-import { isObj } from './json-safe.js';
+import { CmdcmError } from '../util/errors.js';
+import { describeFsError } from '../util/fs-errors.js';
+import { validateDatasetMeta } from './validate.js';
+import { acquireLock, type Lock } from '../util/lock.js';
+import { ensureDir } from '../util/fsx.js';
+import { isObj } from '../util/json-safe.js';
 
 /**
- * The owner check for every directory cmdcm replaces or writes into: cmdcm recognises its own
- * dataset or run by content (a meta.json / config.json that validates, with the cmdcm signature),
+ * The owner check for every directory cmdcm replaces or writes into (runs: src/train/owner.ts):
+ * cmdcm recognises its own dataset or run by content (a meta.json / config.json that validates, with the cmdcm signature),
  * never by a file name, and refuses a directory that holds anything it did not write. Together with
  * the locks this is what keeps a mistyped --out from deleting a user's files.
  */
@@ -22,7 +21,7 @@ const VOCAB_FILES = new Set(['users.txt', 'items.txt']);
 const refuse = (out: string, why: string) =>
   new CmdcmError(`--out: ${out} ${why}; refusing to replace it (choose another --out, or remove it yourself)`, { exitCode: 2 });
 
-async function statOrNull(p: string) {
+export async function statOrNull(p: string) {
   try { return await fsp.lstat(p); } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw new CmdcmError(describeFsError(e, p, 'cannot inspect') ?? `${p}: ${(e as Error).message}`);
@@ -73,7 +72,7 @@ function olderDataset(m: unknown, version: number): boolean {
     && m.shards.every((s) => isObj(s) && typeof s.file === 'string' && /^shards\/[^/]+$/.test(s.file));
 }
 
-function listed(names: string[]): string {
+export function listed(names: string[]): string {
   return names.slice(0, 3).map((n) => `'${n}'`).join(', ') + (names.length > 3 ? ` and ${names.length - 3} more` : '');
 }
 
@@ -81,9 +80,6 @@ function listed(names: string[]): string {
 export function datasetLockPath(out: string): string {
   return join(dirname(out), `.${basename(out)}.cmdcm-lock`);
 }
-
-/** The lock inside a run directory. */
-export const RUN_LOCK = '.cmdcm.lock';
 
 /** Owner check then lock for `prepare --out`; the check is repeated under the lock (a racing prepare may have finished). */
 export async function lockDatasetOut(out: string, version: number): Promise<Lock> {
@@ -97,29 +93,6 @@ export async function lockDatasetOut(out: string, version: number): Promise<Lock
     throw e;
   }
   return lock;
-}
-
-/** What a new run may find in its --out: nothing but our own lock (and what the user cannot see). */
-export async function checkRunOut(runDir: string, resume: boolean): Promise<'new' | 'run'> {
-  const st = await statOrNull(runDir);
-  if (!st) {
-    if (resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (the directory does not exist)`);
-    return 'new';
-  }
-  if (!st.isDirectory()) throw new CmdcmError(`--out: ${runDir} exists and is a file, not a run directory`, { exitCode: 2 });
-  // our lock, and temp files of a cmdcm write that was killed, are not the user's
-  const entries = (await fsp.readdir(runDir)).filter((e) => e !== RUN_LOCK && !/^\..+\.tmp-\d+-[0-9a-f]{8}$/.test(e));
-  if (entries.includes('config.json')) {
-    // a config.json that does not validate is not ours: neither resumed nor written over
-    validateRunConfig(await readJson(join(runDir, 'config.json')), join(runDir, 'config.json'));
-    if (!resume) throw new CmdcmError(`--out: ${runDir} already holds a run (continue it with --resume, or choose another --out)`);
-    return 'run';
-  }
-  if (resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (no ${join(runDir, 'config.json')})`);
-  if (entries.length > 0) {
-    throw new CmdcmError(`--out: ${runDir} is a non-empty directory that is not a cmdcm run (it holds ${listed(entries)}); choose a new or empty directory`, { exitCode: 2 });
-  }
-  return 'new';
 }
 
 export async function readJson(p: string): Promise<unknown> {
