@@ -47,10 +47,35 @@ function findBlas() {
   return null;
 }
 
+// MPI (the `--transport mpi` trainer, native/parallel/mpi.cc): found through the compiler wrapper
+// every MPI installs (Open MPI's `mpicxx --showme`, MPICH's `mpicxx -show`); only the C library is
+// linked. Without it the addon builds without MPI and `--transport mpi` says what to install.
+// CMDCM_NO_MPI=1 leaves it out.
+function findMpi() {
+  if (process.env.CMDCM_NO_MPI === '1') return null;
+  const run = (cmd) => {
+    try {
+      return execSync(cmd, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      return null;
+    }
+  };
+  const ompiC = run('mpicxx --showme:compile'), ompiL = run('mpicxx --showme:link');
+  const flags = ompiC !== null && ompiL !== null ? `${ompiC} ${ompiL}` : run('mpicxx -show');
+  if (!flags) return null;
+  const words = flags.split(/\s+/);
+  const inc = words.filter((f) => f.startsWith('-I')).map((f) => f.slice(2));
+  const libDirs = words.filter((f) => f.startsWith('-L'));
+  if (!inc.some((d) => fs.existsSync(path.join(d, 'mpi.h')))) return null;
+  // the run-time path too, so the addon finds libmpi outside the default linker paths
+  return { inc, libs: [...libDirs, ...libDirs.map((d) => '-Wl,-rpath,' + d.slice(2)), '-lmpi'] };
+}
+
 const what = process.argv[2];
 const blas = findBlas();
+const mpi = findMpi();
 if (what === 'sources') console.log(sources().join(' '));
-else if (what === 'defines') console.log(blas ? 'CMDCM_HAVE_OPENBLAS=1' : 'CMDCM_HAVE_OPENBLAS=0');
-else if (what === 'cflags') console.log(['-march=native', '-fPIC', ...(blas ? blas.inc.map((i) => '-I' + i) : [])].join(' '));
-else if (what === 'libraries') console.log(blas ? blas.libs.join(' ') : '');
+else if (what === 'defines') console.log([blas ? 'CMDCM_HAVE_OPENBLAS=1' : 'CMDCM_HAVE_OPENBLAS=0', mpi ? 'CMDCM_HAVE_MPI=1' : 'CMDCM_HAVE_MPI=0'].join(' '));
+else if (what === 'cflags') console.log(['-march=native', '-fPIC', ...(blas ? blas.inc.map((i) => '-I' + i) : []), ...(mpi ? mpi.inc.map((i) => '-I' + i) : [])].join(' '));
+else if (what === 'libraries') console.log([...(blas ? blas.libs : []), ...(mpi ? mpi.libs : [])].join(' '));
 else { console.error('usage: build-config.cjs sources|defines|cflags|libraries'); process.exit(2); }

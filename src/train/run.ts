@@ -12,6 +12,7 @@ import { openLogger, warnOnce } from '../util/log.js';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
 import type { StepRunner } from './step.js';
+import type { TrainState } from './state.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { CKPT_LATEST, CKPT_PREV } from './checkpoint.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
@@ -38,8 +39,11 @@ export interface TrainRunOptions {
   resume?: boolean;
   /** > 1: data-parallel workers (src/parallel provides the runner) */
   workers?: number;
-  /** workers as threads (default; native/cpu) or processes (default for tensorflow; one per GPU) */
-  transport?: 'thread' | 'process';
+  /**
+   * workers as threads (default; native/cpu) or processes (default for tensorflow; one per GPU);
+   * 'mpi': this process is one rank of an MPI job (src/parallel/mpi), rank 0 writes the run
+   */
+  transport?: 'thread' | 'process' | 'mpi';
   /** with the process transport: GPU ids to spread workers over (default: detected) */
   gpus?: string[];
   /** supply a step runner directly (takes precedence over `workers`) */
@@ -68,9 +72,22 @@ export interface ParallelRunnerOptions {
 export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;
 
 export interface TrainRunResult {
+  /** the MPI rank that returned this (0 without MPI): only rank 0 wrote the run directory */
+  rank: number;
   runDir: string;
   config: RunConfig;
   summary: TrainSummary;
+}
+
+interface MpiModule {
+  mpiRank(): { rank: number; size: number };
+  createMpiRunner(o: { modelConfig: ModelConfig; schema: Dataset['schema']; config: TrainConfig; paramCount: number; dim: number }): StepRunner;
+  placeholderState(): TrainState;
+}
+
+async function loadMpi(): Promise<MpiModule> {
+  const spec = new URL('../parallel/mpi/index.js', import.meta.url).href;
+  return (await import(spec)) as MpiModule;
 }
 
 async function loadParallelFactory(): Promise<ParallelRunnerFactory> {
@@ -92,6 +109,14 @@ const MIN_SAMPLES_PER_WORKER = 512;
 
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  // Under MPI every rank runs this function on the shared dataset and run directory; rank 0 (the
+  // lead) alone writes the run directory, validates and logs to train.log.
+  const mpi = opts.transport === 'mpi' && !opts.runner ? await loadMpi() : undefined;
+  const rank = mpi ? mpi.mpiRank().rank : 0;
+  const lead = rank === 0;
+  if (mpi && (opts.workers ?? 1) > 1) {
+    throw new CmdcmError(`--workers ${opts.workers} with --transport mpi: a rank trains in one thread; start more ranks instead (mpirun -np N)`, { exitCode: 2 });
+  }
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
   const runDir = opts.out;
   const fingerprint = schemaFingerprint(ds.schema);
@@ -110,7 +135,8 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     trainCfg = mergeTrainConfig(prior.train, opts.train, opts.trainConfigSource ?? 'train options');
     modelCfg = opts.modelConfig ? resolveModelConfig({ ...prior.modelConfig, ...opts.modelConfig }, opts.modelConfigSource ?? 'model config', opts.model) : prior.modelConfig;
   } else {
-    if (hasRun || existsSync(join(runDir, CKPT_LATEST)) || existsSync(join(runDir, CKPT_PREV))) {
+    // (only the lead looks: the others may already see the run directory it is creating)
+    if (lead && (hasRun || existsSync(join(runDir, CKPT_LATEST)) || existsSync(join(runDir, CKPT_PREV)))) {
       throw new CmdcmError(`--out: ${runDir} already holds a run (continue it with --resume, or choose another --out)`);
     }
     trainCfg = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, opts.train, opts.trainConfigSource ?? 'train options');
@@ -138,15 +164,18 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     engine,
     createdAt: prior?.createdAt ?? new Date().toISOString(),
   };
-  await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
-  // a logger we open we also close, so a long-lived process training many runs keeps no descriptors
-  const own = opts.logger ? undefined : openLogger({ file: join(runDir, 'train.log') });
+  if (lead) await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+  // a logger we open we also close, so a long-lived process training many runs keeps no descriptors;
+  // an MPI follower rank logs warnings and errors to stderr (the launcher prefixes them per rank)
+  const own = opts.logger ? undefined : lead ? openLogger({ file: join(runDir, 'train.log') }) : openLogger({ level: process.env.CMDCM_LOG_LEVEL ?? 'warn' });
   const logger = opts.logger ?? own!.logger;
   try {
     logger.info({ model: opts.model, data: runCfg.data, engine, train: trainCfg, resume: Boolean(opts.resume) }, 'train start');
     let runner = opts.runner;
     const workers = opts.workers ?? 1;
-    if (!runner && (workers > 1 || opts.transport === 'process')) {
+    if (mpi) {
+      runner = mpi.createMpiRunner({ modelConfig: modelCfg, schema: ds.schema, config: trainCfg, paramCount: model.layout.total, dim: model.dim });
+    } else if (!runner && (workers > 1 || opts.transport === 'process')) {
       // Each worker's step has a fixed cost (README "Engines and workers"): with small micro-batches
       // the workers only add overhead. Said once, not enforced: the trajectory is right either way.
       const perWorker = Math.floor(trainCfg.batchSize / workers);
@@ -155,12 +184,15 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           `workers pay off from about ${MIN_SAMPLES_PER_WORKER} each (e.g. --batch-size ${MIN_SAMPLES_PER_WORKER * workers})`);
       }
       const factory = opts.parallel ?? (await loadParallelFactory());
-      runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
+      runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport as 'thread' | 'process' | undefined, gpus: opts.gpus });
     }
-    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
-    for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
+    // a follower rank starts empty: rank 0 hands it the state (fresh or resumed) and its table shard
+    const initialState = lead ? undefined : mpi!.placeholderState();
+    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, initialState, runner, signal: opts.signal, logger });
+    // progress events come from the lead only
+    if (lead) for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
-    return { runDir, config: runCfg, summary };
+    return { rank, runDir, config: runCfg, summary };
   } finally {
     await own?.close();
   }
