@@ -111,12 +111,12 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}' (expected one of ${MODEL_NAMES.join(', ')})`);
   // Under MPI every rank runs this function on the shared dataset and run directory; rank 0 (the
   // lead) alone writes the run directory, validates and logs to train.log.
+  if (opts.transport === 'mpi' && (opts.workers ?? 1) > 1) {
+    throw new CmdcmError(`--workers ${opts.workers} with --transport mpi: a rank trains in one thread; start more ranks instead (mpirun -np N)`, { exitCode: 2 });
+  }
   const mpi = opts.transport === 'mpi' && !opts.runner ? await loadMpi() : undefined;
   const rank = mpi ? mpi.mpiRank().rank : 0;
   const lead = rank === 0;
-  if (mpi && (opts.workers ?? 1) > 1) {
-    throw new CmdcmError(`--workers ${opts.workers} with --transport mpi: a rank trains in one thread; start more ranks instead (mpirun -np N)`, { exitCode: 2 });
-  }
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
   const runDir = opts.out;
   const fingerprint = schemaFingerprint(ds.schema);

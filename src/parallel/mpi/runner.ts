@@ -144,7 +144,7 @@ export class MpiStepRunner implements CollectiveRunner {
     state.m = this.m;
     state.v = this.v;
     state.table = state.tableM = state.tableV = EMPTY;
-    log().info({ rank: this.rank, ranks: this.size, host: w.host, tableRows: shardRows(R, this.size, this.rank), tableMiB: +(this.tableBytes() / 2 ** 20).toFixed(1) }, 'mpi rank ready');
+    log().info({ rank: this.rank, ranks: this.size, host: w.host, tableRows: shardRows(R, this.size, this.rank), tableBytes: this.tableBytes() }, 'mpi rank ready');
   }
 
   batchRange(n: number): [number, number] {
