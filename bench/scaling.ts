@@ -320,8 +320,8 @@ async function pairedChild(c: Conf): Promise<void> {
  * (src/parallel/mpi). Every rank builds the same synthetic batches and trains on its part of each
  * (as `cmdcm train --transport mpi` does from the dataset); rank 0 prints the JSON line, with each
  * rank's resident memory (`per_rank`: RSS now and its peak, the table bytes the rank holds) and
- * phase times (rows: fetching the batch's embedding rows from their owners; grad; reduce: the dense
- * reduce-scatter, the row-gradient exchange, the optimizers and the parameter all-gather).
+ * phase times (MpiStepTimes: rows, grad, wait, dense, rowUpdate, gather), and the bytes it sent to
+ * the other ranks per step with the rows its micro-batch touched (the paper model in the README).
  * `paired-mpi@B` alternates, in the same A-B-B-A rounds as pairedChild, a 1-worker in-thread
  * training on rank 0 (the other ranks wait in a broadcast) with the N ranks.
  */
@@ -337,14 +337,15 @@ async function mpiChild(c: Conf): Promise<void> {
   await mpi.attach(state);
   const widths = columnWidths(schema);
   let k = 0;
-  const phases = { rows: 0, grad: 0, reduce: 0 };
+  const PH = ['rows', 'grad', 'wait', 'dense', 'rowUpdate', 'gather', 'bytesOut', 'uniqueRows'] as const;
+  const phases = Object.fromEntries(PH.map((p) => [p, 0])) as Record<(typeof PH)[number], number>;
   const mpiSteps = async (n: number): Promise<number> => {
     const t0 = performance.now();
     for (let i = 0; i < n; i++) {
       const b = batches[k++ % 4];
       const [lo, hi] = mpi.batchRange(b.n);
       await mpi.step(state, sliceBatch(b, lo, hi, widths), h);
-      for (const key of ['rows', 'grad', 'reduce'] as const) phases[key] += mpi.lastTimes[key];
+      for (const key of PH) phases[key] += mpi.lastTimes[key];
     }
     return (performance.now() - t0) / n;
   };
@@ -377,11 +378,11 @@ async function mpiChild(c: Conf): Promise<void> {
     return;
   }
   await mpiSteps(c.warmup);
-  for (const key of ['rows', 'grad', 'reduce'] as const) phases[key] = 0;
+  for (const key of PH) phases[key] = 0;
   const cpu0 = cpuSecs('self');
   const ms = await mpiSteps(c.steps);
   const mem = procMem('self');
-  const mine = Float64Array.from([mem.rss, mem.hwm, mpi.tableBytes() / 2 ** 20, cpuSecs('self') - cpu0, phases.rows / c.steps, phases.grad / c.steps, phases.reduce / c.steps]);
+  const mine = Float64Array.from([mem.rss, mem.hwm, mpi.tableBytes() / 2 ** 20, cpuSecs('self') - cpu0, ...PH.map((p) => phases[p] / c.steps)]);
   const all = new Float64Array(world.size * mine.length);
   world.allgatherv(mine, all, new Int32Array(world.size).fill(mine.length), Int32Array.from({ length: world.size }, (_, u) => u * mine.length), 'bench figures');
   await mpi.close();
@@ -392,7 +393,8 @@ async function mpiChild(c: Conf): Promise<void> {
     ...base, steps: c.steps, ms_per_step: +ms.toFixed(1), samples_per_s: +((c.batch * 1000) / ms).toFixed(1),
     cpu_ms_per_1k_samples: +((cpu * 1e6) / (c.steps * c.batch)).toFixed(1),
     cpu_cores_busy: +(cpu / ((ms * c.steps) / 1000)).toFixed(2),
-    per_rank: per.map((x, u) => ({ rank: u, rssMiB: +x[0].toFixed(1), rssPeakMiB: +x[1].toFixed(1), tableMiB: +x[2].toFixed(1), ms_per_step: { rows: +x[4].toFixed(1), grad: +x[5].toFixed(1), reduce: +x[6].toFixed(1) } })),
+    per_rank: per.map((x, u) => ({ rank: u, rssMiB: +x[0].toFixed(1), rssPeakMiB: +x[1].toFixed(1), tableMiB: +x[2].toFixed(1), ms_per_step: Object.fromEntries(PH.slice(0, 6).map((p, i) => [p, +x[4 + i].toFixed(1)])),
+      bytes_out_per_step: Math.round(x[10]), unique_rows_per_step: Math.round(x[11]) })),
     rssMaxRankMiB: +Math.max(...per.map((x) => x[0])).toFixed(1),
   }) + '\n');
 }

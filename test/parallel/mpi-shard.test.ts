@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { planRequests, readOwnedRows, remapToCompact, shardRows } from '../../src/parallel/mpi/shard.js';
+import { gatherRows, planRequests, readOwnedRows, remapToCompact, scatterRows, shardRows } from '../../src/parallel/mpi/shard.js';
 import { BIN } from '../cli/train-fixture.js';
 
 test('shardRows: the shards of every rank count cover the table once, sizes differ by at most 1', () => {
@@ -40,6 +40,16 @@ test('readOwnedRows reads global rows from their owner\'s shard (local row = row
   const out = new Float32Array(8).fill(-1);
   readOwnedRows(shard, 2, 2, Int32Array.from([0, 5, 1]), 1, 2, out, 1);
   assert.deepEqual([...out], [-1, -1, 50, 51, 10, 11, -1, -1]);
+});
+
+test('scatterRows places rows k at at[k] + shift; gatherRows reads them back', () => {
+  const src = Float32Array.from([1, 2, 3, 4, 5, 6]);
+  const dst = new Float32Array(10);
+  scatterRows(src, Int32Array.from([3, 0, 1]), 1, 2, dst);
+  assert.deepEqual([...dst], [0, 0, 3, 4, 5, 6, 0, 0, 1, 2]);
+  const back = new Float32Array(6);
+  gatherRows(dst, Int32Array.from([4, 1, 2]), 2, back);
+  assert.deepEqual([...back], [1, 2, 3, 4, 5, 6]);
 });
 
 test('--transport mpi without an MPI-enabled addon fails on one line saying what to install', () => {

@@ -8,7 +8,7 @@ import { firstNonFinite, nonFiniteIn, NonFiniteLossError, type StepHyper, type S
 import { log } from '../../util/log.js';
 import { combineOwnedRows, microRange, ownedSlice, sumSlice } from '../reduce.js';
 import type { MpiWorld } from './binding.js';
-import { planRequests, readOwnedRows, remapToCompact, shardRows } from './shard.js';
+import { gatherRows, planRequests, readOwnedRows, remapToCompact, scatterRows, shardRows } from './shard.js';
 
 export interface MpiRunnerOptions {
   world: MpiWorld;
@@ -22,9 +22,21 @@ export interface MpiRunnerOptions {
 
 /** Phase wall times of a rank's last step, ms (bench/scaling reads them). */
 export interface MpiStepTimes {
+  /** fetching the micro-batch's rows from their owners, building the compact table */
   rows: number;
   grad: number;
-  reduce: number;
+  /** the losses' all-gather: mostly waiting for the slowest rank's gradient */
+  wait: number;
+  /** dense reduce-scatter + Adam on the owned slice */
+  dense: number;
+  /** row gradients to their owners + the row optimizer */
+  rowUpdate: number;
+  /** the parameter all-gather */
+  gather: number;
+  /** bytes this rank sent to other ranks in the step (its own blocks excluded) */
+  bytesOut: number;
+  /** the rows its micro-batch touched */
+  uniqueRows: number;
 }
 
 /** The scalars of a TrainState, which rank 0 hands every rank at the start. */
@@ -66,7 +78,7 @@ export class MpiStepRunner implements CollectiveRunner {
   readonly rank: number;
   readonly size: number;
   /** the last step's phase times on this rank */
-  lastTimes: MpiStepTimes = { rows: 0, grad: 0, reduce: 0 };
+  lastTimes: MpiStepTimes = { rows: 0, grad: 0, wait: 0, dense: 0, rowUpdate: 0, gather: 0, bytesOut: 0, uniqueRows: 0 };
   private readonly world: MpiWorld;
   private readonly R: number;
   private readonly D: number;
@@ -188,7 +200,7 @@ export class MpiStepRunner implements CollectiveRunner {
     const model = this.ensureCompact(unique.length + 1);
     const table = this.compact;
     table.fill(0, 0, D);
-    for (let s = 0; s < req.ids.length; s++) table.set(values.subarray(s * D, s * D + D), (req.order[s] + 1) * D);
+    scatterRows(values, req.order, 1, D, table);
     if (this.fieldsBuf.length < batch.fields.length) this.fieldsBuf = new Int32Array(batch.fields.length);
     if (this.seqBuf.length < batch.seq.length) this.seqBuf = new Int32Array(batch.seq.length);
     const fields = this.fieldsBuf.subarray(0, batch.fields.length), seq = this.seqBuf.subarray(0, batch.seq.length);
@@ -227,6 +239,7 @@ export class MpiStepRunner implements CollectiveRunner {
       }
     }
 
+    const t3 = performance.now();
     // 4. dense: reduce-scatter (summed in rank order), Adam on the owned slice
     const [lo, hi] = this.slice, len = hi - lo;
     const parts = new Float32Array(N * len);
@@ -236,9 +249,10 @@ export class MpiStepRunner implements CollectiveRunner {
       sumSlice(parts, len, N, 0, len, summed);
       optim().adamDense(this.params.subarray(lo, hi), summed, this.m.subarray(lo, hi), this.v.subarray(lo, hi), { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: t });
     }
+    const t4 = performance.now();
     // rows: each owner receives its rows' gradients from every rank, sums them in rank order, updates once
     const sendGrad = new Float32Array(req.ids.length * D);
-    for (let s = 0; s < req.ids.length; s++) sendGrad.set(g.rowGrad.subarray(req.order[s] * D, req.order[s] * D + D), s * D);
+    gatherRows(g.rowGrad, req.order, D, sendGrad);
     const gotGrad = new Float32Array(N * cap * D);
     w.alltoallv(sendGrad, scale(req.counts, D), scale(req.displs, D), gotGrad, scale(got, D), scale(gotDispls, D), 'row gradients');
     let total = 0;
@@ -252,11 +266,17 @@ export class MpiStepRunner implements CollectiveRunner {
       if (this.shardV.length > 0) optim().lazyAdamRows(this.shard, this.shardM, this.shardV, D, local, rowGrad, { lr: h.tableLr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: t });
       else optim().adagradRows(this.shard, this.shardM, D, local, rowGrad, { lr: h.tableLr, eps: h.eps });
     }
+    const t5 = performance.now();
     // 5. every rank gets every updated dense slice
     const mineParams = this.params.slice(lo, hi);
     w.allgatherv(mineParams, this.params, this.sliceCounts, this.sliceDispls, 'parameter all-gather');
-    const t3 = performance.now();
-    this.lastTimes = { rows: t1 - t0, grad: t2 - t1, reduce: t3 - t2 };
+    const t6 = performance.now();
+    // what this rank sent to the others (the block a rank keeps for itself never leaves it):
+    // request counts, row ids, the rows others asked for, losses, dense slices, row gradients, its slice
+    const others = (counts: Int32Array, per: number) => (counts.reduce((a, x) => a + x, 0) - counts[this.rank]) * per;
+    const bytesOut = 4 * (N - 1) + others(req.counts, 4) + others(got, 4 * D) + 8 * K * (N - 1) +
+      4 * (this.P - len) + others(req.counts, 4 * D) + 4 * len * (N - 1);
+    this.lastTimes = { rows: t1 - t0, grad: t2 - t1, wait: t3 - t2, dense: t4 - t3, rowUpdate: t5 - t4, gather: t6 - t5, bytesOut, uniqueRows: unique.length };
     state.step = t;
     return { step: t, loss, terms, samples: n };
   }

@@ -61,8 +61,25 @@ export function remapToCompact(src: Int32Array, unique: Int32Array, dst: Int32Ar
 
 /** Copies the owned rows named by `ids` (global rows, all ≡ rank mod size) out of a shard, dim values each, into out at `at` rows. */
 export function readOwnedRows(shard: Float32Array, dim: number, size: number, ids: Int32Array, from: number, count: number, out: Float32Array, at: number): void {
+  // plain index loops: a subarray per row costs an allocation for every row of every step
   for (let j = 0; j < count; j++) {
-    const local = Math.floor(ids[from + j] / size);
-    out.set(shard.subarray(local * dim, local * dim + dim), (at + j) * dim);
+    const src = Math.floor(ids[from + j] / size) * dim, dst = (at + j) * dim;
+    for (let d = 0; d < dim; d++) out[dst + d] = shard[src + d];
+  }
+}
+
+/** dst's rows at[k] (k = 0 … n-1) ← src's rows k: out[at[k]·dim …] = src[k·dim …], with `shift` added to each at[k]. */
+export function scatterRows(src: Float32Array, at: Int32Array, shift: number, dim: number, dst: Float32Array): void {
+  for (let k = 0; k < at.length; k++) {
+    const a = (at[k] + shift) * dim, b = k * dim;
+    for (let d = 0; d < dim; d++) dst[a + d] = src[b + d];
+  }
+}
+
+/** out's rows k ← src's rows at[k] (the inverse of scatterRows). */
+export function gatherRows(src: Float32Array, at: Int32Array, dim: number, out: Float32Array): void {
+  for (let k = 0; k < at.length; k++) {
+    const a = at[k] * dim, b = k * dim;
+    for (let d = 0; d < dim; d++) out[b + d] = src[a + d];
   }
 }
