@@ -12,6 +12,10 @@
 #include "addon.h"
 #include "engine/engine.h"
 
+#ifndef CMDCM_HAVE_MPI
+#define CMDCM_HAVE_MPI 0
+#endif
+
 #if CMDCM_HAVE_MPI
 #include <dlfcn.h>
 // the C API only: MPI's C++ bindings are deprecated and their headers warn under -Wextra
