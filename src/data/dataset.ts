@@ -5,12 +5,13 @@ import type { Schema, SampleColumns } from './batch.js';
  * A prepared dataset directory (written by `cmdcm prepare`): meta.json + binary sample shards +
  * id vocabularies. This file declares the contract; the implementation lives beside it.
  *
- * Splits (DESIGN.md "Label availability"):
+ * Splits (DESIGN.md "Label availability", the as-of protocol of asof.ts):
  *  - 'train': samples of historical promotions (all labels) except the validation days, plus the
- *    target pre-window's samples with the delayed label masked (mask[delayed] = 0).
+ *    target's clicks before `asOf`, labelled from what was logged before it: delayed masked,
+ *    atc/direct censored at asOf and masked while the click is younger than `labelHorizons`.
  *  - 'valid': the last `validDays` days of the latest historical pre-window (all labels).
- *  - 'test':  the target pre-window's samples, labelled with their promotion-day outcome when the
- *    log reaches the target's day (meta.targetOutcomeKnown); used only by evaluation.
+ *  - 'test':  the target's clicks at or after `asOf` (never in training), labelled with their
+ *    outcome up to the promotion day when the log reaches it (meta.targetOutcomeKnown).
  */
 export type Split = 'train' | 'valid' | 'test';
 
@@ -23,13 +24,20 @@ export interface DatasetMeta {
   /** index into promotions */
   target: number;
   targetOutcomeKnown: boolean;
+  /** the serving time, local seconds: the target's clicks before it train, the rest test */
+  asOf: number;
+  /** asOf as 'YYYY-MM-DD HH:MM' (local) */
+  asOfText: string;
+  /** hours a target training click must be old before its censored atc / direct label counts */
+  labelHorizons: LabelHorizons;
   validDays: number;
   schema: Schema;
   counts: { events: number; users: number; items: number; samples: number; perSplit: Record<Split, number>; perBehavior: Record<string, number> };
   /** time format of the input, so predict can print times exactly as in the log */
   timeFormat: LogFormat;
   badRows: Record<string, number>;
-  shards: { file: string; n: number; promo: number }[];
+  /** `test`: the target's clicks at or after asOf */
+  shards: { file: string; n: number; promo: number; test: boolean }[];
   /** first and last day of the log (ISO dates) */
   dateRange?: [string, string];
   /** samples and label positives per promotion (same order as promotions) */
@@ -66,9 +74,10 @@ import { CmdcmError } from '../util/errors.js';
 import { allocColumns, type SequenceSource } from './batch.js';
 import { readShard, type Column } from './shards.js';
 import { packChunk, resolutionSeconds } from './samples.js';
+import { maskImmatureLabels, type LabelHorizons } from './asof.js';
 
 /** Version of the dataset directory layout and meta.json; shards carry their own version. */
-export const DATASET_FORMAT_VERSION = 1;
+export const DATASET_FORMAT_VERSION = 2;
 
 /** Index of the latest historical promotion (the validation source), or -1 when there is none. */
 export function validPromo(meta: Pick<DatasetMeta, 'promotions' | 'target'>): number {
@@ -79,13 +88,11 @@ export function validPromo(meta: Pick<DatasetMeta, 'promotions' | 'target'>): nu
   return best;
 }
 
-/**
- * Which split a sample belongs to, from its promotion and click day. The target's samples belong to
- * both 'train' (delayed masked) and 'test'; this returns the non-test split.
- */
-export function splitOf(meta: Pick<DatasetMeta, 'promotions' | 'target' | 'validDays'>, promo: number, day: number): 'train' | 'valid' {
+/** Which split a sample belongs to, from its promotion and click time (local seconds). */
+export function splitOf(meta: Pick<DatasetMeta, 'promotions' | 'target' | 'validDays' | 'asOf'>, promo: number, time: number): Split {
+  if (promo === meta.target) return time >= meta.asOf ? 'test' : 'train';
   const vp = validPromo(meta);
-  if (promo === vp && day >= meta.promotions[vp].day - meta.validDays) return 'valid';
+  if (promo === vp && Math.floor(time / 86400) >= meta.promotions[vp].day - meta.validDays) return 'valid';
   return 'train';
 }
 
@@ -139,7 +146,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
     let m = 0;
     for (const sh of meta.shards) {
       const isTarget = sh.promo === meta.target;
-      if (split === 'test' && !isTarget) continue;
+      if ((split === 'test') !== sh.test) continue;
       if (split === 'valid' && sh.promo !== vp) continue;
       const file = join(dir, sh.file);
       const { columns: c } = await readShard(file);
@@ -163,14 +170,13 @@ export async function openDataset(dir: string): Promise<Dataset> {
           out.labels[o * 3 + t] = lab[k * 3 + t];
           out.mask[o * 3 + t] = mask[k * 3 + t];
         }
-        // the target's promotion-day outcome never reaches training
-        if (isTarget && split === 'train') out.mask[o * 3 + 2] = 0;
         out.user[o] = (c.user as Int32Array)[k];
         out.item[o] = (c.item as Int32Array)[k];
         out.time[o] = time[k];
         out.daysToPromo[o] = (c.daysToPromo as Int32Array)[k];
         out.promo[o] = sh.promo;
       }
+      if (isTarget && split === 'train') maskImmatureLabels(out.time, out.mask, m, m + keep.length, meta.asOf, meta.labelHorizons);
       if (lazy) lazy.addShard(c, keep, m);
       else packChunk(c, schema, res, out.seq, out.seqLen, m, keep.length === n ? undefined : keep);
       m += keep.length;

@@ -12,7 +12,9 @@ import { loadEvents, ingestEvents, type EventSource, type LoadProgress } from '.
 import { loadOrSpill, spilledParts, tuningFor, lastDayOf, type SpilledEvents, type SpillTuning } from './spill.js';
 import type { ItemDayStats } from './stats.js';
 import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
-import { planSamples, buildSamples, buildSamplesFromParts, type SampleOptions, type SampleChunk, type SamplePlan, type BuildStats, type EventPart } from './samples.js';
+import { resolveAsOf, formatAsOf, labelHorizons } from './asof.js';
+import { SeenBefore } from './stats.js';
+import { planSamples, buildSamples, buildSamplesFromParts, inRankOrder, resolutionSeconds, type SampleOptions, type SampleChunk, type SamplePlan, type BuildStats, type EventPart } from './samples.js';
 import { writeShardColumns } from './shards.js';
 import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
 
@@ -38,6 +40,9 @@ export interface PrepareOptions extends SampleOptions {
   promos: readonly (string | Promotion)[] | 'auto';
   /** the target promotion: a date or a 0-based index into `promos` (default: the last) */
   target?: string | number;
+  /** the as-of serving time: `testDays` before the target day (default 3), or `asOf` (asof.ts) */
+  testDays?: number;
+  asOf?: string;
   out: string;
   /** days at the end of the latest historical pre-window held out for validation (default 2) */
   validDays?: number;
@@ -96,6 +101,9 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
   // promotions are parsed before reading, so a typo fails in milliseconds rather than after the log
   const promoSpec = opts.promos === 'auto' ? await readSidecar(opts.logs) : { promos: opts.promos, target: opts.target };
   const cal0 = buildCalendar(promoSpec.promos, opts.promos === 'auto' ? opts.target ?? promoSpec.target : opts.target);
+  // checked now, so that a bad --as-of fails before the log is read; rounded to the log's clock below
+  const asOfSpec = { testDays: opts.testDays, asOf: opts.asOf };
+  const asOfRaw = resolveAsOf(cal0.promotions[cal0.target], asOfSpec, 1);
 
   const mode = opts.outOfCore ?? 'auto';
   if (mode !== 'auto' && mode !== 'always' && mode !== 'never') throw flagError('out-of-core', `must be auto, always or never, got ${String(mode)}`);
@@ -128,7 +136,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       } else {
         const promoDays = cal0.promotions.filter((_, i) => i !== cal0.target).map((p) => p.day);
         const queryDays = cal0.promotions.flatMap((p) => Array.from({ length: p.preDays }, (_, d) => p.day - p.preDays + d));
-        const r = await loadOrSpill(opts.logs, opts.read ?? {}, { mode, tuning, dir: join(tmp, 'spill'), queryDays, promoDays, onProgress: tick });
+        const r = await loadOrSpill(opts.logs, opts.read ?? {}, { mode, tuning, dir: join(tmp, 'spill'), queryDays, promoDays, asOf: asOfRaw, onProgress: tick });
         reports = r.reports;
         if (r.kind === 'memory') g = r.events;
         else sp = r.spilled;
@@ -171,7 +179,15 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     const vocab = g ? g.vocab : sp!.vocab;
     const resolution = g ? g.resolution : sp!.resolution;
     const format = g ? g.format : sp!.format;
-    const plan = planSamples(g ?? spilledHeader(sp!), cal, { seqLen, maxBuckets: opts.maxBuckets, hashSizes: opts.hashSizes });
+    const asOf = resolveAsOf(cal.promotions[cal.target], asOfSpec, resolutionSeconds(resolution));
+    // the tables are sized by the ids logged before asOf (events are resolution-aligned, so the raw
+    // time and the rounded one select the same events)
+    let seen: SeenBefore;
+    if (g) {
+      seen = new SeenBefore(asOf);
+      seen.add(g);
+    } else seen = sp!.seenBefore;
+    const plan = planSamples(g ?? spilledHeader(sp!), cal, { seqLen, maxBuckets: opts.maxBuckets, hashSizes: opts.hashSizes, seen });
     await fsp.mkdir(join(tmp, 'shards'));
     await fsp.mkdir(join(tmp, 'vocab'));
     let parts: ShardsPart[];
@@ -180,10 +196,10 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       const bar = showProgress ? new Progress('building samples', ranges[0][1] > 0 ? g.userStart[ranges[0][1]] : 0, 'events') : undefined;
       const light: GroupedEvents = { ...g, vocab: { user: [], item: [], category: [] } };
       const jobs = ranges.slice(1).map((users, i) => runWorker({
-        cmdcmPrepareWorker: true, g: light, cal, plan, tmp, tag: `w${i + 1}-`, shardSize, validDays, users,
+        cmdcmPrepareWorker: true, g: light, cal, plan, tmp, tag: `w${i + 1}-`, shardSize, validDays, asOf, users,
       }));
       // this thread takes the first range while the workers run
-      const mine = buildShards(g, cal, plan, tmp, '', shardSize, validDays, ranges[0], bar);
+      const mine = buildShards(g, cal, plan, tmp, '', shardSize, validDays, asOf, ranges[0], bar);
       parts = await Promise.all([mine, ...jobs]);
       bar?.done();
     } else {
@@ -201,15 +217,16 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       };
       log().info({ runs: s.runs.length, events: s.n, rangeEvents: tuning.rangeEvents, budgetMB }, 'out-of-core prepare: log spilled to runs');
       parts = [await buildShardsFrom(ranges(), resolution, cal, plan, tmp, shardSize, validDays,
-        { itemStats: s.itemStats, lastDay: lastDayOf(s) }, bar)];
+        { itemStats: s.itemStats, lastDay: lastDayOf(s), asOf }, bar)];
       bar?.done();
       spillInfo = { runs: s.runs.length, ranges: range, runEvents: tuning.runEvents, rangeEvents: tuning.rangeEvents };
       await fsp.rm(s.dir, { recursive: true, force: true });
     }
     const shards = parts.flatMap((p) => p.shards);
     const stats = mergeStats(parts.map((p) => p.stats));
-    await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), vocab.user.join('\n') + (vocab.user.length ? '\n' : ''));
-    await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), vocab.item.join('\n') + (vocab.item.length ? '\n' : ''));
+    // in the order of the samples' user / item indices (plan.ids)
+    await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), inRankOrder(vocab.user, plan.ids.user).join('\n') + (vocab.user.length ? '\n' : ''));
+    await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), inRankOrder(vocab.item, plan.ids.item).join('\n') + (vocab.item.length ? '\n' : ''));
     await opts.beforeCommit?.(tmp);
 
     const target = cal.target;
@@ -227,11 +244,14 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
       promotions: cal.promotions,
       target,
       targetOutcomeKnown: stats.targetOutcomeKnown,
+      asOf,
+      asOfText: formatAsOf(asOf),
+      labelHorizons: labelHorizons(stats.delayHours),
       validDays,
       schema: plan.schema,
       counts: {
         events: nEvents, users: vocab.user.length, items: vocab.item.length, samples: stats.samples,
-        perSplit: { train: histSamples - valid + stats.perPromo[target], valid, test: stats.perPromo[target] },
+        perSplit: { train: histSamples - valid + stats.perPromo[target] - stats.targetTest, valid, test: stats.targetTest },
         perBehavior,
       },
       timeFormat: format,
@@ -264,6 +284,7 @@ interface WorkerJob {
   tag: string;
   shardSize: number;
   validDays: number;
+  asOf: number;
   users: [number, number];
 }
 
@@ -271,15 +292,15 @@ interface ShardsPart { stats: BuildStats; shards: DatasetMeta['shards'] }
 
 /** Build the samples of users `range` and write them as shards `p<promo>-<tag><k>.bin`. */
 async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tmp: string, tag: string, shardSize: number, validDays: number,
-  users: [number, number], bar?: Progress): Promise<ShardsPart> {
+  asOf: number, users: [number, number], bar?: Progress): Promise<ShardsPart> {
   const { sink, shards } = shardSink(cal, tmp, tag);
-  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
+  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, asOf, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
   return { stats, shards };
 }
 
 /** `buildShards` over the log in parts (the out-of-core path): the same shards as one `buildShards` over it. */
 async function buildShardsFrom(parts: AsyncIterable<EventPart>, resolution: GroupedEvents['resolution'], cal: Calendar, plan: SamplePlan, tmp: string,
-  shardSize: number, validDays: number, global: { itemStats: ItemDayStats; lastDay: number }, bar?: Progress): Promise<ShardsPart> {
+  shardSize: number, validDays: number, global: { itemStats: ItemDayStats; lastDay: number; asOf: number }, bar?: Progress): Promise<ShardsPart> {
   const { sink, shards } = shardSink(cal, tmp, '');
   const stats = await buildSamplesFromParts(parts, resolution, cal, plan, sink,
     { shardSize, validDays, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)), ...global });
@@ -288,12 +309,17 @@ async function buildShardsFrom(parts: AsyncIterable<EventPart>, resolution: Grou
 
 function shardSink(cal: Calendar, tmp: string, tag: string): { sink: (chunk: SampleChunk) => Promise<void>; shards: DatasetMeta['shards'] } {
   const shards: DatasetMeta['shards'] = [];
-  const perPromo = cal.promotions.map(() => 0);
+  const counter = new Map<string, number>();
   const sink = async (chunk: SampleChunk) => {
-    const file = `shards/p${chunk.promo}-${tag}${String(perPromo[chunk.promo]++).padStart(4, '0')}.bin`;
+    // the target's test clicks in shards of their own (p<target>t-…): the training shards then do
+    // not change with what happens after asOf
+    const kind = `p${chunk.promo}${chunk.test ? 't' : ''}`;
+    const k = counter.get(kind) ?? 0;
+    counter.set(kind, k + 1);
+    const file = `shards/${kind}-${tag}${String(k).padStart(4, '0')}.bin`;
     // listed before the write: buildSamples lets two writes overlap, and the list keeps call order
-    shards.push({ file, n: chunk.n, promo: chunk.promo });
-    await writeShardColumns(join(tmp, file), { attrs: { promo: chunk.promo, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
+    shards.push({ file, n: chunk.n, promo: chunk.promo, test: chunk.test });
+    await writeShardColumns(join(tmp, file), { attrs: { promo: chunk.promo, test: chunk.test, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
   };
   return { sink, shards };
 }
@@ -336,6 +362,9 @@ function mergeStats(all: BuildStats[]): BuildStats {
     s.perPromo.forEach((v, i) => { m.perPromo[i] += v; });
     s.perPromoLate.forEach((v, i) => { m.perPromoLate[i] += v; });
     s.positives.forEach((v, i) => v.forEach((x, t) => { m.positives[i][t] += x; }));
+    m.targetTest += s.targetTest;
+    s.delayHours.atc.forEach((x, h) => { m.delayHours.atc[h] += x; });
+    s.delayHours.direct.forEach((x, h) => { m.delayHours.direct[h] += x; });
   }
   return m;
 }
@@ -353,7 +382,7 @@ function runWorker(job: WorkerJob): Promise<ShardsPart> {
 // A prepare worker thread: this module is its entry point (see runWorker).
 if (!isMainThread && (workerData as WorkerJob | undefined)?.cmdcmPrepareWorker) {
   const job = workerData as WorkerJob;
-  const part = await buildShards(job.g, job.cal, job.plan, job.tmp, job.tag, job.shardSize, job.validDays, job.users);
+  const part = await buildShards(job.g, job.cal, job.plan, job.tmp, job.tag, job.shardSize, job.validDays, job.asOf, job.users);
   parentPort!.postMessage(part);
 }
 

@@ -2,7 +2,7 @@ import type { GroupedEvents, Promotion } from './types.js';
 import { BUY, CART, CLICK, COLLECT, SECONDS_PER_DAY, SECONDS_PER_HOUR, TASKS, BEHAVIORS } from './types.js';
 import type { Schema, FieldHash } from './batch.js';
 import type { Calendar } from './calendar.js';
-import { buildItemDayStats, itemCountsBefore, type ItemDayStats } from './stats.js';
+import { buildItemDayStats, itemCountsBefore, type ItemDayStats, type SeenBefore } from './stats.js';
 import { hashVocab, layoutHash, packSequences } from '../features/index.js';
 import { CmdcmError } from '../util/errors.js';
 import type { Column } from './shards.js';
@@ -63,6 +63,12 @@ export interface SampleOptions {
   maxBuckets?: number;
   /** fixed bucket counts per field name, overriding the data-driven choice (tests, re-use of a schema) */
   hashSizes?: Record<string, number>;
+  /**
+   * The ids logged before asOf (prepare passes them): the tables are sized by their counts and
+   * they come first in the id order (plan.ids), so that what is logged after asOf cannot move a
+   * training sample's rows or renumber its ids. Default: every id of the vocabularies.
+   */
+  seen?: SeenBefore;
 }
 
 /**
@@ -88,6 +94,28 @@ export interface SamplePlan {
     missing: Record<string, number>;
     dtp: Int32Array; hour: Int32Array;
   };
+  /**
+   * The user / item index a sample stores (its `user` and `item` columns, the vocab files' order):
+   * ids seen before asOf first, each group in string order; not the order of first appearance in
+   * the file, so that deleting events after asOf cannot renumber the training samples' ids.
+   */
+  ids: { user: Int32Array; item: Int32Array };
+}
+
+/** rank[i] = position of strings[i] when the ids marked `first` come first, each group sorted (code units). */
+export function stringRanks(strings: readonly string[], first?: Uint8Array): Int32Array {
+  const grp = (i: number) => (first && first[i] === 1 ? 0 : first ? 1 : 0);
+  const order = Int32Array.from(strings, (_, i) => i).sort((a, b) => grp(a) - grp(b) || (strings[a] < strings[b] ? -1 : strings[a] > strings[b] ? 1 : a - b));
+  const rank = new Int32Array(strings.length);
+  for (let k = 0; k < order.length; k++) rank[order[k]] = k;
+  return rank;
+}
+
+/** The vocabulary in the order of `stringRanks`. */
+export function inRankOrder(strings: readonly string[], rank: Int32Array): string[] {
+  const out = new Array<string>(strings.length);
+  for (let i = 0; i < strings.length; i++) out[rank[i]] = strings[i];
+  return out;
 }
 
 export function planSamples(g: GroupedEvents, cal: Calendar, opts: SampleOptions = {}): SamplePlan {
@@ -102,6 +130,10 @@ export function planSamples(g: GroupedEvents, cal: Calendar, opts: SampleOptions
     dtp: maxPre, hour: 24, behavior: BEHAVIORS.length, gap: GAP_BUCKETS,
   };
   for (const f of side) distinct[f] = g.vocab[f]!.length + 1; // + the missing value
+  if (opts.seen) {
+    const c = opts.seen.counts();
+    for (const f of ['user', 'item', 'category', ...side]) distinct[f] = (c[f] ?? 0) + (f === 'user' || f === 'item' || f === 'category' ? 0 : 1);
+  }
   const all = [...fields, 'behavior', 'gap'];
   // behavior and gap rows are offset + code (HACKING.md "Sequence packing"), not hashed
   const sizeOf = (name: string) => (name === 'behavior' || name === 'gap' ? distinct[name] : opts.hashSizes?.[name] ?? bucketsFor(distinct[name], maxBuckets));
@@ -125,7 +157,11 @@ export function planSamples(g: GroupedEvents, cal: Calendar, opts: SampleOptions
     rows[f] = hashVocab(fh(f), g.vocab[f]!);
     missing[f] = hashVocab(fh(f), [''])[0];
   }
-  return { schema, rows };
+  const ids = {
+    user: stringRanks(g.vocab.user, opts.seen?.marksOf('user')),
+    item: stringRanks(g.vocab.item, opts.seen?.marksOf('item')),
+  };
+  return { schema, rows, ids };
 }
 
 /**
@@ -137,6 +173,8 @@ export function planSamples(g: GroupedEvents, cal: Calendar, opts: SampleOptions
  */
 export interface SampleChunk {
   promo: number;
+  /** the target's clicks at or after `asOf` (the test split); false for every other chunk */
+  test: boolean;
   n: number;
   columns: {
     fields: Int32Array; dense: Float32Array; labels: Uint8Array; mask: Uint8Array;
@@ -197,11 +235,11 @@ class ChunkBuffer {
     this.evItem.ensure(c); this.evCat.ensure(c); this.evBeh.ensure(c); this.evTime.ensure(c);
   }
   /** The filled part of the buffers: copies, or views when `view` (valid until the buffer refills). */
-  take(promo: number, view: boolean): SampleChunk {
+  take(promo: number, test: boolean, view: boolean): SampleChunk {
     const n = this.n, e = this.evN;
     const cut = <T extends Int32Array | Float32Array | Uint8Array>(a: T, len: number): T => (view ? a.subarray(0, len) : a.slice(0, len)) as T;
     const chunk: SampleChunk = {
-      promo, n,
+      promo, test, n,
       columns: {
         fields: cut(this.fields.a, n * this.F), dense: cut(this.dense.a, n * this.S),
         labels: cut(this.labels.a, n * 3), mask: cut(this.mask.a, n * 3),
@@ -226,7 +264,18 @@ export interface BuildStats {
   positives: number[][];
   targetOutcomeKnown: boolean;
   usersWithSamples: number;
+  /** target clicks at or after `asOf` (the test split; included in perPromo[target]) */
+  targetTest: number;
+  /**
+   * Historical pre-windows' label delays: for each click with an atc (direct) label, hours from the
+   * click to the first cart (buy) at or after it, as a histogram (bin h = h hours, the last bin
+   * everything longer). `labelHorizons` turns them into the age at which a click's label is mature.
+   */
+  delayHours: { atc: number[]; direct: number[] };
 }
+
+/** Bins of BuildStats.delayHours: up to 8 weeks hour by hour. */
+export const DELAY_BINS = 24 * 56 + 1;
 
 export interface BuildOptions {
   /** flush a promotion's chunk once it holds at least this many samples (default 65536) */
@@ -250,6 +299,13 @@ export interface BuildOptions {
    */
   itemStats?: ItemDayStats;
   lastDay?: number;
+  /**
+   * The serving time (local seconds, a multiple of the log's resolution): the target's clicks
+   * before it are training samples whose atc/direct labels count only events before it and whose
+   * delayed label is masked (0); clicks at or after it are test samples with their full outcome
+   * (DESIGN.md "Label availability"). Default: the target's day (no test samples).
+   */
+  asOf?: number;
 }
 
 /**
@@ -306,6 +362,7 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
   const delayedMaskOf = (pi: number) => (pi === target && !targetOutcomeKnown ? 0 : 1);
 
   const istats = opts.itemStats;
+  const userIds = plan.ids.user, itemIds = plan.ids.item;
   const sideCols = schema.fields.filter((f) => f === 'seller' || f === 'brand' || f === 'geohash') as ('seller' | 'brand' | 'geohash')[];
   const sideRows = sideCols.map((f) => rows[f]!);
   const sideMissing = sideCols.map((f) => rows.missing[f]);
@@ -315,17 +372,52 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
   const cartSt = new Int32Array(nItems).fill(-1), buySt = new Int32Array(nItems).fill(-1), pBuySt = new Int32Array(nItems).fill(-1);
   const uiSt = new Int32Array(nItems).fill(-1), uiClicks = new Int32Array(nItems), uiCarted = new Uint8Array(nItems);
   const convSt = new Int32Array(nItems).fill(-1);
-  let stamp = 0;
+  // time of the first cart / buy at or after the bucket being labelled (valid where the stamp is)
+  const cartT = new Int32Array(nItems), buyT = new Int32Array(nItems);
+  // stamps come from one counter: `stamp` marks the (user, window) state, `lst` the label state,
+  // which the target's window renews at asOf so that earlier clicks forget what followed it
+  let gen = 0, stamp = 0, lst = 0;
+  const asOf = opts.asOf ?? promos[target].day * SECONDS_PER_DAY;
+  const delayAtc = new Array<number>(DELAY_BINS).fill(0), delayDirect = new Array<number>(DELAY_BINS).fill(0);
+  const addDelay = (h: number[], sec: number) => { h[Math.min(DELAY_BINS - 1, Math.floor(sec / SECONDS_PER_HOUR))]++; };
+
+  /**
+   * A (user, window) block of one buffer: its samples share one slice of the user's events, from
+   * the first sample's look-back start to the last sample's bucket (see SampleChunk).
+   */
+  interface Block { buf: ChunkBuffer; start: number; id: number; seqLo: number; seqHi: number }
+  const openBlock = (buf: ChunkBuffer, maxSamples: number): Block => {
+    // capacity for every event of the window being a click
+    buf.ensure(buf.n + maxSamples);
+    return { buf, start: buf.n, id: buf.nBlocks, seqLo: 0, seqHi: 0 };
+  };
+  const closeBlock = (blk: Block, item: Int32Array, category: Int32Array, behavior: Uint8Array, time: Int32Array) => {
+    const { buf, seqLo, seqHi } = blk;
+    const base = buf.evN;
+    buf.ensureEv(base + seqHi - seqLo);
+    const ei = buf.evItem.a, ec = buf.evCat.a, eb = buf.evBeh.a, et = buf.evTime.a;
+    for (let x = seqLo; x < seqHi; x++) {
+      const q = base + x - seqLo;
+      ei[q] = rows.item[item[x]]; ec[q] = rows.category[category[x]]; eb[q] = behavior[x]; et[q] = time[x];
+    }
+    buf.evN = base + seqHi - seqLo;
+    buf.nBlocks++;
+    buf.evStart.ensure(buf.nBlocks + 1)[buf.nBlocks] = buf.evN;
+  };
   const ic4 = new Int32Array(4);
   let labBuf = new Uint8Array(1024);
 
-  const bufs = promos.map(() => new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16), shardSize));
-  // With reused buffers each promotion has a second buffer that fills while the sink still holds
+  // one buffer per promotion, and slot nP for the target's test clicks
+  const TEST = nP;
+  const slots = nP + 1;
+  const newBuf = () => new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16), shardSize);
+  const bufs = Array.from({ length: slots }, (_, i) => (i === TEST ? new ChunkBuffer(F, S, 1024, shardSize) : newBuf()));
+  // With reused buffers each slot has a second buffer that fills while the sink still holds
   // the first (prepare writes a shard meanwhile: waiting for each write idled ~15% of prepare).
-  const spare: (ChunkBuffer | undefined)[] = promos.map(() => undefined);
-  const writing: (Promise<void> | undefined)[] = promos.map(() => undefined);
+  const spare: (ChunkBuffer | undefined)[] = bufs.map(() => undefined);
+  const writing: (Promise<void> | undefined)[] = bufs.map(() => undefined);
   const flush = async (pi: number): Promise<void> => {
-    const chunk = bufs[pi].take(pi, reuse);
+    const chunk = bufs[pi].take(pi === TEST ? target : pi, pi === TEST, reuse);
     if (!reuse) return sink(chunk);
     const held = spare[pi], prev = writing[pi];
     spare[pi] = bufs[pi];
@@ -334,11 +426,12 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
     p.catch(() => {});
     writing[pi] = p;
     await prev;
-    bufs[pi] = held ?? new ChunkBuffer(F, S, Math.min(shardSize, 1 << 16), shardSize);
+    bufs[pi] = held ?? newBuf();
   };
   const stats: BuildStats = {
     samples: 0, perPromo: new Array(nP).fill(0), perPromoLate: new Array(nP).fill(0),
-    positives: promos.map(() => [0, 0, 0]), targetOutcomeKnown, usersWithSamples: 0,
+    positives: promos.map(() => [0, 0, 0]), targetOutcomeKnown, usersWithSamples: 0, targetTest: 0,
+    delayHours: { atc: delayAtc, direct: delayDirect },
   };
   const winStart = promos.map((p) => (p.day - p.preDays) * SECONDS_PER_DAY);
   const winEnd = promos.map((p) => p.day * SECONDS_PER_DAY);
@@ -364,8 +457,13 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
         while (k < e && time[k] < pe) k++;
         const c = k;
         if (a === b) continue;
-        stamp++;
+        stamp = ++gen;
+        lst = ++gen;
         for (let j = b; j < c; j++) if (behavior[j] === BUY) pBuySt[item[j]] = stamp;
+        const isTarget = pi === target;
+        // the target's clicks before asOf train, on what was logged before asOf; later ones test
+        const censor = isTarget && asOf < we;
+        let censored = false;
 
         // labels: walk buckets backward, registering a bucket's carts/buys before labelling its clicks
         if (labBuf.length < b - a) labBuf = new Uint8Array(Math.max(b - a, labBuf.length * 2));
@@ -374,25 +472,33 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
           const bk = Math.floor(time[j] / res);
           let gs = j;
           while (gs - 1 >= a && Math.floor(time[gs - 1] / res) === bk) gs--;
+          if (censor && !censored && time[j] < asOf) {
+            // from here on back, carts and buys at or after asOf are not yet logged
+            censored = true;
+            lst = ++gen;
+          }
           for (let x = gs; x <= j; x++) {
             const bh = behavior[x];
-            if (bh === CART) cartSt[item[x]] = stamp;
-            else if (bh === BUY) buySt[item[x]] = stamp;
+            if (bh === CART) { cartSt[item[x]] = lst; cartT[item[x]] = time[x]; }
+            else if (bh === BUY) { buySt[item[x]] = lst; buyT[item[x]] = time[x]; }
           }
           for (let x = gs; x <= j; x++) {
             if (behavior[x] !== CLICK) continue;
             const it = item[x];
-            const direct = buySt[it] === stamp ? 1 : 0;
-            const atc = cartSt[it] === stamp ? 1 : 0;
-            const delayed = direct === 0 && pBuySt[it] === stamp ? 1 : 0;
+            const direct = buySt[it] === lst ? 1 : 0;
+            const atc = cartSt[it] === lst ? 1 : 0;
+            // a training click of the target never learns its promotion-day outcome
+            const delayed = direct === 0 && pBuySt[it] === stamp && !censored ? 1 : 0;
             labBuf[x - a] = direct | (atc << 1) | (delayed << 2);
+            if (!isTarget) {
+              if (atc) addDelay(delayAtc, cartT[it] - time[x]);
+              if (direct) addDelay(delayDirect, buyT[it] - time[x]);
+            }
           }
           j = gs - 1;
         }
 
         // features: walk buckets forward, emitting a bucket's clicks before adding its events to the state
-        const buf = bufs[pi];
-        const blockStart = buf.n;
         let wClick = 0, wCollect = 0, wCart = 0, wBuy = 0;
         const pr = promos[pi];
         const uRow = rows.user[u];
@@ -400,15 +506,9 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
         const convRate = (hConv + USER_CONV_PRIOR * USER_CONV_STRENGTH) / (hCartItems + USER_CONV_STRENGTH);
         const lhClick = Math.log1p(hClick), lhCollect = Math.log1p(hCollect), lhCart = Math.log1p(hCart), lhBuy = Math.log1p(hBuy);
         const dMask = delayedMaskOf(pi);
-        // the block's events: from the first sample's look-back start to the last sample's bucket
-        let seqLo = 0, seqHi = 0;
+        // the window's samples go to its promotion's buffer, the target's from asOf on to the test one
+        const blocks = censor ? [openBlock(bufs[pi], b - a), openBlock(bufs[TEST], b - a)] : [openBlock(bufs[pi], b - a)];
         let pDirect = 0, pAtc = 0, pDelayed = 0, late = 0;
-        // capacity for every event of the window being a click, then plain local arrays in the loop
-        buf.ensure(buf.n + (b - a));
-        const fa = buf.fields.a, da = buf.dense.a, la = buf.labels.a, ma = buf.mask.a;
-        const ua = buf.user.a, ia = buf.item.a, ta = buf.time.a, dta = buf.dtp.a, sba = buf.seqBlock.a;
-        const blockId = buf.nBlocks;
-        let n = buf.n;
         const itemRows = rows.item, catRows = rows.category, dtpRows = rows.dtp, hourRows = rows.hour;
         j = a;
         while (j < b) {
@@ -418,10 +518,14 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
           const lwClick = log1pInt(wClick), lwCollect = log1pInt(wCollect), lwCart = log1pInt(wCart), lwBuy = log1pInt(wBuy);
           for (let x = j; x < ge; x++) {
             if (behavior[x] !== CLICK) continue;
-            const idx = n++;
             const t = time[x], it = item[x];
+            const test = censor && t >= asOf;
+            const blk = blocks[test ? 1 : 0];
+            const buf = blk.buf;
+            const idx = buf.n++;
             const day = Math.floor(t / SECONDS_PER_DAY);
             const dtp = pr.day - day;
+            const fa = buf.fields.a;
             const fo = idx * F;
             fa[fo] = uRow;
             fa[fo + 1] = itemRows[it];
@@ -434,7 +538,7 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
             fa[fo + f++] = dtpRows[dtp];
             if (hasHour) fa[fo + f] = hourRows[Math.floor((t % SECONDS_PER_DAY) / SECONDS_PER_HOUR)];
 
-            const d = da;
+            const d = buf.dense.a;
             const o = idx * S;
             d[o] = lwClick; d[o + 1] = lwCollect; d[o + 2] = lwCart; d[o + 3] = lwBuy;
             d[o + 4] = lhClick; d[o + 5] = lhCollect; d[o + 6] = lhCart; d[o + 7] = lhBuy;
@@ -451,15 +555,17 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
             d[o + 16] = dtp / pr.preDays;
 
             const lab = labBuf[x - a];
+            const la = buf.labels.a, ma = buf.mask.a;
             const lo = idx * 3;
             la[lo] = lab & 1; la[lo + 1] = (lab >> 1) & 1; la[lo + 2] = (lab >> 2) & 1;
-            ma[lo] = 1; ma[lo + 1] = 1; ma[lo + 2] = dMask;
+            ma[lo] = 1; ma[lo + 1] = 1; ma[lo + 2] = censor && !test ? 0 : dMask;
             pDirect += lab & 1; pAtc += (lab >> 1) & 1; pDelayed += (lab >> 2) & 1;
-            ua[idx] = u; ia[idx] = it; ta[idx] = t; dta[idx] = dtp;
-            sba[idx] = blockId;
-            if (idx === blockStart) seqLo = Math.max(s, j - L);
-            seqHi = j;
+            buf.user.a[idx] = userIds[u]; buf.item.a[idx] = itemIds[it]; buf.time.a[idx] = t; buf.dtp.a[idx] = dtp;
+            buf.seqBlock.a[idx] = blk.id;
+            if (idx === blk.start) blk.seqLo = Math.max(s, j - L);
+            blk.seqHi = j;
             if (day >= lateFrom) late++;
+            if (test) stats.targetTest++;
           }
           for (let x = j; x < ge; x++) {
             const bh = behavior[x];
@@ -472,25 +578,16 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
           }
           j = ge;
         }
-        buf.n = n;
         const pos = stats.positives[pi];
         pos[0] += pDirect; pos[1] += pAtc; pos[2] += pDelayed;
         stats.perPromoLate[pi] += late;
-        const added = buf.n - blockStart;
-        if (added > 0) {
+        for (const blk of blocks) {
+          const added = blk.buf.n - blk.start;
+          if (added === 0) continue;
           userHad = true;
           stats.perPromo[pi] += added;
           stats.samples += added;
-          const base = buf.evN;
-          buf.ensureEv(base + seqHi - seqLo);
-          const ei = buf.evItem.a, ec = buf.evCat.a, eb = buf.evBeh.a, et = buf.evTime.a;
-          for (let x = seqLo; x < seqHi; x++) {
-            const q = base + x - seqLo;
-            ei[q] = rows.item[item[x]]; ec[q] = rows.category[category[x]]; eb[q] = behavior[x]; et[q] = time[x];
-          }
-          buf.evN = base + seqHi - seqLo;
-          buf.nBlocks++;
-          buf.evStart.ensure(buf.nBlocks + 1)[buf.nBlocks] = buf.evN;
+          closeBlock(blk, item, category, behavior, time);
         }
 
         // this pre-window becomes history for the user's later promotions
@@ -505,14 +602,14 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
         }
       }
       if (userHad) stats.usersWithSamples++;
-      for (let pi = 0; pi < nP; pi++) {
+      for (let pi = 0; pi < slots; pi++) {
         if (bufs[pi].n >= shardSize) await flush(pi);
       }
       if (opts.onProgress && (u & 1023) === 1023) opts.onProgress(doneBefore + e - userStart[uFrom]);
     }
     doneBefore += userStart[uTo] - userStart[uFrom];
   }
-  for (let pi = 0; pi < nP; pi++) if (bufs[pi].n > 0) await flush(pi);
+  for (let pi = 0; pi < slots; pi++) if (bufs[pi].n > 0) await flush(pi);
   await Promise.all(writing);
   opts.onProgress?.(doneBefore);
   return stats;

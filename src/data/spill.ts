@@ -6,7 +6,7 @@ import { SIDE_FIELDS, SECONDS_PER_DAY } from './types.js';
 import type { ReadOptions } from './readers/options.js';
 import { readLog, type ReadReport } from './readers/read.js';
 import { EventStoreBuilder, estimateRows, sortByUserTime, type Column, type LoadProgress } from './events.js';
-import { ItemStatsAccumulator, type ItemDayStats } from './stats.js';
+import { ItemStatsAccumulator, SeenBefore, type ItemDayStats } from './stats.js';
 import type { EventPart } from './samples.js';
 
 /**
@@ -81,6 +81,8 @@ export interface SpilledEvents {
   maxT: number;
   perBehavior: number[];
   itemStats: ItemDayStats;
+  /** the ids in events before `SpillLoadOptions.asOf` */
+  seenBefore: SeenBefore;
 }
 
 export type LoadedEvents = { kind: 'memory'; events: GroupedEvents; reports: ReadReport[] } | { kind: 'spilled'; spilled: SpilledEvents; reports: ReadReport[] };
@@ -94,6 +96,8 @@ export interface SpillLoadOptions {
   /** the days item statistics are asked about (every pre-window day) and historical promotion days */
   queryDays: number[];
   promoDays: number[];
+  /** the as-of serving time (local seconds): ids seen before it are counted (SeenBefore) */
+  asOf: number;
   onProgress?: (p: LoadProgress) => void;
 }
 
@@ -131,6 +135,7 @@ class Spiller {
   maxT = -Infinity;
   perBehavior = [0, 0, 0, 0];
   private items: ItemStatsAccumulator;
+  private seen: SeenBefore;
   private buf = Buffer.alloc(0);
   private nItems = 0;
 
@@ -140,6 +145,7 @@ class Spiller {
     this.dir = opts.dir;
     mkdirSync(this.dir, { recursive: true });
     this.items = new ItemStatsAccumulator(opts.queryDays, opts.promoDays, opts.tuning.denseCells);
+    this.seen = new SeenBefore(opts.asOf);
   }
 
   /**
@@ -172,6 +178,7 @@ class Spiller {
     this.minT = minT; this.maxT = maxT; this.nItems = nItems;
     for (let u = 0; u < nUsers; u++) { ue[u] += userStart[u + 1]; userStart[u + 1] += userStart[u]; }
     this.items.add(item, time, behavior, n);
+    this.seen.add(cols, n);
 
     const sideFields = SIDE_FIELDS.filter((f) => cols[f]);
     const side = sideFields.map((f) => cols[f]!);
@@ -200,6 +207,7 @@ class Spiller {
       vocab: head.vocab, resolution: head.resolution, format: head.format, sideFields: head.sideFields,
       minT: this.minT, maxT: this.maxT, perBehavior: this.perBehavior,
       itemStats: this.items.finish(Math.max(head.vocab.item.length, this.nItems)),
+      seenBefore: this.seen,
     };
   }
 }

@@ -37,20 +37,34 @@ async function build(name: string, evs: LogEvent[], extra: { validDays?: number;
   return out;
 }
 
-test('splits and masks: train = history minus valid days + target (delayed masked); valid = last days of the latest history; test = target', async () => {
+test('splits and masks (as-of): train = history minus valid days + the target before asOf (delayed masked, young labels masked); valid = last days of the latest history; test = the target from asOf on', async () => {
   for (const [endDate, known] of [['2014-12-13', true], ['2014-12-10', false]] as const) {
     const evs = events(1, endDate);
     const dir = await build(`splits-${known}`, evs, { validDays: 3 });
     const ds = await openDataset(dir);
+    const asOf = ds.meta.asOf, h = ds.meta.labelHorizons;
     assert.equal(ds.meta.targetOutcomeKnown, known);
     assert.equal(ds.meta.formatVersion, DATASET_FORMAT_VERSION);
+    assert.equal(asOf, (dayOfDate('2014-12-12')! - 3) * 86400, 'default asOf: the target day minus 3 days');
+    assert.ok(h.atc >= 1 && h.direct >= 1);
     const got: Record<Split, Awaited<ReturnType<typeof ds.load>>> = { train: await ds.load('train'), valid: await ds.load('valid'), test: await ds.load('test') };
     const validFrom = dayOfDate('2014-11-11')! - 3;
+    let young = 0, mature = 0;
     for (let k = 0; k < got.train.n; k++) {
       const tgt = got.train.promo[k] === 1;
-      assert.deepEqual(Array.from(got.train.mask.subarray(3 * k, 3 * k + 3)), [1, 1, tgt ? 0 : 1]);
-      if (!tgt) assert.ok(Math.floor(got.train.time[k] / 86400) < validFrom);
+      const t = got.train.time[k];
+      if (tgt) {
+        assert.ok(t < asOf, 'a training click of the target is before asOf');
+        const m = Array.from(got.train.mask.subarray(3 * k, 3 * k + 3));
+        assert.deepEqual(m, [asOf - t >= h.direct * 3600 ? 1 : 0, asOf - t >= h.atc * 3600 ? 1 : 0, 0]);
+        assert.equal(got.train.labels[3 * k + 2], 0, 'the delayed label of a training click is not stored');
+        if (m[1] === 0) young++; else mature++;
+      } else {
+        assert.deepEqual(Array.from(got.train.mask.subarray(3 * k, 3 * k + 3)), [1, 1, 1]);
+        assert.ok(Math.floor(t / 86400) < validFrom);
+      }
     }
+    assert.ok(young > 0, `young target training clicks are masked (${young} young, ${mature} mature)`);
     for (let k = 0; k < got.valid.n; k++) {
       assert.equal(got.valid.promo[k], 0);
       assert.ok(Math.floor(got.valid.time[k] / 86400) >= validFrom);
@@ -58,16 +72,18 @@ test('splits and masks: train = history minus valid days + target (delayed maske
     }
     for (let k = 0; k < got.test.n; k++) {
       assert.equal(got.test.promo[k], 1);
+      assert.ok(got.test.time[k] >= asOf);
       assert.deepEqual(Array.from(got.test.mask.subarray(3 * k, 3 * k + 3)), [1, 1, known ? 1 : 0]);
     }
     assert.ok(got.valid.n > 0 && got.test.n > 0 && got.train.n > got.test.n);
     // every click in a pre-window is exactly one sample: count clicks independently
     const inWin = (t: number, day: number) => { const d = Math.floor(t / 86400); return d >= day - 10 && d < day; };
     const hist = evs.filter((e) => e.behavior === 0 && inWin(e.time, dayOfDate('2014-11-11')!)).length;
-    const tgt = evs.filter((e) => e.behavior === 0 && inWin(e.time, dayOfDate('2014-12-12')!)).length;
-    assert.equal(got.test.n, tgt);
-    assert.equal(got.train.n + got.valid.n, hist + tgt);
-    assert.equal(ds.meta.counts.samples, hist + tgt);
+    const tgtBefore = evs.filter((e) => e.behavior === 0 && inWin(e.time, dayOfDate('2014-12-12')!) && e.time < asOf).length;
+    const tgtAfter = evs.filter((e) => e.behavior === 0 && inWin(e.time, dayOfDate('2014-12-12')!) && e.time >= asOf).length;
+    assert.equal(got.test.n, tgtAfter);
+    assert.equal(got.train.n + got.valid.n, hist + tgtBefore);
+    assert.equal(ds.meta.counts.samples, hist + tgtBefore + tgtAfter);
     if (!known) {
       // the target's delayed labels are all zero when its day is not in the log
       for (let k = 0; k < got.test.n; k++) assert.equal(got.test.labels[3 * k + 2], 0);
@@ -143,7 +159,7 @@ test('openDataset: clear errors for a missing dir, missing meta.json, bad versio
   cpSync(dir, v, { recursive: true });
   const meta = JSON.parse(readFileSync(join(v, 'meta.json'), 'utf8'));
   writeFileSync(join(v, 'meta.json'), JSON.stringify({ ...meta, formatVersion: 99 }));
-  await assert.rejects(openDataset(v), isErr(/v2\/meta\.json: dataset format version 99, but this cmdcm reads version 1/));
+  await assert.rejects(openDataset(v), isErr(/v2\/meta\.json: dataset format version 99, but this cmdcm reads version 2/));
   const ms = join(root, 'missing-shard');
   cpSync(dir, ms, { recursive: true });
   rmSync(join(ms, meta.shards[0].file));

@@ -43,7 +43,9 @@ test('cmdcm prepare on a generated log: target labels equal the generator\'s bru
   assert.equal(m.timeFormat, 'tianchi2014');
   assert.equal(m.sources[0].format, 'tianchi2014');
   assert.equal(m.counts.events, readFileSync(log, 'utf8').trimEnd().split('\n').length - 1);
-  assert.equal(m.counts.perSplit.train + m.counts.perSplit.valid, m.counts.samples);
+  assert.equal(m.counts.perSplit.train + m.counts.perSplit.valid + m.counts.perSplit.test, m.counts.samples);
+  // default as-of: the target day minus 3 days
+  assert.equal(m.asOfText, '2014-12-09 00:00');
   assert.equal(m.shards.reduce((s, x) => s + x.n, 0), m.counts.samples);
   assert.ok(m.shards.length >= 4, 'shard size honored');
   assert.deepEqual(m.schema.fields, ['user', 'item', 'category', 'geohash', 'dtp', 'hour']);
@@ -56,7 +58,9 @@ test('cmdcm prepare on a generated log: target labels equal the generator\'s bru
     const key = `${users[test_.user[k]]},${items[test_.item[k]]},${fmt(test_.time[k])},${test_.labels[3 * k]},${test_.labels[3 * k + 1]},${test_.labels[3 * k + 2]}`;
     mine.set(key, (mine.get(key) ?? 0) + 1);
   }
-  const rows = readFileSync(truth, 'utf8').trimEnd().split('\n').slice(1);
+  // the test split is the target's clicks at or after asOf, every one of them
+  const rows = readFileSync(truth, 'utf8').trimEnd().split('\n').slice(1).filter((r) => r.split(',')[2] >= '2014-12-09 00');
+  assert.ok(rows.length > 1000);
   assert.equal(rows.length, test_.n);
   const theirs = new Map<string, number>();
   for (const r of rows) {
@@ -121,8 +125,9 @@ test('prepare reads real public logs: Tianchi 2014 (hour) and Tmall IJCAI-15 (da
   assert.equal(a.meta.counts.perSplit.valid, 0, 'no historical promotion, no validation split');
   const ds = await openDataset(t);
   const test_ = await ds.load('test');
-  assert.equal(test_.n, a.meta.counts.samples);
-  assert.ok(test_.n > 0);
+  assert.equal(test_.n, a.meta.counts.perSplit.test);
+  assert.equal(a.meta.counts.perSplit.train + test_.n, a.meta.counts.samples, 'the target before asOf trains, the rest tests');
+  assert.ok(test_.n > 0 && a.meta.counts.perSplit.train > 0);
   const m = join(root, 'real-tmall');
   const b = await prepare({ logs: [join(REAL, 'tianchi_tmall_ijcai15_user_log_head_contig.csv')], read: { year: 2015 }, promos: ['2015-06-18:7', '2015-11-11:10'], out: m, progress: false });
   assert.equal(b.meta.resolution, 'day');

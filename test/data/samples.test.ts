@@ -2,7 +2,7 @@ import type { LogEvent, GroupedEvents } from '../../src/data/types.js';
 import { SECONDS_PER_HOUR } from '../../src/data/types.js';
 import { ingestEvents } from '../../src/data/events.js';
 import { buildCalendar } from '../../src/data/calendar.js';
-import { planSamples, buildSamples, packChunk, type SampleChunk, type SampleOptions } from '../../src/data/samples.js';
+import { planSamples, buildSamples, packChunk, inRankOrder, type SampleChunk, type SampleOptions } from '../../src/data/samples.js';
 import { dayOfDate } from '../../src/data/calendar.js';
 
 /** Test-only helpers: hand-built hour-resolution events and a flat view of the built samples. */
@@ -33,6 +33,7 @@ async function samplesOf(events: LogEvent[], promos: string[], opts: SampleOptio
   const chunks: SampleChunk[] = [];
   await buildSamples(g, cal, plan, (c) => { chunks.push(c); }, { shardSize: opts.shardSize ?? 7, denseItemDayCells: opts.denseItemDayCells });
   const L = plan.schema.seqLen, F = plan.schema.fields.length, S = plan.schema.dense.length;
+  const users = inRankOrder(g.vocab.user, plan.ids.user), items = inRankOrder(g.vocab.item, plan.ids.item);
   const out: FlatSample[] = [];
   for (const c of chunks) {
     const seq = new Int32Array(c.n * L * 4), seqLen = new Int32Array(c.n);
@@ -40,7 +41,7 @@ async function samplesOf(events: LogEvent[], promos: string[], opts: SampleOptio
     const col = c.columns;
     for (let k = 0; k < c.n; k++) {
       out.push({
-        user: g.vocab.user[col.user[k]], item: g.vocab.item[col.item[k]], time: col.time[k], promo: c.promo,
+        user: users[col.user[k]], item: items[col.item[k]], time: col.time[k], promo: c.promo,
         labels: Array.from(col.labels.subarray(k * 3, k * 3 + 3)), mask: Array.from(col.mask.subarray(k * 3, k * 3 + 3)),
         fields: Array.from(col.fields.subarray(k * F, k * F + F)), dense: Array.from(col.dense.subarray(k * S, k * S + S)),
         seq: Array.from(seq.subarray(k * L * 4, (k + 1) * L * 4)), seqLen: seqLen[k], daysToPromo: col.daysToPromo[k],

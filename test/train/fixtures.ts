@@ -167,13 +167,16 @@ export function memDataset(schema: Schema, splits: { train: SampleColumns; valid
   const users = Array.from({ length: 20 }, (_, k) => `u${1000 + k}`);
   const items = Array.from({ length: schema.tableRows }, (_, k) => `it${k * 7}`);
   const meta: DatasetMeta = {
-    formatVersion: 1,
+    formatVersion: 2,
     createdAt: 'test',
     sources: [],
     resolution: 'hour',
     promotions: [{ date: '2014-11-11', day: 16385, preDays: 10 }, { date: '2014-12-12', day: 16416, preDays: 10 }],
     target: 1,
     targetOutcomeKnown: true,
+    asOf: (16416 - 3) * 86400,
+    asOfText: '2014-12-09 00:00',
+    labelHorizons: { atc: 24, direct: 24 },
     validDays: 2,
     schema,
     counts: { events: 0, users: 20, items: items.length, samples: 0, perSplit: { train: splits.train.n, valid: splits.valid.n, test: splits.test.n }, perBehavior: {} },

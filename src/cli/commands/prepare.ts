@@ -8,6 +8,8 @@ const FLAGS: Record<string, FlagSpec> = {
   ...READ_FLAGS,
   promo: { type: 'string', multiple: true, help: "promotion DATE:DAYS (day and pre-window length), e.g. 2014-12-12:10; repeat for several; 'auto' reads LOG.promos.json from `cmdcm generate`" },
   target: { type: 'string', help: 'the target promotion: its date or 0-based index among --promo (default: the last)' },
+  'test-days': { type: 'string', help: 'serving time asOf = the target day minus N days, 00:00 (default 3): the target\'s clicks before it train (labels as logged before it), the rest are the test split' },
+  'as-of': { type: 'string', help: "serving time as 'YYYY-MM-DD[ HH:MM]' (local time of the log) instead of --test-days" },
   out: { type: 'string', help: 'dataset directory to write (replaced atomically)' },
   'seq-len': { type: 'string', default: '50', help: 'behavior sequence length L' },
   'valid-days': { type: 'string', default: '2', help: 'last days of the latest historical pre-window held out for validation' },
@@ -30,11 +32,14 @@ export async function run(argv: string[]): Promise<number> {
   if (promoVals.includes('auto') && promoVals.length > 1) throw flagError('promo', "'auto' cannot be combined with explicit promotions");
   const out = strFlag(values, 'out');
   if (!out) throw flagError('out', 'required: the dataset directory to write');
+  if (values['test-days'] !== undefined && values['as-of'] !== undefined) throw flagError('as-of', 'give either --as-of or --test-days, not both');
   const r = await prepare({
     logs,
     read: readOptionsFromFlags(values),
     promos: promoVals[0] === 'auto' ? 'auto' : promoVals,
     target: strFlag(values, 'target'),
+    testDays: numFlag(values, 'test-days', { int: true, min: 1 }),
+    asOf: strFlag(values, 'as-of'),
     out,
     seqLen: numFlag(values, 'seq-len', { int: true, min: 1, max: 1000 }),
     validDays: numFlag(values, 'valid-days', { int: true, min: 0 }),
@@ -47,6 +52,9 @@ export async function run(argv: string[]): Promise<number> {
   const ps = m.counts.perSplit;
   process.stdout.write(`wrote ${r.dir}: ${m.counts.samples} samples from ${m.counts.events} events (${m.counts.users} users, ${m.counts.items} items), `
     + `train ${ps.train} / valid ${ps.valid} / test ${ps.test}, ${m.shards.length} shards, ${(r.timings.total / 1000).toFixed(1)} s\n`);
+  const hz = m.labelHorizons;
+  process.stdout.write(`  as of ${m.asOfText}: the target's ${ps.test} clicks from then on are the test split; its earlier clicks train on what was logged before it `
+    + `(atc labels of clicks younger than ${hz.atc} h and direct labels younger than ${hz.direct} h masked)\n`);
   if (r.outOfCore) process.stdout.write(`  out of core: ${r.outOfCore.runs} run files, ${r.outOfCore.ranges} user ranges of <= ${r.outOfCore.rangeEvents} events\n`);
   for (const p of m.perPromotion ?? []) {
     const tgt = p.date === m.promotions[m.target].date;
