@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { gatherRows, planRequests, readOwnedRows, remapToCompact, scatterRows, shardRows } from '../../src/parallel/mpi/shard.js';
+import { Compactor, gatherRows, planRequests, readOwnedRows, scatterRows, shardRows } from '../../src/parallel/mpi/shard.js';
 import { BIN } from '../cli/train-fixture.js';
 
 test('shardRows: the shards of every rank count cover the table once, sizes differ by at most 1', () => {
@@ -25,13 +25,21 @@ test('planRequests groups the rows by owner (row mod N), ascending within each, 
   for (let s = 0; s < p.ids.length; s++) assert.equal(unique[p.order[s]], p.ids[s]);
 });
 
-test('remapToCompact: row ids become 1 + their rank among the unique rows, padding stays 0, unknown rows throw', () => {
-  const unique = Int32Array.from([3, 8, 20]);
-  const dst = new Int32Array(6);
-  remapToCompact(Int32Array.from([20, 0, 3, 8, 8, 0]), unique, dst);
-  assert.deepEqual([...dst], [3, 0, 1, 2, 2, 0]);
-  assert.throws(() => remapToCompact(Int32Array.from([5]), unique, new Int32Array(1)), /row 5/);
-  assert.throws(() => remapToCompact(Int32Array.from([5]), new Int32Array(0), new Int32Array(1)), /row 5/);
+test('Compactor: unique rows ascending, ids as 1 + their position among them, padding 0; reused across calls; bad rows throw', () => {
+  const c = new Compactor(100);
+  const f = new Int32Array(4), q = new Int32Array(6);
+  const u = c.compact([Int32Array.from([20, 0, 3, 8]), Int32Array.from([8, 0, 3, 99, 20, 20])], [f, q]);
+  assert.deepEqual([...u], [3, 8, 20, 99]);
+  assert.deepEqual([...f], [3, 0, 1, 2]);
+  assert.deepEqual([...q], [2, 0, 1, 4, 3, 3]);
+  // a second, larger call on the same buffers starts clean
+  const ids = Int32Array.from({ length: 300 }, (_, i) => (i * 37) % 97);
+  const out = new Int32Array(300);
+  const u2 = c.compact([ids], [out]);
+  assert.deepEqual([...u2], Array.from({ length: 96 }, (_, i) => i + 1));
+  for (let i = 0; i < ids.length; i++) assert.equal(out[i], ids[i]);
+  assert.throws(() => c.compact([Int32Array.from([100])], [new Int32Array(1)]), /row 100 outside/);
+  assert.throws(() => c.compact([Int32Array.from([-1])], [new Int32Array(1)]), /row -1 outside/);
 });
 
 test('readOwnedRows reads global rows from their owner\'s shard (local row = row div N)', () => {

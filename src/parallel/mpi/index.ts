@@ -11,7 +11,7 @@ import { MpiStepRunner } from './runner.js';
 
 export { mpiWorld, mpiBuilt, MpiWorld, MPI_INSTALL_HINT, collectiveTimeoutS } from './binding.js';
 export { MpiStepRunner, placeholderState, type MpiRunnerOptions, type MpiStepTimes } from './runner.js';
-export { shardRows, planRequests, remapToCompact } from './shard.js';
+export { shardRows, planRequests, Compactor } from './shard.js';
 
 /** This process's rank and the job size (initialises MPI; fails with what to install without it). */
 export function mpiRank(): { rank: number; size: number } {

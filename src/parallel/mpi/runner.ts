@@ -1,5 +1,5 @@
 import type { Batch, Schema } from '../../data/batch.js';
-import { createModel, uniqueRows, type ModelConfig } from '../../model/index.js';
+import { createModel, type ModelConfig } from '../../model/index.js';
 import type { Model } from '../../model/types.js';
 import type { CollectiveRunner } from '../../train/collective.js';
 import { optim } from '../../train/optim.js';
@@ -8,7 +8,7 @@ import { firstNonFinite, nonFiniteIn, NonFiniteLossError, type StepHyper, type S
 import { log } from '../../util/log.js';
 import { combineOwnedRows, microRange, ownedSlice, sumSlice } from '../reduce.js';
 import type { MpiWorld } from './binding.js';
-import { gatherRows, planRequests, readOwnedRows, remapToCompact, scatterRows, shardRows } from './shard.js';
+import { Compactor, gatherRows, planRequests, readOwnedRows, scatterRows, shardRows } from './shard.js';
 
 export interface MpiRunnerOptions {
   world: MpiWorld;
@@ -101,6 +101,7 @@ export class MpiStepRunner implements CollectiveRunner {
   private seqBuf = new Int32Array(0);
   private gradBuf: Float32Array;
   private rowGradBuf = EMPTY;
+  private readonly compactor: Compactor;
   private abandoned = false;
   private closed = false;
 
@@ -121,6 +122,7 @@ export class MpiStepRunner implements CollectiveRunner {
       this.sliceDispls[u] = a;
     }
     this.gradBuf = new Float32Array(this.P);
+    this.compactor = new Compactor(this.R);
   }
 
   /** Bytes of the embedding table and its optimizer state this rank holds between steps. */
@@ -183,7 +185,11 @@ export class MpiStepRunner implements CollectiveRunner {
     const t0 = performance.now();
 
     // 2. the rows this rank's samples touch, fetched from their owners
-    const unique = uniqueRows([batch.fields, batch.seq], this.R);
+    if (this.fieldsBuf.length < batch.fields.length) this.fieldsBuf = new Int32Array(batch.fields.length);
+    if (this.seqBuf.length < batch.seq.length) this.seqBuf = new Int32Array(batch.seq.length);
+    const fields = this.fieldsBuf.subarray(0, batch.fields.length), seq = this.seqBuf.subarray(0, batch.seq.length);
+    // the unique rows, and the batch's ids as indices into the compact table built below
+    const unique = this.compactor.compact([batch.fields, batch.seq], [fields, seq]);
     const req = planRequests(unique, N);
     const one = new Int32Array(N).fill(1), iota = Int32Array.from({ length: N }, (_, u) => u);
     const got = new Int32Array(N);
@@ -201,11 +207,6 @@ export class MpiStepRunner implements CollectiveRunner {
     const table = this.compact;
     table.fill(0, 0, D);
     scatterRows(values, req.order, 1, D, table);
-    if (this.fieldsBuf.length < batch.fields.length) this.fieldsBuf = new Int32Array(batch.fields.length);
-    if (this.seqBuf.length < batch.seq.length) this.seqBuf = new Int32Array(batch.seq.length);
-    const fields = this.fieldsBuf.subarray(0, batch.fields.length), seq = this.seqBuf.subarray(0, batch.seq.length);
-    remapToCompact(batch.fields, unique, fields);
-    remapToCompact(batch.seq, unique, seq);
     const t1 = performance.now();
 
     // 3. this rank's gradient, as its share of the global-batch mean

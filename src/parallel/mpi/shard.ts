@@ -36,26 +36,76 @@ export function planRequests(unique: Int32Array, size: number): RowRequests {
 }
 
 /**
- * dst[i] = 1 + (position of src[i] in `unique`), 0 for padding: the batch's table rows as indices
- * into the compact table a rank builds each step (row 0 zeros, then the unique rows in order).
- * Throws on a row missing from `unique`.
+ * A micro-batch's table rows as indices into the compact table a rank builds each step (row 0 zeros,
+ * then the batch's unique rows in ascending order): `compact(ids, outs)` writes outs[k][i] = 1 + the
+ * position of ids[k][i] among the unique rows (0 for padding) and returns those rows. One hash pass
+ * over the ids (~10⁵ a micro-batch, ~10⁴ distinct) and a sort of the distinct rows; the buffers are
+ * reused across steps, and the returned array is valid until the next call.
  */
-export function remapToCompact(src: Int32Array, unique: Int32Array, dst: Int32Array): void {
-  const n = unique.length;
-  for (let i = 0; i < src.length; i++) {
-    const r = src[i];
-    if (r === 0) {
-      dst[i] = 0;
-      continue;
+export class Compactor {
+  private keys = new Int32Array(0);
+  private vals = new Int32Array(0);
+  private mask = 0;
+  private shift = 0;
+  private slots = new Int32Array(0);
+  private uniq = new Int32Array(0);
+
+  constructor(private readonly tableRows: number) {}
+
+  private slot(v: number): number {
+    let i = Math.imul(v, 0x9e3779b1) >>> this.shift;
+    for (;;) {
+      const k = this.keys[i];
+      if (k === v || k === 0) return i;
+      i = (i + 1) & this.mask;
     }
-    let lo = 0, hi = n - 1;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if (unique[mid] < r) lo = mid + 1;
-      else hi = mid;
+  }
+
+  compact(ids: Int32Array[], outs: Int32Array[]): Int32Array {
+    let total = 0;
+    for (const a of ids) total += a.length;
+    let cap = 16, bits = 4;
+    while (cap < 2 * Math.min(total, this.tableRows)) {
+      cap *= 2;
+      bits++;
     }
-    if (n === 0 || unique[lo] !== r) throw new Error(`row ${r} is not among the micro-batch's gathered rows`);
-    dst[i] = lo + 1;
+    if (this.keys.length !== cap) {
+      this.keys = new Int32Array(cap);
+      this.vals = new Int32Array(cap);
+      this.mask = cap - 1;
+      this.shift = 32 - bits;
+    } else {
+      this.keys.fill(0); // 0 = empty: row 0 (padding) is never stored
+    }
+    if (this.slots.length < total) this.slots = new Int32Array(total);
+    if (this.uniq.length < total) this.uniq = new Int32Array(total);
+    const slots = this.slots, uniq = this.uniq, keys = this.keys, R = this.tableRows;
+    let n = 0, at = 0;
+    for (const a of ids) {
+      for (let i = 0; i < a.length; i++, at++) {
+        const v = a[i];
+        if (v === 0) {
+          slots[at] = -1;
+          continue;
+        }
+        if (v < 0 || v >= R) throw new Error(`embedding row ${v} outside the table (0..${R - 1}): batch and schema disagree`);
+        const s = this.slot(v);
+        if (keys[s] === 0) {
+          keys[s] = v;
+          uniq[n++] = v;
+        }
+        slots[at] = s;
+      }
+    }
+    const unique = uniq.subarray(0, n).sort();
+    for (let r = 0; r < n; r++) this.vals[this.slot(unique[r])] = r + 1;
+    at = 0;
+    ids.forEach((a, k) => {
+      const out = outs[k];
+      if (out.length < a.length) throw new Error(`compact: output ${k} holds ${out.length} ids, input ${a.length}`);
+      for (let i = 0; i < a.length; i++, at++) out[i] = slots[at] < 0 ? 0 : this.vals[slots[at]];
+    });
+    return unique;
   }
 }
 
