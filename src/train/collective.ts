@@ -23,10 +23,11 @@ export interface CollectiveRunner extends StepRunner {
    */
   snapshot(state: TrainState, moments: boolean): Promise<TrainState | undefined>;
   /**
-   * Every process adopts the lead's scalars (best, badValidations, finished) and its `stop` (an
-   * interrupt); returns whether to stop. Collective.
+   * Every process adopts the lead's scalars (best, badValidations, finished) and whether the lead's
+   * `stop` signal is aborted (an interrupt; read after the runner let pending signal handlers run);
+   * returns whether to stop. Collective.
    */
-  agree(state: TrainState, stop: boolean): Promise<boolean>;
+  agree(state: TrainState, stop?: AbortSignal): Promise<boolean>;
   /**
    * The loop on this process ended with an error: `close` must then leave without waiting for the
    * other processes (the launcher stops them when this one exits with the error).

@@ -172,7 +172,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const whole = await this.whole(state, false);
     // a follower rank takes the lead's verdict (best, early stop)
     if (!whole) {
-      await this.coll!.agree(state, false);
+      await this.coll!.agree(state);
       return;
     }
     const p = predictColumns(o.model, whole.params, whole.table, o.schema, o.valid, o.config.evalBatchSize);
@@ -187,7 +187,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       state.badValidations++;
       if (o.config.patience > 0 && state.badValidations >= o.config.patience) state.finished = 'early-stop';
     }
-    if (this.coll) await this.coll.agree(state, false);
+    if (this.coll) await this.coll.agree(state);
     const ev: ValidEvent = { step: state.step, epoch: state.epoch, logloss: ll, metric, best: state.best!.metric, improved, badValidations: state.badValidations };
     this.metricsLine({ type: 'valid', time: new Date().toISOString(), ...ev });
     this.logger.info(ev, 'validation');
@@ -228,7 +228,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             break outer;
           }
           // every rank of a collective runner stops at the same step: the lead's interrupt decides
-          if (this.coll ? await this.coll.agree(state, Boolean(o.signal?.aborted)) : o.signal?.aborted) {
+          if (this.coll ? await this.coll.agree(state, o.signal) : o.signal?.aborted) {
             interrupted = true;
             break outer;
           }

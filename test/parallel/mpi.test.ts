@@ -5,8 +5,9 @@
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BIN, smallSetup } from '../cli/train-fixture.js';
 import { readCheckpoint, CKPT_LATEST } from '../../src/train/checkpoint.js';
@@ -141,4 +142,28 @@ test('a checkpoint of 2 ranks resumes on 1 rank on the same trajectory', { skip 
   for (const k of ARRAYS) assert.ok(relDiff(a.state[k], b.state[k]) <= 1e-5, `${k}: ${relDiff(a.state[k], b.state[k])}`);
   const log = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step?: number });
   assert.deepEqual(log.filter((l) => l.type === 'step').map((l) => l.step), [1, 2, 3, 4, 5, 6]);
+});
+
+test('SIGUSR2 to mpirun stops every rank after the same step, with a final checkpoint to resume from', { skip }, async () => {
+  const out = join(setup.dir, 'stopped');
+  const args = [BIN, 'train', '--data', setup.data, '--model', 'cmdcm', '--out', out, '--config', setup.config, '--batch-size', String(BATCH),
+    '--epochs', '200', '--checkpoint-every', '0', '--transport', 'mpi'];
+  const p = spawn('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', '2', process.execPath, ...args], {
+    env: { ...process.env, CMDCM_LOG_LEVEL: 'silent', CMDCM_NO_PROGRESS: '1' }, stdio: 'ignore',
+  });
+  const exited = new Promise<number | null>((resolve) => p.on('exit', (code) => resolve(code)));
+  const steps = () => (existsSync(join(out, 'metrics.jsonl')) ? readFileSync(join(out, 'metrics.jsonl'), 'utf8').split('\n').filter((l) => l.includes('"type":"step"')).length : 0);
+  // signal once training is under way (mpirun turns SIGINT into killing the job; it forwards SIGUSR2)
+  for (let i = 0; i < 600 && steps() < 3; i++) await sleep(100);
+  assert.ok(steps() >= 3, 'training did not start');
+  p.kill('SIGUSR2');
+  const code = await exited;
+  // the lead's exit code 130 (interrupted), which mpirun passes on
+  assert.equal(code, 130);
+  const ck = await readCheckpoint(join(out, CKPT_LATEST));
+  const done = steps();
+  assert.equal(ck.state.step, done);
+  // stopped, not finished: --resume continues it
+  assert.equal(ck.state.finished, null);
+  assert.ok(done >= 3);
 });

@@ -61,6 +61,9 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
+  // mpirun kills the job on SIGINT/SIGTERM but forwards SIGUSR2 to every rank: rank 0's stop is
+  // then every rank's, at the same step, with a final checkpoint
+  process.once('SIGUSR2', onSig);
   let bar: Progress | undefined;
   let base = 0;
   try {
@@ -100,5 +103,6 @@ export async function run(argv: string[]): Promise<number> {
     bar?.done();
     process.removeListener('SIGINT', onSig);
     process.removeListener('SIGTERM', onSig);
+    process.removeListener('SIGUSR2', onSig);
   }
 }
