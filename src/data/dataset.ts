@@ -73,7 +73,8 @@ import { join } from 'node:path';
 import { CmdcmError } from '../util/errors.js';
 import { allocColumns, type SequenceSource } from './batch.js';
 import { readShard, type Column } from './shards.js';
-import { packChunk, resolutionSeconds } from './samples.js';
+import { resolutionSeconds } from './types.js';
+import { packChunk } from './sequences.js';
 import { maskImmatureLabels, type LabelHorizons } from './asof.js';
 
 /** Version of the dataset directory layout and meta.json; shards carry their own version. */

@@ -23,11 +23,11 @@ import { dayOfDate, dateOfDay, sidecarPathFor, type PromoSidecar } from './calen
  * of an average click. w is partly visible through a user's history: deal-waiters cart more in
  * earlier pre-windows and buy those items on the earlier promotion day.
  *
- * Per click in a pre-window of promotion P (sig = logistic):
- *   p_atc  = sig(-3.9 + 0.5q + 1.6w + 0.8ws + 0.3b)         a cart of the item, after the click
- *   p_dir  = sig(-4.3 + 0.5q + 0.7b - 2.0ws)                a buy before P's day
- *   p_t    = sig(-4.9 + 2.4w + 1.2s + 0.4q)                 a P-day buy given a cart
- *   p_t0   = sig(-8.0 + 2.0w + 1.0s)                        a P-day buy without a cart
+ * Per click in a pre-window of promotion P (sig = logistic; K = `confounding`, default 1):
+ *   p_atc  = sig(-3.9 + 0.5q + K(1.6w + 0.8ws) + 0.3b)      a cart of the item, after the click
+ *   p_dir  = sig(-4.3 + 0.5q + 0.7b - 2.0Kws)               a buy before P's day
+ *   p_t    = sig(-4.9 + 2.4Kw + 1.2s + 0.4q)                a P-day buy given a cart
+ *   p_t0   = sig(-8.0 + 2.0Kw + 1.0s)                       a P-day buy without a cart
  * and the outcome is drawn as: direct ~ p_dir; atc ~ p_atc; unless direct, delayed ~ (atc ? p_t : p_t0).
  * Ground truth for the target pre-window's clicks:
  *   p_transition = P(delayed | click, do(atc)) = (1 - p_dir) p_t
@@ -43,6 +43,12 @@ export interface GenerateOptions {
   users?: number;
   items?: number;
   days?: number;
+  /**
+   * Strength of the deal-waiting confounding (default 1): multiplies every effect of the user's
+   * deal-waiting propensity w on carting, buying early and buying on the promotion day. 0 removes
+   * the confounder (carted clicks are then no selected population); 2 doubles it.
+   */
+  confounding?: number;
 }
 
 export interface GenerateResult {
@@ -60,7 +66,7 @@ export interface GenerateResult {
   truthRows: number;
 }
 
-export const GENERATE_DEFAULTS = { seed: 1, users: 3000, items: 2000, days: 42 };
+export const GENERATE_DEFAULTS = { seed: 1, users: 3000, items: 2000, days: 42, confounding: 1 };
 export const PRE_DAYS = 10;
 const TARGET_DATE = '2014-12-12';
 const HISTORICAL_DATES = ['2014-06-18', '2014-11-11'];
@@ -136,6 +142,8 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
   const nUsers = opts.users ?? GENERATE_DEFAULTS.users;
   const nItems = opts.items ?? GENERATE_DEFAULTS.items;
   const days = opts.days ?? GENERATE_DEFAULTS.days;
+  const K = opts.confounding ?? GENERATE_DEFAULTS.confounding;
+  if (!(Number.isFinite(K) && K >= 0 && K <= 10)) throw new CmdcmError(`--confounding: must be a number in [0, 10], got ${K}`, { exitCode: 2 });
   for (const [flag, v, min, max] of [['users', nUsers, 1, 1e8], ['items', nItems, 1, 1e8], ['days', days, 2 * PRE_DAYS + 2, 3650], ['seed', seed, 0, 2 ** 32 - 1]] as const) {
     if (!Number.isInteger(v) || v < min || v > max) throw new CmdcmError(`--${flag}: must be an integer in [${min}, ${max}], got ${v}`, { exitCode: 2 });
   }
@@ -300,10 +308,10 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
           const pdDay = promoDays[win];
           const lastHour = pdDay * SECONDS_PER_DAY - SECONDS_PER_HOUR;
           const later = (meanHours: number) => Math.min(lastHour, t + (rng.next() < 0.55 ? 0 : Math.ceil(rng.exp(meanHours))) * SECONDS_PER_HOUR);
-          const pAtc = sig(-3.9 + 0.5 * qi + 1.6 * w + 0.8 * w * si + 0.3 * b);
-          const pDir = sig(-4.3 + 0.5 * qi + 0.7 * b - 2.0 * w * si);
-          const pT = sig(-4.9 + 2.4 * w + 1.2 * si + 0.4 * qi);
-          const pT0 = sig(-8.0 + 2.0 * w + 1.0 * si);
+          const pAtc = sig(-3.9 + 0.5 * qi + K * (1.6 * w + 0.8 * w * si) + 0.3 * b);
+          const pDir = sig(-4.3 + 0.5 * qi + 0.7 * b - K * 2.0 * w * si);
+          const pT = sig(-4.9 + K * 2.4 * w + 1.2 * si + 0.4 * qi);
+          const pT0 = sig(-8.0 + K * 2.0 * w + 1.0 * si);
           const direct = rng.next() < pDir;
           const atc = rng.next() < pAtc;
           let tc = t;
@@ -317,8 +325,8 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
             tRows.push({ t, item, pDir, pAtc, pTrans: (1 - pDir) * pT, pDel: (1 - pDir) * (pAtc * pT + (1 - pAtc) * pT0) });
           }
         } else {
-          const pAtc = sig(-4.0 + 0.5 * qi + 0.3 * b + 0.4 * w);
-          const pBuy = promo ? sig(-4.6 + 0.5 * qi + 0.7 * b + 1.5 * w * si) : sig(-4.5 + 0.5 * qi + 0.7 * b);
+          const pAtc = sig(-4.0 + 0.5 * qi + 0.3 * b + K * 0.4 * w);
+          const pBuy = promo ? sig(-4.6 + 0.5 * qi + 0.7 * b + K * 1.5 * w * si) : sig(-4.5 + 0.5 * qi + 0.7 * b);
           let tc = t;
           const later = (meanHours: number) => t + (rng.next() < 0.5 ? 0 : Math.ceil(rng.exp(meanHours))) * SECONDS_PER_HOUR;
           if (rng.next() < pAtc) { tc = promo ? t : later(10); add(tc, item, CART); }

@@ -14,7 +14,10 @@ import type { ItemDayStats } from './stats.js';
 import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
 import { resolveAsOf, formatAsOf, labelHorizons } from './asof.js';
 import { SeenBefore } from './stats.js';
-import { planSamples, buildSamples, buildSamplesFromParts, inRankOrder, resolutionSeconds, type SampleOptions, type SampleChunk, type SamplePlan, type BuildStats, type EventPart } from './samples.js';
+import { buildSamples, buildSamplesFromParts, type BuildStats, type EventPart } from './samples.js';
+import { planSamples, inRankOrder, type SampleOptions, type SamplePlan } from './sample-plan.js';
+import type { SampleChunk } from './chunks.js';
+import { resolutionSeconds } from './types.js';
 import { writeShardColumns } from './shards.js';
 import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
 

@@ -48,6 +48,11 @@ export interface Promotion {
 export const SECONDS_PER_DAY = 86400;
 export const SECONDS_PER_HOUR = 3600;
 
+/** Seconds of one time bucket at a log's resolution (labels and features compare buckets). */
+export function resolutionSeconds(r: TimeResolution): number {
+  return r === 'second' ? 1 : r === 'hour' ? SECONDS_PER_HOUR : SECONDS_PER_DAY;
+}
+
 /** The three tasks, in label/mask column order. */
 export const TASKS = ['direct', 'atc', 'delayed'] as const;
 export type TaskName = (typeof TASKS)[number];

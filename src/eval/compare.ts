@@ -2,126 +2,284 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, type Dataset } from '../data/dataset.js';
-import { MODEL_NAMES, type ModelName } from '../model/types.js';
+import type { SampleColumns } from '../data/batch.js';
+import { T_ATC, T_DELAYED, T_DIRECT } from '../data/types.js';
+import { MODEL_NAMES, type ModelName, type Predictions } from '../model/types.js';
 import type { EngineName } from '../engine/index.js';
 import { CmdcmError } from '../util/errors.js';
 import { trainRun, type TrainRunOptions } from '../train/run.js';
 import { Predictor } from '../train/predictor.js';
-import { predictionRows } from '../train/predict-csv.js';
+import { predictionRows, type PredictionRows } from '../train/predict-csv.js';
 import type { TrainConfigInput } from '../train/config.js';
+import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { evaluatePredictions, type EvalReport } from './report.js';
-import { readTruth, truthCorrelation } from './truth.js';
+import { readTruth, truthColumns, truthCorrelation } from './truth.js';
 import { modeledTasks } from './modeled.js';
+import { meanStd, percentileInterval, scoredOrder, userBootstrap, weightedAuc, type ScoredOrder } from './bootstrap.js';
 
 /**
- * Train several models on one dataset with the same trainer settings and seed, evaluate each on the
- * test split, and tabulate. With a ground-truth file, also the Pearson correlation of each model's
- * transition predictions with the true p_transition (the counterfactual tower's target).
+ * Train several models on one dataset with the same trainer settings, each with K seeds, evaluate
+ * each on the test split (the target's clicks at or after asOf), and tabulate mean ± std per
+ * metric, plus each model's paired difference to cmdcm in delayed AUC with a 95 % bootstrap
+ * interval over users (bootstrap.ts).
+ *
+ * With a ground-truth file (`cmdcm generate --truth`): the Pearson correlation of each model's
+ * transition predictions with the true P(delayed | click, do(atc)), and an `oracle` row scoring
+ * the true probabilities themselves. No honest model ranks the test clicks' carts or direct buys
+ * better than the probabilities they were drawn from: a model whose ATC or direct AUC beats the
+ * oracle's with the paired interval above 0 is flagged as a probable leak.
  */
 export interface CompareOptions {
   data: string | Dataset;
   models: ModelName[];
   /** ground-truth CSV from `cmdcm generate` */
   truth?: string;
-  /** keep the runs in out/<model>; default: a temp directory removed afterwards */
+  /** keep the runs in out/<model> (out/<model>/seed-<s> with several seeds); default: a temp directory removed afterwards */
   out?: string;
   train?: TrainConfigInput;
+  /** train each model with this many seeds: train.seed, train.seed + 1, … (default 1) */
+  seeds?: number;
+  /** bootstrap replicates for the intervals (default 200) */
+  bootstrap?: number;
   /** per-model partial model configs */
   modelConfigs?: Partial<Record<ModelName, Record<string, unknown>>>;
   engine?: EngineName;
   workers?: number;
   transport?: TrainRunOptions['transport'];
   gpus?: string[];
-  /** called before each model trains, and with each trainer's listeners */
-  onModelStart?: (model: ModelName, index: number, count: number) => void;
+  /** called before each training run (model k of n, seed j of the seeds) */
+  onModelStart?: (model: ModelName, index: number, count: number, seed: number) => void;
   on?: TrainRunOptions['on'];
   signal?: AbortSignal;
 }
 
-export interface CompareRow {
-  model: ModelName;
-  delayedAuc: number | null;
-  delayedGauc: number | null;
-  delayedLogloss: number | null;
-  delayedPcoc: number | null;
-  atcAuc: number | null;
-  directAuc: number | null;
-  transitionAuc: number | null;
-  /** Pearson(p_transition predicted, truth p_transition); only with a truth file */
-  transitionPearson?: number | null;
+/** The metrics tabulated per model (means over the seeds; `std` beside them). */
+export const COMPARE_METRICS = ['delayedAuc', 'delayedGauc', 'delayedLogloss', 'delayedPcoc', 'atcAuc', 'directAuc', 'transitionAuc', 'transitionPearson'] as const;
+export type CompareMetric = (typeof COMPARE_METRICS)[number];
+
+export interface Interval {
+  /** point estimate (means over seeds of the full test split) */
+  mean: number;
+  lo: number;
+  hi: number;
+}
+
+export interface CompareRow extends Record<CompareMetric, number | null> {
+  /** a model, or 'oracle' for the truth probabilities */
+  model: ModelName | 'oracle';
+  seeds: number[];
+  /** std over the seeds of each metric (0 with one seed; null where undefined) */
+  std: Record<CompareMetric, number | null>;
   truthMatched?: number;
+  /** cmdcm's delayed AUC minus this model's: paired over seeds and bootstrap draws of users */
+  deltaDelayedAuc?: Interval | null;
+  /** tasks (atc, direct) whose AUC beats the oracle's beyond noise: a probable label leak */
+  leak: string[];
+  /** mean over seeds */
   steps: number;
   seconds: number;
   warnings: string[];
+  /** the first seed's report (all reports: `reports`) */
   report: EvalReport;
+  reports: EvalReport[];
+  runDir?: string;
+}
+
+/** One model's predictions on the test split, per seed (what the intervals are computed from). */
+export interface Scored {
+  model: ModelName | 'oracle';
+  seeds: number[];
+  preds: Predictions[];
+  reports: EvalReport[];
+  pearson: (number | null)[];
+  /** test clicks that found their truth row */
+  truthMatched?: number;
+  steps: number[];
+  seconds: number[];
   runDir?: string;
 }
 
 export async function compareModels(opts: CompareOptions): Promise<CompareRow[]> {
   if (opts.models.length === 0) throw new CmdcmError('--models: give at least one model');
   for (const m of opts.models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new CmdcmError(`--models: unknown model '${m}' (expected some of ${MODEL_NAMES.join(', ')})`);
+  const K = opts.seeds ?? 1;
+  if (!Number.isInteger(K) || K < 1 || K > 100) throw new CmdcmError(`--seeds: must be an integer in [1, 100], got ${K}`);
+  const B = opts.bootstrap ?? 200;
+  if (!Number.isInteger(B) || B < 0) throw new CmdcmError(`--bootstrap: must be an integer >= 0, got ${B}`);
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
   const truth = opts.truth ? readTruth(opts.truth) : undefined;
   const root = opts.out ?? mkdtempSync(join(tmpdir(), 'cmdcm-compare-'));
   const test = await ds.load('test', { lazySequences: true });
-  if (test.n === 0) throw new CmdcmError(`${ds.dir}: the test split (target pre-window clicks) is empty`);
-  const rows: CompareRow[] = [];
+  if (test.n === 0) throw new CmdcmError(`${ds.dir}: the test split (the target's clicks at or after ${ds.meta.asOfText}) is empty`);
+  const seed0 = opts.train?.seed ?? DEFAULT_TRAIN_CONFIG.seed;
+  const seeds = Array.from({ length: K }, (_, j) => seed0 + j);
+  const scored: Scored[] = [];
+  let ids: PredictionRows | undefined;
   try {
-    for (const [k, model] of opts.models.entries()) {
-      opts.onModelStart?.(model, k, opts.models.length);
-      const runDir = join(root, model);
-      const res = await trainRun({ data: ds, model, out: runDir, train: opts.train, modelConfig: opts.modelConfigs?.[model], engine: opts.engine, workers: opts.workers, transport: opts.transport, gpus: opts.gpus, on: opts.on, signal: opts.signal });
-      const predictor = await Predictor.load(runDir, { engine: opts.engine });
-      const preds = predictor.predict(test);
-      const report = evaluatePredictions(test, preds, { modeled: modeledTasks(predictor.config.modelConfig) });
-      const t = report.tasks;
-      const row: CompareRow = {
-        model,
-        delayedAuc: t.delayed.auc,
-        delayedGauc: t.delayed.gauc,
-        delayedLogloss: t.delayed.logloss,
-        delayedPcoc: t.delayed.pcoc,
-        atcAuc: t.atc.auc,
-        directAuc: t.direct.auc,
-        transitionAuc: t.transition.auc,
-        steps: res.summary.steps,
-        seconds: res.summary.seconds,
-        warnings: report.warnings,
-        report,
-        runDir: opts.out ? runDir : undefined,
-      };
-      if (truth) {
-        const ids = await predictionRows(ds, test, preds);
-        const c = truthCorrelation(truth, 'p_transition', ids, preds.transition);
-        row.transitionPearson = c.r;
-        row.truthMatched = c.matched;
+    outer: for (const [k, model] of opts.models.entries()) {
+      const s: Scored = { model, seeds: [], preds: [], reports: [], pearson: [], steps: [], seconds: [], runDir: opts.out ? join(root, model) : undefined };
+      scored.push(s);
+      for (const seed of seeds) {
+        opts.onModelStart?.(model, k, opts.models.length, seed);
+        const runDir = K > 1 ? join(root, model, `seed-${seed}`) : join(root, model);
+        const res = await trainRun({ data: ds, model, out: runDir, train: { ...opts.train, seed }, modelConfig: opts.modelConfigs?.[model], engine: opts.engine, workers: opts.workers, transport: opts.transport, gpus: opts.gpus, on: opts.on, signal: opts.signal });
+        const predictor = await Predictor.load(runDir, { engine: opts.engine });
+        const preds = predictor.predict(test);
+        s.seeds.push(seed);
+        s.preds.push(preds);
+        s.reports.push(evaluatePredictions(test, preds, { modeled: modeledTasks(predictor.config.modelConfig) }));
+        s.steps.push(res.summary.steps);
+        s.seconds.push(res.summary.seconds);
+        ids ??= await predictionRows(ds, test, preds);
+        const tc = truth ? truthCorrelation(truth, 'p_transition', ids, preds.transition) : undefined;
+        s.pearson.push(tc ? tc.r : null);
+        s.truthMatched = tc?.matched;
+        if (opts.signal?.aborted) break outer;
       }
-      rows.push(row);
-      if (opts.signal?.aborted) break;
     }
   } finally {
     if (!opts.out) rmSync(root, { recursive: true, force: true });
   }
+  const warnings: string[] = [];
+  if (truth && ids) {
+    const t = truthColumns(truth, ids, ['p_direct', 'p_atc', 'p_transition', 'p_delayed']);
+    if (t.matched === test.n) {
+      const preds: Predictions = { direct: t.cols.p_direct, atc: t.cols.p_atc, transition: t.cols.p_transition, delayed: t.cols.p_delayed };
+      scored.push({ model: 'oracle', seeds: [], preds: [preds], reports: [evaluatePredictions(test, preds)], pearson: [1], steps: [0], seconds: [0] });
+    } else {
+      warnings.push(`${truth.path} covers ${t.matched} of the ${test.n} test clicks: no oracle row`);
+    }
+  }
+  const rows = scored.filter((s) => s.preds.length > 0).map((s) => summarize(s, truth !== undefined));
+  bootstrapIntervals(test, scored.filter((s) => s.preds.length > 0), rows, B, seed0);
+  if (warnings.length) rows[0].warnings.push(...warnings);
   return rows;
+}
+
+export function summarize(s: Scored, withTruth: boolean): CompareRow {
+  const per = (r: EvalReport, pearson: number | null): Record<CompareMetric, number | null> => ({
+    delayedAuc: r.tasks.delayed.auc,
+    delayedGauc: r.tasks.delayed.gauc,
+    delayedLogloss: r.tasks.delayed.logloss,
+    delayedPcoc: r.tasks.delayed.pcoc,
+    atcAuc: r.tasks.atc.auc,
+    directAuc: r.tasks.direct.auc,
+    transitionAuc: r.tasks.transition.auc,
+    transitionPearson: withTruth ? pearson : null,
+  });
+  const all = s.reports.map((r, j) => per(r, s.pearson[j]));
+  const mean = {} as Record<CompareMetric, number | null>, std = {} as Record<CompareMetric, number | null>;
+  for (const m of COMPARE_METRICS) {
+    const st = meanStd(all.map((a) => a[m]));
+    mean[m] = st.mean;
+    std[m] = st.std;
+  }
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+  return {
+    model: s.model, seeds: s.seeds, ...mean, std, leak: [], truthMatched: s.truthMatched,
+    steps: avg(s.steps), seconds: avg(s.seconds),
+    warnings: [...new Set(s.reports.flatMap((r) => r.warnings))],
+    report: s.reports[0], reports: s.reports, runDir: s.runDir,
+  };
+}
+
+/** Test-split samples with a task's label available (the same selection as the report's). */
+function taskIdx(c: SampleColumns, task: number): Int32Array {
+  const out: number[] = [];
+  for (let i = 0; i < c.n; i++) if (c.mask[i * 3 + task] > 0) out.push(i);
+  return Int32Array.from(out);
+}
+
+/**
+ * The paired intervals: Δ delayed AUC of each model against cmdcm, and the leak guard (a model's
+ * atc / direct AUC minus the oracle's). Each replicate scores every model and seed on one draw.
+ */
+export function bootstrapIntervals(test: SampleColumns, scored: Scored[], rows: CompareRow[], B: number, seed: number): void {
+  const ref = scored.findIndex((s) => s.model === 'cmdcm');
+  const oracle = scored.findIndex((s) => s.model === 'oracle');
+  if (B === 0 || (ref < 0 && oracle < 0)) return;
+  const label = (task: number) => {
+    const y = new Float32Array(test.n);
+    for (let i = 0; i < test.n; i++) y[i] = test.labels[i * 3 + task];
+    return y;
+  };
+  const tasks = [
+    { name: 'delayed', col: T_DELAYED, key: 'delayed' as const },
+    { name: 'atc', col: T_ATC, key: 'atc' as const },
+    { name: 'direct', col: T_DIRECT, key: 'direct' as const },
+  ];
+  const idx = tasks.map((t) => taskIdx(test, t.col));
+  const ys = tasks.map((t) => label(t.col));
+  // orders[task][model][seed]
+  const orders: ScoredOrder[][][] = tasks.map((t, ti) => scored.map((s) => s.preds.map((p) => scoredOrder(p[t.key], idx[ti]))));
+  const full = tasks.map((_, ti) => scored.map((s) => meanOf(orders[ti][scored.indexOf(s)].map((o) => weightedAuc(o, ys[ti], ones(test.n))))));
+  const draws: number[][][] = tasks.map(() => scored.map(() => []));
+  // one set of user draws over all test clicks: every task's AUC sees the same resampled users
+  const all = Int32Array.from({ length: test.n }, (_, i) => i);
+  for (const w of userBootstrap(test.user, all, B, seed ^ 0x5eed)) {
+    tasks.forEach((_, ti) => scored.forEach((__, mi) => draws[ti][mi].push(meanOf(orders[ti][mi].map((o) => weightedAuc(o, ys[ti], w))) ?? NaN)));
+  }
+  const interval = (ti: number, a: number, b: number): Interval | null => {
+    const fa = full[ti][a], fb = full[ti][b];
+    const iv = percentileInterval(draws[ti][a].map((x, r) => x - draws[ti][b][r]));
+    return fa === null || fb === null || !iv ? null : { mean: fa - fb, lo: iv[0], hi: iv[1] };
+  };
+  scored.forEach((s, mi) => {
+    const row = rows[mi];
+    if (ref >= 0 && mi !== ref) row.deltaDelayedAuc = interval(0, ref, mi);
+    if (oracle >= 0 && s.model !== 'oracle') {
+      for (const ti of [1, 2]) {
+        const modeled = row.report.tasks[tasks[ti].key].modeled;
+        const iv = modeled ? interval(ti, mi, oracle) : null;
+        if (iv && iv.lo > 0) {
+          row.leak.push(tasks[ti].name);
+          row.warnings.push(`${tasks[ti].name} AUC beats the truth probabilities' by ${iv.mean.toFixed(4)} (95 % interval ${iv.lo.toFixed(4)} .. ${iv.hi.toFixed(4)}): the test clicks' own outcomes probably leak into training`);
+        }
+      }
+    }
+  });
+}
+
+function meanOf(xs: (number | null)[]): number | null {
+  const a = xs.filter((x): x is number => x !== null);
+  return a.length ? a.reduce((s, x) => s + x, 0) / a.length : null;
+}
+
+let onesCache = new Float64Array(0);
+function ones(n: number): Float64Array {
+  if (onesCache.length < n) onesCache = new Float64Array(n).fill(1);
+  return onesCache;
 }
 
 const f = (v: number | null | undefined, d = 4) => (v === null || v === undefined ? 'n/a' : v.toFixed(d));
 
-/** One Markdown table: a row per model. */
+/** One Markdown table: a row per model (mean ± std over seeds), the oracle last. */
 export function compareMarkdown(rows: CompareRow[]): string {
-  const withTruth = rows.some((r) => r.transitionPearson !== undefined);
-  const head = ['model', 'delayed AUC', 'delayed GAUC', 'delayed logloss', 'delayed PCOC', 'atc AUC', 'direct AUC', 'transition AUC'];
+  const withTruth = rows.some((r) => r.transitionPearson !== null);
+  const multi = rows.some((r) => r.seeds.length > 1);
+  const withDelta = rows.some((r) => r.deltaDelayedAuc !== undefined);
+  const head = ['model', 'delayed AUC'];
+  if (withDelta) head.push('Δ vs cmdcm [95 % CI]');
+  head.push('delayed GAUC', 'delayed logloss', 'delayed PCOC', 'atc AUC', 'direct AUC', 'transition AUC');
   if (withTruth) head.push('transition Pearson vs truth');
   head.push('steps', 'train s');
   const lines = [`| ${head.join(' | ')} |`, `|${head.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`];
   for (const r of rows) {
+    const cell = (m: CompareMetric, d = 4) => (multi && r.seeds.length > 1 && r[m] !== null ? `${f(r[m], d)} ± ${f(r.std[m], d)}` : f(r[m], d));
     // a task the model has no head for shows as a prior, not as a meaningless 0.5
-    const m = (t: 'atc' | 'direct', v: number | null) => (r.report.tasks[t].modeled ? f(v) : 'prior');
-    const cells = [r.model, f(r.delayedAuc), f(r.delayedGauc), f(r.delayedLogloss), f(r.delayedPcoc, 3), m('atc', r.atcAuc), m('direct', r.directAuc), f(r.transitionAuc)];
-    if (withTruth) cells.push(f(r.transitionPearson));
-    cells.push(String(r.steps), r.seconds.toFixed(1));
+    const task = (t: 'atc' | 'direct', m: CompareMetric) => (r.report.tasks[t].modeled ? cell(m) + (r.leak.includes(t) ? ' ⚠ leak?' : '') : 'prior');
+    const name = r.model === 'oracle' ? 'truth (oracle)' : r.model;
+    const cells = [name, cell('delayedAuc')];
+    if (withDelta) {
+      const d = r.deltaDelayedAuc;
+      cells.push(r.model === 'cmdcm' ? '—' : d ? `${d.mean >= 0 ? '+' : ''}${d.mean.toFixed(4)} [${d.lo.toFixed(4)}, ${d.hi.toFixed(4)}]` : 'n/a');
+    }
+    cells.push(cell('delayedGauc'), cell('delayedLogloss'), cell('delayedPcoc', 3), task('atc', 'atcAuc'), task('direct', 'directAuc'), cell('transitionAuc'));
+    if (withTruth) cells.push(r.model === 'oracle' ? '1' : cell('transitionPearson'));
+    cells.push(r.model === 'oracle' ? '—' : String(Math.round(r.steps)), r.model === 'oracle' ? '—' : r.seconds.toFixed(1));
     lines.push(`| ${cells.join(' | ')} |`);
   }
+  if (withDelta) lines.push('', 'Δ = cmdcm\'s delayed AUC minus the model\'s (positive: cmdcm ranks better), paired over seeds and over bootstrap draws of the test users.');
   const warn = rows.flatMap((r) => r.warnings.map((w) => `- ${r.model}: ${w}`));
   if (warn.length) lines.push('', '**Warnings**', '', ...warn);
   return lines.join('\n') + '\n';

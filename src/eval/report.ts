@@ -40,7 +40,36 @@ export interface EvalReport {
   tasks: Record<EvalTask, TaskMetrics>;
   /** key: days to promotion */
   byDaysToPromo: Record<string, Record<EvalTask, TaskMetrics>>;
+  /** delayed: deciles of the prediction (equal counts), mean prediction vs observed rate */
+  reliability: ReliabilityBin[];
   warnings: string[];
+}
+
+export interface ReliabilityBin {
+  /** prediction range of the bin */
+  lo: number;
+  hi: number;
+  n: number;
+  meanPred: number;
+  meanLabel: number;
+}
+
+/**
+ * A reliability table of `bins` equal-count bins of the prediction (delayed rates are small, so
+ * equal-width bins would put nearly every click in the first): a calibrated model has
+ * meanPred ≈ meanLabel in every bin.
+ */
+export function reliabilityTable(pred: ArrayLike<number>, label: ArrayLike<number>, idx: ArrayLike<number>, bins = 10): ReliabilityBin[] {
+  const order = Array.from(idx).sort((a, b) => pred[a] - pred[b]);
+  const out: ReliabilityBin[] = [];
+  for (let b = 0; b < bins; b++) {
+    const from = Math.floor((b * order.length) / bins), to = Math.floor(((b + 1) * order.length) / bins);
+    if (to <= from) continue;
+    let sp = 0, sl = 0;
+    for (let k = from; k < to; k++) { sp += pred[order[k]]; sl += label[order[k]] > 0.5 ? 1 : 0; }
+    out.push({ lo: pred[order[from]], hi: pred[order[to - 1]], n: to - from, meanPred: sp / (to - from), meanLabel: sl / (to - from) });
+  }
+  return out;
 }
 
 function selectTask(task: EvalTask, cols: SampleColumns, rows?: ArrayLike<number>): { idx: Int32Array; label: Float32Array } {
@@ -163,7 +192,9 @@ export function evaluatePredictions(cols: SampleColumns, p: Predictions, opts: E
   }
   const byDaysToPromo: EvalReport['byDaysToPromo'] = {};
   for (const d of [...byDay.keys()].sort((a, b) => a - b)) byDaysToPromo[String(d)] = allTasks(cols, p, byDay.get(d)!, modeled).metrics;
-  return { n: cols.n, tasks: overall.metrics, byDaysToPromo, warnings };
+  const dl = selectTask('delayed', cols);
+  const reliability = reliabilityTable(p.delayed, dl.label, dl.idx);
+  return { n: cols.n, tasks: overall.metrics, byDaysToPromo, reliability, warnings };
 }
 
 const f = (v: number | null, digits = 4) => (v === null ? 'n/a' : v.toFixed(digits));
@@ -177,6 +208,10 @@ export function reportMarkdown(r: EvalReport, title = 'Evaluation'): string {
   lines.push('', '#### By days to promotion', '', '| days | n | direct AUC | atc AUC | transition AUC | delayed AUC | delayed GAUC | delayed logloss | delayed PCOC |', '|---:|---:|---:|---:|---:|---:|---:|---:|---:|');
   for (const [d, ms] of Object.entries(r.byDaysToPromo)) {
     lines.push(`| ${d} | ${ms.direct.n} | ${f(ms.direct.auc)} | ${f(ms.atc.auc)} | ${f(ms.transition.auc)} | ${f(ms.delayed.auc)} | ${f(ms.delayed.gauc)} | ${f(ms.delayed.logloss)} | ${f(ms.delayed.pcoc, 3)} |`);
+  }
+  if (r.reliability?.length) {
+    lines.push('', '#### Delayed reliability (deciles of the prediction)', '', '| bin | predictions | n | mean predicted | observed rate | ratio |', '|---:|---|---:|---:|---:|---:|');
+    r.reliability.forEach((b, i) => lines.push(`| ${i + 1} | ${b.lo.toPrecision(3)} – ${b.hi.toPrecision(3)} | ${b.n} | ${b.meanPred.toFixed(5)} | ${b.meanLabel.toFixed(5)} | ${b.meanLabel > 0 ? (b.meanPred / b.meanLabel).toFixed(3) : 'n/a'} |`));
   }
   if (r.warnings.length) lines.push('', '**Warnings**', '', ...r.warnings.map((w) => `- ${w}`));
   return lines.join('\n') + '\n';

@@ -24,7 +24,8 @@ type Task = 'direct' | 'atc' | 'transition' | 'noncart';
 export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architecture {
   const tasks: Task[] = cfg.directTask ? ['direct', 'atc', 'transition'] : ['atc', 'transition'];
   if (cfg.nonCartPath) tasks.push('noncart');
-  const gateIn = (info.denseDim > 0 ? info.gateDenseCols.length : 0) + info.dim;
+  const useEmb = cfg.gateUserEmbedding || info.denseDim === 0;
+  const gateIn = (info.denseDim > 0 ? info.gateDenseCols.length : 0) + (useEmb ? info.dim : 0);
   const nLayers = cfg.towerUnits.length;
 
   const towerGates = (p: ParamView, gin: tf.Tensor2D | null, task: Task, hooks: ForwardHooks): tf.Tensor2D[] | undefined => {
@@ -39,7 +40,7 @@ export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architectu
     declare(b: LayoutBuilder) {
       declareInputs(b, cfg, info);
       if (cfg.gating) {
-        declareGate(b, 'gate/emb', gateIn, cfg.gateUnits, info.embWidth);
+        if (cfg.gateEmbedding) declareGate(b, 'gate/emb', gateIn, cfg.gateUnits, info.embWidth);
         for (const t of tasks) cfg.towerUnits.forEach((u, i) => declareGate(b, `gate/${t}/${i}`, gateIn, cfg.gateUnits, u));
       }
       for (const t of tasks) declareTower(b, `tower/${t}`, info.inputWidth, cfg.towerUnits);
@@ -53,9 +54,11 @@ export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architectu
       let gin: tf.Tensor2D | null = null;
       if (cfg.gating) {
         const u = detach('gateInput', e.user, hooks);
-        gin = e.gateDense ? (tf.concat([e.gateDense, u], 1) as tf.Tensor2D) : u;
-        const g = gate(gin, p, 'gate/emb');
-        emb = tf.mul(emb, hooks.constantGates ? stopGradient(g) : g);
+        gin = e.gateDense && useEmb ? (tf.concat([e.gateDense, u], 1) as tf.Tensor2D) : e.gateDense ?? u;
+        if (cfg.gateEmbedding) {
+          const g = gate(gin, p, 'gate/emb');
+          emb = tf.mul(emb, hooks.constantGates ? stopGradient(g) : g);
+        }
       }
       const input = withDense(emb, e.dense);
       const logit = (t: Task) => towerLogit(input, p, `tower/${t}`, nLayers, towerGates(p, gin, t, hooks));

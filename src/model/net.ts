@@ -9,6 +9,7 @@ import { selectColumns, seqMaskOf, transformDense, type InputInfo, type Inputs }
 import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } from './losses.js';
 import { initParams, LayoutBuilder, ParamView, specSize } from './params.js';
 import { rateLogit, standardizeInPlace, type BaseRates } from './priors.js';
+import { applyCalibration } from './calibration.js';
 import type { GradOut, GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
 
 /**
@@ -164,6 +165,7 @@ export class NetModel implements Model {
         delayed = prob(h.delayed!);
         transition = delayed.slice();
       }
+      if (this.config.delayedCalibration) applyCalibration(this.config.delayedCalibration, delayed);
       return { direct, atc, transition, delayed };
     });
   }

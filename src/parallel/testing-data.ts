@@ -1,5 +1,5 @@
 import { allocColumns, type FieldHash, type SampleColumns, type Schema } from '../data/batch.js';
-import { DENSE_FEATURES } from '../data/samples.js';
+import { DENSE_FEATURES } from '../data/dense-features.js';
 import { Rng } from '../train/rng.js';
 
 /**

@@ -15,6 +15,7 @@ import type { StepRunner } from './step.js';
 import type { TrainState } from './state.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { CKPT_LATEST, CKPT_PREV } from './checkpoint.js';
+import { fitRunCalibration } from './calibrate.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
 
 /**
@@ -192,6 +193,15 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     // progress events come from the lead only
     if (lead) for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
+    // the lead alone (it wrote the checkpoints this reads); an MPI follower only trained
+    if (lead && modelCfg.calibrateDelayed && !opts.signal?.aborted) {
+      const cal = await fitRunCalibration(runDir, modelCfg, ds.schema, valid, train, trainCfg.evalBatchSize);
+      if (cal) {
+        runCfg.modelConfig = { ...modelCfg, delayedCalibration: cal };
+        await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+        logger.info({ calibration: cal }, 'delayed calibration fit');
+      }
+    }
     return { rank, runDir, config: runCfg, summary };
   } finally {
     await own?.close();

@@ -2,7 +2,10 @@ import type { LogEvent, GroupedEvents } from '../../src/data/types.js';
 import { SECONDS_PER_HOUR } from '../../src/data/types.js';
 import { ingestEvents } from '../../src/data/events.js';
 import { buildCalendar } from '../../src/data/calendar.js';
-import { planSamples, buildSamples, packChunk, inRankOrder, type SampleChunk, type SampleOptions } from '../../src/data/samples.js';
+import { buildSamples } from '../../src/data/samples.js';
+import { planSamples, inRankOrder, type SampleOptions } from '../../src/data/sample-plan.js';
+import type { SampleChunk } from '../../src/data/chunks.js';
+import { packChunk } from '../../src/data/sequences.js';
 import { dayOfDate } from '../../src/data/calendar.js';
 
 /** Test-only helpers: hand-built hour-resolution events and a flat view of the built samples. */
@@ -55,7 +58,8 @@ async function samplesOf(events: LogEvent[], promos: string[], opts: SampleOptio
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Rng } from '../../src/data/generate.js';
-import { assertNoLabelColumns, DENSE_FEATURES, bucketsFor } from '../../src/data/samples.js';
+import { assertNoLabelColumns, bucketsFor } from '../../src/data/sample-plan.js';
+import { DENSE_FEATURES } from '../../src/data/dense-features.js';
 
 const PROMOS = ['2014-11-11:10', '2014-12-12:10'];
 const DIRECT = 0, ATC = 1, DELAYED = 2;

@@ -123,9 +123,13 @@ test('the gates see the user statistics only (u_* columns), or every column when
   assert.deepEqual(userStatColumns(['u_a', 'i_b', 'u_c', 'ui_d']), [0, 2]);
   assert.deepEqual(userStatColumns(['x', 'y']), [0, 1]);
   const s = tinySchema(); // dense: u_win_click, i_cart_rate
-  const m = createModel(defaultModelConfig('cmdcm'), s);
+  const m = createModel({ ...defaultModelConfig('cmdcm'), gateEmbedding: true, gateUserEmbedding: true }, s);
   const gateIn = m.layout.specs.find((x) => x.name === 'gate/emb/0/w')!.shape[0];
   assert.equal(gateIn, 1 + m.dim);
+  // the default: no embedding gate, the tower gates see the user statistics alone
+  const d = createModel(defaultModelConfig('cmdcm'), s);
+  assert.ok(!d.layout.specs.some((x) => x.name.startsWith('gate/emb/')));
+  assert.equal(d.layout.specs.find((x) => x.name === 'gate/atc/0/0/w')?.shape[0] ?? d.layout.specs.find((x) => x.name.startsWith('gate/atc/0/') && x.name.endsWith('/w'))!.shape[0], 1);
   const tower = m.layout.specs.find((x) => x.name === 'tower/atc/0/w')!.shape[0];
   assert.equal(tower, (s.fields.length + 1) * m.dim + s.dense.length);
 });

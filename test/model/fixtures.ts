@@ -39,7 +39,9 @@ export function tinySchema(seqLen = 3): Schema {
 }
 
 export function tinyConfig(name: ModelName, over: Partial<ModelConfig> = {}): ModelConfig {
-  return { ...defaultModelConfig(name), dim: 4, towerUnits: [8, 4], attentionUnits: [4], gateUnits: 5, experts: 2, expertUnits: [6], ...over };
+  // every gate path on (the embedding gate and the user embedding as a gate input), so the gradient
+  // and stop-gradient checks cover them; the default's lighter gates have their own cases
+  return { ...defaultModelConfig(name), dim: 4, towerUnits: [8, 4], attentionUnits: [4], gateUnits: 5, experts: 2, expertUnits: [6], gateEmbedding: true, gateUserEmbedding: true, ...over };
 }
 
 export function lcg(seed: number): () => number {

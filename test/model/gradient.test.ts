@@ -19,6 +19,9 @@ const cases: [TermName, ModelName, Parameters<typeof tinyConfig>[1], number?][] 
   ['direct', 'cmdcm', {}, 5e-4],
   ['atc', 'cmdcm', {}],
   ['ctcvr', 'cmdcm', {}],
+  // the default gates: tower gates on the user statistics only
+  ['ctcvr', 'cmdcm', { gateEmbedding: false, gateUserEmbedding: false }],
+  ['atc', 'cmdcm', { gateEmbedding: false, gateUserEmbedding: true }],
   ['cf', 'cmdcm', { counterfactual: 'ipw' }],
   ['cf', 'cmdcm', { counterfactual: 'dr' }],
   ['imp', 'cmdcm', { counterfactual: 'dr' }],

@@ -10,9 +10,11 @@ import { configInputs } from './train.js';
 const FLAGS = {
   data: { type: 'string', help: 'prepared dataset directory' },
   models: { type: 'string', help: `comma-separated models (of ${MODEL_NAMES.join(', ')})` },
-  truth: { type: 'string', help: 'ground-truth CSV of `cmdcm generate`: adds the Pearson correlation of p_transition with the truth' },
+  truth: { type: 'string', help: 'ground-truth CSV of `cmdcm generate`: adds the Pearson correlation of p_transition with the truth, and an oracle row (the true probabilities) that flags a model beating it as a probable leak' },
   out: { type: 'string', help: 'keep each run in OUT/<model> (default: temporary, removed)' },
   json: { type: 'string', help: 'also write the rows as JSON to this file' },
+  seeds: { type: 'string', default: '1', help: 'train each model with K seeds (--seed, --seed + 1, …): mean ± std per metric' },
+  bootstrap: { type: 'string', default: '200', help: 'bootstrap draws of the test users for the 95 % intervals (0: none)' },
   ...TRAIN_FLAGS,
 } satisfies Record<string, FlagSpec>;
 
@@ -37,15 +39,17 @@ export async function run(argv: string[]): Promise<number> {
     truth: strFlag(values, 'truth'),
     out: strFlag(values, 'out'),
     train: inputs.train,
+    seeds: numFlag(values, 'seeds', { int: true, min: 1, max: 100 }),
+    bootstrap: numFlag(values, 'bootstrap', { int: true, min: 0 }),
     engine: engineFlag(values),
     workers: numFlag(values, 'workers', { int: true, min: 1 }) ?? 1,
     modelConfigs: inputs.modelConfig ? Object.fromEntries(list.map((m) => [m, inputs.modelConfig])) : undefined,
     transport: noMpi(transportFlag(values)),
     gpus: await gpusFlag(values),
-    onModelStart: (m, k, n) => {
+    onModelStart: (m, k, n, seed) => {
       bar?.done();
       bar = undefined;
-      current = `${m} (${k + 1}/${n})`;
+      current = `${m} (${k + 1}/${n}, seed ${seed})`;
       process.stderr.write(`cmdcm compare: training ${current}\n`);
     },
     on: {
@@ -61,7 +65,7 @@ export async function run(argv: string[]): Promise<number> {
   bar?.done();
   process.stdout.write(compareMarkdown(rows));
   const jsonPath = strFlag(values, 'json');
-  if (jsonPath) await writeFileAtomic(jsonPath, JSON.stringify(rows.map(({ report, ...r }) => ({ ...r, tasks: report.tasks })), null, 2) + '\n');
+  if (jsonPath) await writeFileAtomic(jsonPath, JSON.stringify(rows.map(({ report, reports, ...r }) => ({ ...r, tasks: report.tasks, reliability: report.reliability, perSeed: reports.map((x) => x.tasks) })), null, 2) + '\n');
   return 0;
 }
 

@@ -24,7 +24,7 @@ const FLAGS = {
   seed: { type: 'string', default: String(GENERATE_DEFAULTS.seed), help: 'seed for the generator and the trainer' },
   users: { type: 'string', default: String(DEMO_USERS), help: 'synthetic users (half the generator default, so the demo takes minutes)' },
   items: { type: 'string', default: String(DEMO_ITEMS), help: 'synthetic items' },
-  epochs: { type: 'string', default: '2', help: 'training epochs per model' },
+  epochs: { type: 'string', default: '1', help: 'training epochs per model' },
   engine: { type: 'string', default: 'auto', help: 'native | cpu | tensorflow | auto' },
   workers: { type: 'string', default: '1', help: 'worker threads per training run' },
 } satisfies Record<string, FlagSpec>;
@@ -39,7 +39,7 @@ export async function run(argv: string[]): Promise<number> {
   const models = (strFlag(values, 'models') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw flagError('models', `unknown model '${m}' (expected some of ${MODEL_NAMES.join(', ')})`);
   const seed = numFlag(values, 'seed', { int: true, min: 0 }) ?? GENERATE_DEFAULTS.seed;
-  const epochs = numFlag(values, 'epochs', { int: true, min: 1 }) ?? 2;
+  const epochs = numFlag(values, 'epochs', { int: true, min: 1 }) ?? 1;
   const workers = numFlag(values, 'workers', { int: true, min: 1 }) ?? 1;
   mkdirSync(dir, { recursive: true });
   const say = (s: string) => process.stderr.write(`cmdcm demo: ${s}\n`);

@@ -8,6 +8,7 @@ const FLAGS: Record<string, FlagSpec> = {
   truth: { type: 'string', help: 'also write the ground truth of the target pre-window\'s clicks to this CSV' },
   seed: { type: 'string', default: String(GENERATE_DEFAULTS.seed), help: 'random seed (same seed, same files)' },
   users: { type: 'string', default: String(GENERATE_DEFAULTS.users), help: 'number of users' },
+  confounding: { type: 'string', default: String(GENERATE_DEFAULTS.confounding), help: 'strength of the deal-waiting confounder (0 = none, 1 = default world, 2 = strong)' },
   items: { type: 'string', default: String(GENERATE_DEFAULTS.items), help: 'number of items' },
   days: { type: 'string', default: String(GENERATE_DEFAULTS.days), help: 'days of log, ending on the target promotion day 2014-12-12' },
 };
@@ -27,6 +28,7 @@ export async function run(argv: string[]): Promise<number> {
     truth: strFlag(values, 'truth'),
     seed: numFlag(values, 'seed', { int: true, min: 0, max: 2 ** 32 - 1 }),
     users: numFlag(values, 'users', { int: true, min: 1 }),
+    confounding: numFlag(values, 'confounding', { min: 0, max: 10 }),
     items: numFlag(values, 'items', { int: true, min: 1 }),
     days: numFlag(values, 'days', { int: true, min: 1 }),
   });
