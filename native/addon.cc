@@ -11,7 +11,6 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cmdcm::InitParallelReduce(env, exports);
   cmdcm::InitData(env, exports);
   cmdcm::InitEmbedding(env, exports);
-  cmdcm::InitMpi(env, exports);
   return exports;
 }
 

@@ -20,5 +20,4 @@ void InitShm(Napi::Env env, Napi::Object exports);       // native/parallel/shm.
 void InitParallelReduce(Napi::Env env, Napi::Object exports); // native/parallel/reduce.cc
 void InitData(Napi::Env env, Napi::Object exports);      // native/data/*.cc
 void InitEmbedding(Napi::Env env, Napi::Object exports); // native/model/embedding.cc
-void InitMpi(Napi::Env env, Napi::Object exports);       // native/parallel/mpi.cc
 }  // namespace cmdcm

@@ -227,11 +227,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             state.finished = 'max-steps';
             break outer;
           }
-          // A turn of the event loop each step: a step may run synchronously (the in-thread runner,
-          // MPI ranks), and a signal handler or timer that aborts must get to run during training,
-          // not after it (measured before: SIGINT to a single-process `cmdcm train` took effect
-          // only once every epoch was done).
-          await new Promise<void>((resolve) => setImmediate(resolve));
           // every rank of a collective runner stops at the same step: the lead's interrupt decides
           if (this.coll ? await this.coll.agree(state, o.signal) : o.signal?.aborted) {
             interrupted = true;

@@ -17,7 +17,7 @@ import { shardRows } from '../../src/parallel/mpi/shard.js';
 function mpirunMissing(): string | false {
   const r = spawnSync('mpirun', ['--version'], { encoding: 'utf8' });
   if (r.error || r.status !== 0) return 'mpirun is not installed (Debian: apt-get install openmpi-bin libopenmpi-dev; CI installs it)';
-  if (!mpiBuilt()) return 'the addon was built without MPI (install libopenmpi-dev, then npx node-gyp rebuild)';
+  if (!mpiBuilt()) return 'cmdcm was built without its MPI addon (install libopenmpi-dev, then npx node-gyp rebuild)';
   return false;
 }
 const skip = mpirunMissing();

@@ -1,16 +1,19 @@
-import { loadAddon } from '../../native.js';
+import { createRequire } from 'node:module';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { CmdcmError } from '../../util/errors.js';
 
 /**
- * The addon's MPI collectives (native/parallel/mpi.cc), each bounded by a deadline: a collective
- * that does not complete in time asks every rank whether it is alive and fails with an error naming
+ * The MPI addon's collectives (native/mpi/mpi.cc, built as build/Release/cmdcm_mpi.node where the
+ * build found MPI; the main addon never links libmpi), each bounded by a deadline: a collective that
+ * does not complete in time asks every rank whether it is alive and fails with an error naming
  * those that did not answer, instead of hanging the job.
  */
 export type MpiArray = Float32Array | Int32Array | Float64Array | Uint8Array;
 type Outcome = null | { timedOut: true; silent: number[] };
 
 interface MpiAddon {
-  mpiBuilt(): boolean;
   mpiInit(): { rank: number; size: number; host: string };
   mpiFinalize(): void;
   mpiAbort(code: number): void;
@@ -22,7 +25,7 @@ interface MpiAddon {
 }
 
 export const MPI_INSTALL_HINT =
-  'install an MPI (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin), rebuild the addon (`npm rebuild cmdcm`, or `npx node-gyp rebuild` in a checkout) and launch the ranks with `mpirun -np N cmdcm train ... --transport mpi` (or srun)';
+  'install an MPI (Debian/Ubuntu: apt-get install libopenmpi-dev openmpi-bin), build cmdcm\'s MPI addon (`npx node-gyp rebuild` in the cmdcm package directory) and launch the ranks with `mpirun -np N cmdcm train ... --transport mpi` (or srun)';
 
 /** Seconds a collective may wait for the other ranks (CMDCM_MPI_TIMEOUT_S; default 300). */
 export function collectiveTimeoutS(): number {
@@ -33,10 +36,34 @@ export function collectiveTimeoutS(): number {
   return s;
 }
 
-/** Whether this cmdcm's addon was built with MPI. */
+let loaded: { addon?: MpiAddon; why?: string } | undefined;
+
+/** The package root: the nearest directory above this file with package.json and native/. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    dir = dirname(dir);
+  }
+  return dir;
+}
+
+/** cmdcm_mpi.node, or why not. CMDCM_NO_MPI=1 (or CMDCM_NO_NATIVE=1) ignores a built one. */
+function load(): { addon?: MpiAddon; why?: string } {
+  if (loaded) return loaded;
+  if (process.env.CMDCM_NO_MPI === '1' || process.env.CMDCM_NO_NATIVE === '1') return (loaded = { why: 'this cmdcm was built without MPI (or CMDCM_NO_MPI=1 is set)' });
+  const file = join(packageRoot(), 'build', 'Release', 'cmdcm_mpi.node');
+  if (!existsSync(file)) return (loaded = { why: `this cmdcm was built without MPI (no ${file})` });
+  try {
+    return (loaded = { addon: createRequire(import.meta.url)(file) as MpiAddon });
+  } catch (e) {
+    return (loaded = { why: `${file} failed to load (${(e as Error).message.split('\n')[0]})` });
+  }
+}
+
+/** Whether the MPI addon is built and loads. */
 export function mpiBuilt(): boolean {
-  const a = loadAddon() as unknown as Partial<MpiAddon> | undefined;
-  return Boolean(a && typeof a.mpiBuilt === 'function' && a.mpiBuilt() && typeof a.mpiInit === 'function');
+  return load().addon !== undefined;
 }
 
 /** One process's view of the MPI job: its rank, the job size, and the collectives over all ranks. */
@@ -117,9 +144,8 @@ let world: MpiWorld | undefined;
  */
 export function mpiWorld(): MpiWorld {
   if (world) return world;
-  const a = loadAddon() as unknown as Partial<MpiAddon> | undefined;
-  if (!a) throw new CmdcmError(`--transport mpi needs the native addon, which is not available; ${MPI_INSTALL_HINT}`, { exitCode: 2 });
-  if (!mpiBuilt()) throw new CmdcmError(`--transport mpi: this cmdcm's addon was built without MPI; ${MPI_INSTALL_HINT}`, { exitCode: 2 });
-  world = new MpiWorld(a as MpiAddon);
+  const { addon, why } = load();
+  if (!addon) throw new CmdcmError(`--transport mpi: ${why}; ${MPI_INSTALL_HINT}`, { exitCode: 2 });
+  world = new MpiWorld(addon);
   return world;
 }

@@ -307,6 +307,9 @@ export class MpiStepRunner implements CollectiveRunner {
   }
 
   async agree(state: TrainState, stop?: AbortSignal): Promise<boolean> {
+    // A step runs synchronously (the collectives poll inside the addon): without this turn of the
+    // event loop a signal's handler (the CLI's graceful stop) would only run after training.
+    await new Promise<void>((resolve) => setImmediate(resolve));
     const lead = !this.follower;
     const s = this.world.bcastJson(lead ? { best: state.best, badValidations: state.badValidations, finished: state.finished, stop: Boolean(stop?.aborted) } : undefined, 'agreement');
     state.best = s.best;

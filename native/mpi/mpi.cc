@@ -1,6 +1,8 @@
 // MPI for the `--transport mpi` trainer (src/parallel/mpi/): the handful of collectives it needs,
-// each with a deadline. Built only when native/build-config.cjs found an MPI compiler wrapper
-// (CMDCM_HAVE_MPI=1); otherwise `mpiBuilt()` is false and the TypeScript side says what to install.
+// each with a deadline. A separate addon, cmdcm_mpi.node, built only when native/build-config.cjs
+// finds an MPI compiler wrapper (binding.gyp): the main addon never links libmpi, so a binary built
+// on a machine with MPI still loads on one without it. Without it the TypeScript side says what to
+// install.
 //
 // Every collective is posted non-blocking and then polled until it completes or its deadline
 // passes: a blocking MPI call on a rank whose peer hangs (or died without the launcher noticing)
@@ -12,11 +14,6 @@
 #include "addon.h"
 #include "engine/engine.h"
 
-#ifndef CMDCM_HAVE_MPI
-#define CMDCM_HAVE_MPI 0
-#endif
-
-#if CMDCM_HAVE_MPI
 #include <dlfcn.h>
 // the C API only: MPI's C++ bindings are deprecated and their headers warn under -Wextra
 #define OMPI_SKIP_MPICXX 1
@@ -27,12 +24,9 @@
 #include <chrono>
 #include <string>
 #include <vector>
-#endif
 
 namespace cmdcm {
 namespace {
-
-#if CMDCM_HAVE_MPI
 
 MPI_Comm gComm = MPI_COMM_NULL;  // the collectives
 MPI_Comm gPing = MPI_COMM_NULL;  // liveness pings, apart so a probe never matches collective traffic
@@ -329,15 +323,11 @@ Napi::Value Barrier(const Napi::CallbackInfo& info) {
   return Finish(env, reqs, D(info, 0));
 }
 
-#endif  // CMDCM_HAVE_MPI
-
-Napi::Value Built(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), CMDCM_HAVE_MPI != 0); }
-
 }  // namespace
+}  // namespace cmdcm
 
-void InitMpi(Napi::Env env, Napi::Object exports) {
-  exports.Set("mpiBuilt", Napi::Function::New(env, Built));
-#if CMDCM_HAVE_MPI
+static Napi::Object InitMpiModule(Napi::Env env, Napi::Object exports) {
+  using namespace cmdcm;
   exports.Set("mpiInit", Napi::Function::New(env, Init));
   exports.Set("mpiFinalize", Napi::Function::New(env, Finalize));
   exports.Set("mpiAbort", Napi::Function::New(env, Abort));
@@ -346,7 +336,7 @@ void InitMpi(Napi::Env env, Napi::Object exports) {
   exports.Set("mpiBcast", Napi::Function::New(env, Bcast));
   exports.Set("mpiShard", Napi::Function::New(env, Shard));
   exports.Set("mpiBarrier", Napi::Function::New(env, Barrier));
-#endif
+  return exports;
 }
 
-}  // namespace cmdcm
+NODE_API_MODULE(cmdcm_mpi, InitMpiModule)
