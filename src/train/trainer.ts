@@ -166,15 +166,19 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return whole;
   }
 
+  /** Validation, then (collective runner) every rank adopts the lead's verdict: best, early stop. */
+  private async validateAll(state: TrainState): Promise<void> {
+    await this.validate(state);
+    // outside validate(), so a validation that returns early still reaches the agreement
+    if (this.coll && this.opts.valid && this.opts.valid.n > 0) await this.coll.agree(state);
+  }
+
   private async validate(state: TrainState): Promise<void> {
     const o = this.opts;
     if (!o.valid || o.valid.n === 0) return;
+    // a collective runner's lead gathers the table for it; a follower only takes part in that
     const whole = await this.whole(state, false);
-    // a follower rank takes the lead's verdict (best, early stop)
-    if (!whole) {
-      await this.coll!.agree(state);
-      return;
-    }
+    if (!whole) return;
     const p = predictColumns(o.model, whole.params, whole.table, o.schema, o.valid, o.config.evalBatchSize);
     const ll = validationLoglosses(o.valid, p);
     const metric = o.config.earlyStopOn === 'delayed' && ll.delayed !== null ? ll.delayed : ll.sum;
@@ -187,7 +191,6 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       state.badValidations++;
       if (o.config.patience > 0 && state.badValidations >= o.config.patience) state.finished = 'early-stop';
     }
-    if (this.coll) await this.coll.agree(state);
     const ev: ValidEvent = { step: state.step, epoch: state.epoch, logloss: ll, metric, best: state.best!.metric, improved, badValidations: state.badValidations };
     this.metricsLine({ type: 'valid', time: new Date().toISOString(), ...ev });
     this.logger.info(ev, 'validation');
@@ -248,7 +251,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           const ev: StepEvent = { step: r.step, epoch: state.epoch, loss: r.loss, terms: r.terms, lr, samplesPerSec: samples / secs, totalSteps: this.totalSteps };
           this.metricsLine({ type: 'step', ...ev });
           this.emit('step', ev);
-          if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validate(state);
+          if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validateAll(state);
           if (cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) await this.checkpoint(state);
           if (state.finished) break outer;
         }
@@ -257,7 +260,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         state.cursor = 0;
         state.epochRng = state.rng;
         this.emit('epoch', { epoch: state.epoch, step: state.step });
-        if (cfg.validEvery === 0) await this.validate(state);
+        if (cfg.validEvery === 0) await this.validateAll(state);
       }
       // a collective runner's lead reports the whole final state (its own arrays hold a shard)
       final = (await this.checkpoint(state)) ?? state;
