@@ -53,7 +53,7 @@ test('config: overrides merge, unknown keys and bad values name the key', () => 
   assert.equal(c.epochs, 5);
   assert.equal(c.schedule.lr, 0.1);
   assert.equal(c.schedule.kind, DEFAULT_TRAIN_CONFIG.schedule.kind);
-  assert.equal(DEFAULT_TRAIN_CONFIG.epochs, 2, 'defaults untouched');
+  assert.equal(DEFAULT_TRAIN_CONFIG.epochs, 1, 'defaults untouched');
   assert.throws(() => mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { epoch: 3 } as never, 'x.json'), (e: Error) => e instanceof CmdcmError && /x\.json: unknown key "epoch"/.test(e.message));
   assert.throws(() => mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { batchSize: 0 }, 'x.json'), /"batchSize" must be a positive integer/);
   assert.throws(() => mergeTrainConfig(DEFAULT_TRAIN_CONFIG, { schedule: { kind: 'linear' as never } }, 'x.json'), /schedule\.kind/);

@@ -63,10 +63,16 @@ test('real model (cpu engine): run directory contents, and resume is bit-exact',
     const direct = p.model.predict(best.state.params, best.state.table, splits.test);
     const viaPredictor = p.predict(splits.test);
     assert.deepEqual(viaPredictor.delayed, direct.delayed);
-    // non-cart path: p_delayed = p_a·p_t + (1 − p_a)·p_n lies in [p_a·p_t, p_a·p_t + 1 − p_a]
+    // non-cart path: p_delayed = p_a·p_t + (1 − p_a)·p_n lies in [p_a·p_t, p_a·p_t + 1 − p_a] before the
+    // run's calibration, a monotone map of it
+    const raw = createModel({ ...p.config.modelConfig, delayedCalibration: null }, p.config.schema).predict(best.state.params, best.state.table, splits.test);
+    const cal = p.config.modelConfig.delayedCalibration!;
+    assert.ok(cal, 'the run fit a calibration');
     for (let i = 0; i < splits.test.n; i++) {
-      const carted = viaPredictor.atc[i] * viaPredictor.transition[i];
-      assert.ok(viaPredictor.delayed[i] > carted - 1e-7 && viaPredictor.delayed[i] < carted + 1 - viaPredictor.atc[i] + 1e-6);
+      const carted = raw.atc[i] * raw.transition[i];
+      assert.ok(raw.delayed[i] > carted - 1e-7 && raw.delayed[i] < carted + 1 - raw.atc[i] + 1e-6);
+      const z = Math.log(Math.min(Math.max(raw.delayed[i], 1e-6), 1 - 1e-6) / (1 - Math.min(Math.max(raw.delayed[i], 1e-6), 1 - 1e-6)));
+      assert.ok(Math.abs(viaPredictor.delayed[i] - 1 / (1 + Math.exp(-(cal.a + cal.b * z)))) < 1e-6);
     }
     // the dense statistics were fit on the train split, stored with the run, and the predictor applies them
     const fitted = fitDenseStats(splits.train.dense, schema.dense.length, 'none', fullyLabelledRows(splits.train));
@@ -136,16 +142,17 @@ test('compareModels trains each model, tabulates, and correlates p_transition wi
     rows.reverse();
     writeFileSync(join(root, 'truth.csv'), 'user_id,item_id,time,p_direct,p_atc,p_transition,p_delayed,delayed\n' + rows.join('\n') + '\n');
     const res = await compareModels({ data: ds, models: ['cmdcm', 'dnn'], truth: join(root, 'truth.csv'), out: join(root, 'runs'), train: TRAIN, modelConfigs: { cmdcm: SMALL_MODEL, dnn: SMALL_MODEL }, engine: 'cpu' });
-    assert.deepEqual(res.map((r) => r.model), ['cmdcm', 'dnn']);
-    for (const r of res) {
+    // the truth file gives an oracle row too
+    assert.deepEqual(res.map((r) => r.model), ['cmdcm', 'dnn', 'oracle']);
+    for (const r of res.slice(0, 2)) {
       assert.equal(r.truthMatched, t.n);
       const pr = (await Predictor.load(join(root, 'runs', r.model), { engine: 'cpu' })).predict(t);
       assert.ok(Math.abs(r.transitionPearson! - pearson(Array.from(pr.transition), truthP)!) < 1e-9);
       assert.ok(Math.abs(r.delayedAuc! - evaluatePredictions(t, pr).tasks.delayed.auc!) < 1e-9);
     }
     const md = compareMarkdown(res);
-    assert.match(md, /^\| model \| delayed AUC \| delayed GAUC \| delayed logloss \| delayed PCOC \| atc AUC \| direct AUC \| transition AUC \| transition Pearson vs truth \|/);
-    assert.equal(md.split('\n').filter((l) => /^\| (cmdcm|dnn) \|/.test(l)).length, 2);
+    assert.match(md, /^\| model \| delayed AUC \| Δ vs cmdcm \[95 % CI\] \| delayed GAUC \| delayed logloss \| delayed PCOC \| atc AUC \| direct AUC \| transition AUC \| transition Pearson vs truth \|/);
+    assert.equal(md.split('\n').filter((l) => /^\| (cmdcm|dnn|truth \(oracle\)) \|/.test(l)).length, 3);
     await assert.rejects(compareModels({ data: ds, models: ['nope' as never] }), /unknown model 'nope'/);
   } finally {
     rmSync(root, { recursive: true, force: true });
