@@ -303,9 +303,15 @@ Napi::Value Shard(const Napi::CallbackInfo& info) {
       CHECK_RC(rc, "mpiShard (rank 0)");
     }
   } else if (mine > 0) {
+    // counted in rows of dim floats: a shard of a 10⁹-row table holds more than 2³¹ floats (MPI
+    // counts are int), but far fewer than 2³¹ rows
+    MPI_Datatype row;
+    MPI_Type_contiguous(dim, MPI_FLOAT, &row);
+    MPI_Type_commit(&row);
+    types.push_back(row);
     reqs.emplace_back();
-    int rc = toShards ? MPI_Irecv(shard, (int)(mine * dim), MPI_FLOAT, 0, 7, gComm, &reqs.back())
-                      : MPI_Isend(shard, (int)(mine * dim), MPI_FLOAT, 0, 8, gComm, &reqs.back());
+    int rc = toShards ? MPI_Irecv(shard, (int)mine, row, 0, 7, gComm, &reqs.back())
+                      : MPI_Isend(shard, (int)mine, row, 0, 8, gComm, &reqs.back());
     CHECK_RC(rc, "mpiShard");
   }
   Napi::Value out = Finish(env, reqs, D(info, 5));
