@@ -17,6 +17,7 @@ import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
 import { initTrainState, epochPermutation, type TrainState } from './state.js';
 import { localStepRunner, stepHyper, type StepRunner } from './step.js';
+import { isCollective, type CollectiveRunner } from './collective.js';
 import { predictColumns } from './columns.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { loadLastGoodCheckpoint, saveBest, saveCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
@@ -107,6 +108,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   readonly totalSteps: number;
   private readonly fingerprint: string;
   private readonly logger: Logger;
+  /** set when the runner is collective (MPI ranks): each process holds part of the state */
+  private coll?: CollectiveRunner;
 
   constructor(private readonly opts: TrainerOptions) {
     super();
@@ -151,30 +154,54 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return { state: initTrainState(o.model, o.schema, o.config, baseRates(o.train)) };
   }
 
+  /** false on an MPI follower rank: it trains but writes nothing */
+  private get lead(): boolean {
+    return !this.coll?.follower;
+  }
+
   private metricsLine(obj: object): void {
-    if (!this.opts.runDir) return;
+    if (!this.opts.runDir || !this.lead) return;
     const p = join(this.opts.runDir, 'metrics.jsonl');
     withFsErrorsSync(p, 'cannot append to the metrics log', () => appendFileSync(p, JSON.stringify(obj) + '\n'));
   }
 
-  private async checkpoint(state: TrainState): Promise<void> {
-    if (!this.opts.runDir) return;
-    const path = await saveCheckpoint(this.opts.runDir, { meta: this.meta(), state });
+  /** The whole state on this process (a collective runner's lead gathers it), or undefined on a follower. */
+  private async whole(state: TrainState, moments: boolean): Promise<TrainState | undefined> {
+    return this.coll ? this.coll.snapshot(state, moments) : state;
+  }
+
+  /** Writes a checkpoint (lead only); returns the whole state it wrote, undefined on a follower. */
+  private async checkpoint(state: TrainState): Promise<TrainState | undefined> {
+    if (!this.opts.runDir && !this.coll) return state;
+    const whole = await this.whole(state, true);
+    if (!whole || !this.opts.runDir) return whole;
+    const path = await saveCheckpoint(this.opts.runDir, { meta: this.meta(), state: whole });
     this.logger.info({ step: state.step, path }, 'checkpoint');
     this.emit('checkpoint', { step: state.step, path });
+    return whole;
+  }
+
+  /** Validation, then (collective runner) every rank adopts the lead's verdict: best, early stop. */
+  private async validateAll(state: TrainState): Promise<void> {
+    await this.validate(state);
+    // outside validate(), so a validation that returns early still reaches the agreement
+    if (this.coll && this.opts.valid && this.opts.valid.n > 0) await this.coll.agree(state);
   }
 
   private async validate(state: TrainState): Promise<void> {
     const o = this.opts;
     if (!o.valid || o.valid.n === 0) return;
-    const p = predictColumns(o.model, state.params, state.table, o.schema, o.valid, o.config.evalBatchSize);
+    // a collective runner's lead gathers the table for it; a follower only takes part in that
+    const whole = await this.whole(state, false);
+    if (!whole) return;
+    const p = predictColumns(o.model, whole.params, whole.table, o.schema, o.valid, o.config.evalBatchSize);
     const ll = validationLoglosses(o.valid, p);
     const metric = o.config.earlyStopOn === 'delayed' && ll.delayed !== null ? ll.delayed : ll.sum;
     const improved = state.best === null || metric < state.best.metric - o.config.minDelta;
     if (improved) {
       state.best = { metric, step: state.step };
       state.badValidations = 0;
-      if (o.runDir) await saveBest(o.runDir, { meta: this.meta(), state });
+      if (o.runDir) await saveBest(o.runDir, { meta: this.meta(), state: { ...state, params: whole.params, table: whole.table } });
     } else {
       state.badValidations++;
       if (o.config.patience > 0 && state.badValidations >= o.config.patience) state.finished = 'early-stop';
@@ -201,19 +228,23 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const cfg = o.config;
     if (o.runDir) ensureDirSync(o.runDir, 'run directory');
     const { state, resumedFrom } = await this.startState();
-    if (resumedFrom !== undefined && state.finished) {
+    const runner = o.runner ?? localStepRunner(o.model, o.optim);
+    this.coll = isCollective(runner) ? runner : undefined;
+    // (under MPI the ranks go through the loop together, which ends at once for a finished run)
+    if (resumedFrom !== undefined && state.finished && !this.coll) {
       await o.runner?.close?.();
       return this.alreadyFinished(state, resumedFrom);
     }
     // steps logged after the checkpoint resumed from are done again: their old lines would repeat
-    if (resumedFrom !== undefined && o.runDir) trimMetricsAfter(join(o.runDir, 'metrics.jsonl'), resumedFrom);
+    if (resumedFrom !== undefined && o.runDir && this.lead) trimMetricsAfter(join(o.runDir, 'metrics.jsonl'), resumedFrom);
     await o.beforeTraining?.();
-    const runner = o.runner ?? localStepRunner(o.model, o.optim);
     const t0 = Date.now();
     let samples = 0;
     let lastLoss: number | null = null;
     let interrupted = false;
     let batchBuf: SampleColumns | undefined;
+    let final = state;
+    let ok = false;
     // throughput counts from the first step: starting workers (each loads tfjs and builds its model)
     // is a one-time cost that would otherwise make N workers look slower on a short run
     let tSteps = t0;
@@ -233,14 +264,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             state.finished = 'max-steps';
             break outer;
           }
-          if (o.signal?.aborted) {
+          // every rank of a collective runner stops at the same step: the lead's interrupt decides
+          if (this.coll ? await this.coll.agree(state, o.signal) : o.signal?.aborted) {
             interrupted = true;
             break outer;
           }
-          const idx = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
+          let idx = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
           // full batches reuse one buffer (a step never keeps its batch); a short last one is fresh
           const full = idx.length === cfg.batchSize;
-          if (full && !batchBuf) batchBuf = allocColumns(o.schema, cfg.batchSize);
+          // an MPI rank gathers only its own part of the global batch
+          if (this.coll) idx = idx.subarray(...this.coll.batchRange(idx.length));
+          if (full && !batchBuf) batchBuf = allocColumns(o.schema, idx.length);
           const batch = gatherBatch(o.schema, o.train, new Int32Array(idx.buffer, idx.byteOffset, idx.length), full ? batchBuf : undefined);
           const lr = learningRate(cfg.schedule, state.step, this.totalSteps);
           const r = await runner.step(state, batch, stepHyper(cfg, lr));
@@ -251,7 +285,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           const ev: StepEvent = { step: r.step, epoch: state.epoch, loss: r.loss, terms: r.terms, lr, samplesPerSec: samples / secs, totalSteps: this.totalSteps };
           this.metricsLine({ type: 'step', ...ev });
           this.emit('step', ev);
-          if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validate(state);
+          if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validateAll(state);
           if (cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) await this.checkpoint(state);
           if (state.finished) break outer;
         }
@@ -260,10 +294,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         state.cursor = 0;
         state.epochRng = state.rng;
         this.emit('epoch', { epoch: state.epoch, step: state.step });
-        if (cfg.validEvery === 0) await this.validate(state);
+        if (cfg.validEvery === 0) await this.validateAll(state);
       }
-      await this.checkpoint(state);
+      // a collective runner's lead reports the whole final state (its own arrays hold a shard)
+      final = (await this.checkpoint(state)) ?? state;
+      ok = true;
     } finally {
+      if (!ok) this.coll?.abandon();
       if (runner.close) await runner.close();
     }
     const seconds = (Date.now() - t0) / 1000;
@@ -275,7 +312,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       lastLoss,
       seconds,
       samplesPerSec: samples / Math.max((Date.now() - tSteps) / 1000, 1e-3),
-      state,
+      state: final,
       resumedFrom,
     };
     this.metricsLine({ type: 'end', time: new Date().toISOString(), steps: summary.steps, epochs: summary.epochs, finished: summary.finished, best: summary.best, seconds, samplesPerSec: summary.samplesPerSec });

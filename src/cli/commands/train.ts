@@ -63,6 +63,9 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
+  // mpirun kills the job on SIGINT/SIGTERM but forwards SIGUSR2 to every rank: rank 0's stop is
+  // then every rank's, at the same step, with a final checkpoint
+  process.once('SIGUSR2', onSig);
   let bar: Progress | undefined;
   let base = 0;
   try {
@@ -95,11 +98,13 @@ export async function run(argv: string[]): Promise<number> {
     const s = res.summary;
     const best = s.best ? `best validation logloss ${s.best.metric.toFixed(5)} at step ${s.best.step}` : 'no validation yet';
     const why = s.finished === 'early-stop' ? 'early stop' : s.finished === 'interrupted' ? 'interrupted (continue with --resume)' : s.finished === 'max-steps' ? 'step budget reached' : 'all epochs done';
-    process.stdout.write(`trained ${model}: ${s.steps} steps, ${why}, ${best}, ${Math.round(s.samplesPerSec)} samples/s; run in ${out}\n`);
+    // under MPI the lead (rank 0) reports for the job
+    if (res.rank === 0) process.stdout.write(`trained ${model}: ${s.steps} steps, ${why}, ${best}, ${Math.round(s.samplesPerSec)} samples/s; run in ${out}\n`);
     return s.finished === 'interrupted' ? 130 : 0;
   } finally {
     bar?.done();
     process.removeListener('SIGINT', onSig);
     process.removeListener('SIGTERM', onSig);
+    process.removeListener('SIGUSR2', onSig);
   }
 }

@@ -23,7 +23,7 @@ export const TRAIN_FLAGS = {
   'max-steps': { type: 'string', help: 'stop after N steps in total (a budget; 0 = none)' },
   engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | auto (default: auto)' },
   workers: { type: 'string', help: 'data-parallel workers (default: 1)' },
-  transport: { type: 'string', help: 'workers as: thread | process (default: thread; process with --engine tensorflow, one per GPU)' },
+  transport: { type: 'string', help: 'workers as: thread | process | mpi (default: thread; process with --engine tensorflow, one per GPU; mpi: one rank per process under mpirun/srun, README "Beyond one host")' },
   gpus: { type: 'string', help: 'with --transport process: GPU ids for the workers, e.g. 0,1 (default: detected)' },
 } satisfies Record<string, FlagSpec>;
 
@@ -73,12 +73,12 @@ export function engineFlag(v: Record<string, unknown>): EngineName | undefined {
   return e as EngineName;
 }
 
-export const TRANSPORTS = ['thread', 'process'] as const;
+export const TRANSPORTS = ['thread', 'process', 'mpi'] as const;
 
 export function transportFlag(v: Record<string, unknown>): (typeof TRANSPORTS)[number] | undefined {
   const t = strFlag(v, 'transport');
   if (t === undefined) return undefined;
-  if (!(TRANSPORTS as readonly string[]).includes(t)) throw flagError('transport', `expected ${TRANSPORTS.join(' or ')}, got '${t}'`);
+  if (!(TRANSPORTS as readonly string[]).includes(t)) throw flagError('transport', `expected ${TRANSPORTS.join(', ')}, got '${t}'`);
   return t as (typeof TRANSPORTS)[number];
 }
 
