@@ -12,7 +12,6 @@
 // MPI state is per process (MPI_Init once per process), unlike the rest of the addon, which is
 // context-aware: only the main thread of a rank calls these functions.
 #include "addon.h"
-#include "engine/engine.h"
 
 #include <dlfcn.h>
 // the C API only: MPI's C++ bindings are deprecated and their headers warn under -Wextra
@@ -22,11 +21,45 @@
 #include <time.h>
 
 #include <chrono>
+#include <cmath>
+#include <initializer_list>
 #include <string>
 #include <vector>
 
 namespace cmdcm {
 namespace {
+
+// Argument access for this addon's few entry points (they run on a rank's main thread and are
+// called by src/parallel/mpi/binding.ts only). Every typed array is checked (TypeOf, Blocks, or the
+// checks in Shard) before Ptr/Len read it; a number argument that is not a number reads as NaN/0
+// with a TypeError pending, which the entry points surface before any MPI call (NumbersOk).
+template <typename T>
+T* Ptr(const Napi::Value& v) {
+  void* data = nullptr;
+  size_t len = 0;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &len, &data, nullptr, nullptr) != napi_ok) return nullptr;
+  return static_cast<T*>(data);
+}
+size_t Len(const Napi::Value& v) {
+  size_t len = 0;
+  napi_typedarray_type type;
+  if (napi_get_typedarray_info(v.Env(), v, &type, &len, nullptr, nullptr, nullptr) != napi_ok) return 0;
+  return len;
+}
+double D(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() && info[i].IsNumber() ? info[i].As<Napi::Number>().DoubleValue() : NAN; }
+int I(const Napi::CallbackInfo& info, size_t i) { const double d = D(info, i); return d == d ? (int)d : 0; }
+bool B(const Napi::CallbackInfo& info, size_t i) { return i < info.Length() && info[i].ToBoolean().Value(); }
+// The number arguments `idx` of an entry point: a TypeError naming the first that is not one.
+bool NumbersOk(const Napi::CallbackInfo& info, const char* fn, std::initializer_list<size_t> idx) {
+  for (size_t i : idx) {
+    if (i >= info.Length() || !info[i].IsNumber()) {
+      Napi::TypeError::New(info.Env(), std::string(fn) + ": argument " + std::to_string(i) + " must be a number").ThrowAsJavaScriptException();
+      return false;
+    }
+  }
+  return true;
+}
 
 MPI_Comm gComm = MPI_COMM_NULL;  // the collectives
 MPI_Comm gPing = MPI_COMM_NULL;  // liveness pings, apart so a probe never matches collective traffic
@@ -190,6 +223,7 @@ Napi::Value Finalize(const Napi::CallbackInfo& info) {
 
 // mpiAbort(code): ends every rank of the job (the launcher kills them).
 Napi::Value Abort(const Napi::CallbackInfo& info) {
+  if (!NumbersOk(info, "mpiAbort", {0})) return info.Env().Undefined();
   if (gInit) MPI_Abort(MPI_COMM_WORLD, I(info, 0));
   return info.Env().Undefined();
 }
@@ -199,7 +233,8 @@ Napi::Value Abort(const Napi::CallbackInfo& info) {
 
 // Counts and displacements (Int32Array of size ranks) must keep every block inside its array.
 bool Blocks(Napi::Env env, const char* what, const Napi::Value& counts, const Napi::Value& displs, size_t arrayLen) {
-  if (!counts.IsTypedArray() || !displs.IsTypedArray() || Len(counts) < (size_t)gSize || Len(displs) < (size_t)gSize) {
+  const auto isI32 = [](const Napi::Value& v) { return v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_int32_array; };
+  if (!isI32(counts) || !isI32(displs) || Len(counts) < (size_t)gSize || Len(displs) < (size_t)gSize) {
     ThrowRange(env, std::string(what) + ": counts and displacements must be Int32Arrays of one entry per rank");
     return false;
   }
@@ -217,7 +252,7 @@ bool Blocks(Napi::Env env, const char* what, const Napi::Value& counts, const Na
 // mpiAlltoallv(send, sendCounts, sendDispls, recv, recvCounts, recvDispls, timeoutMs) → null | timeout
 Napi::Value Alltoallv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Ready(env)) return env.Undefined();
+  if (!Ready(env) || !NumbersOk(info, "mpiAlltoallv", {6})) return env.Undefined();
   MPI_Datatype ts, tr;
   size_t es, er;
   if (!TypeOf(info[0], &ts, &es) || !TypeOf(info[3], &tr, &er) || ts != tr) return ThrowRange(env, "mpiAlltoallv: send and recv must be typed arrays of one element type");
@@ -231,7 +266,7 @@ Napi::Value Alltoallv(const Napi::CallbackInfo& info) {
 // mpiAllgatherv(send, recv, recvCounts, recvDispls, timeoutMs) → null | timeout
 Napi::Value Allgatherv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Ready(env)) return env.Undefined();
+  if (!Ready(env) || !NumbersOk(info, "mpiAllgatherv", {4})) return env.Undefined();
   MPI_Datatype ts, tr;
   size_t es, er;
   if (!TypeOf(info[0], &ts, &es) || !TypeOf(info[1], &tr, &er) || ts != tr) return ThrowRange(env, "mpiAllgatherv: send and recv must be typed arrays of one element type");
@@ -246,7 +281,7 @@ Napi::Value Allgatherv(const Napi::CallbackInfo& info) {
 // mpiBcast(buf, root, timeoutMs) → null | timeout
 Napi::Value Bcast(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Ready(env)) return env.Undefined();
+  if (!Ready(env) || !NumbersOk(info, "mpiBcast", {1, 2})) return env.Undefined();
   MPI_Datatype t;
   size_t e;
   if (!TypeOf(info[0], &t, &e)) return ThrowRange(env, "mpiBcast: buffer must be a typed array");
@@ -268,7 +303,7 @@ int ShardRows(size_t rows, int u) { return rows > (size_t)u ? (int)((rows - u + 
 // second copy of the table. `full` is ignored (may be empty) on the other ranks.
 Napi::Value Shard(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Ready(env)) return env.Undefined();
+  if (!Ready(env) || !NumbersOk(info, "mpiShard", {2, 3, 5})) return env.Undefined();
   if (!info[0].IsTypedArray() || !info[1].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
       info[1].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) return ThrowRange(env, "mpiShard: full and shard must be Float32Arrays");
   const double rowsD = D(info, 2);
@@ -322,7 +357,7 @@ Napi::Value Shard(const Napi::CallbackInfo& info) {
 // mpiBarrier(timeoutMs) → null | timeout
 Napi::Value Barrier(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!Ready(env)) return env.Undefined();
+  if (!Ready(env) || !NumbersOk(info, "mpiBarrier", {0})) return env.Undefined();
   std::vector<MPI_Request> reqs(1);
   int rc = MPI_Ibarrier(gComm, &reqs[0]);
   CHECK_RC(rc, "MPI_Ibarrier");
