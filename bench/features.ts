@@ -17,7 +17,7 @@ import {
   encodeVocab, hashBytesNative, hashBytesTS, hashVocabNative, hashVocabTS, nativeFeaturesAvailable, packSequencesNative, packSequencesTS,
   type PackedSequences, type PackRequest,
 } from '../src/features/index.js';
-import { mulberry32 } from '../src/util/random.js';
+import { mulberry32 } from '../src/util/rng.js';
 
 export interface FeatureBenchOptions {
   ids?: number;

@@ -28,19 +28,24 @@
  * (grad, publish, barrier, reduce); CMDCM_PHASE_CPU=1 adds `worker_cpu_ms_per_step`, the same
  * phases in that worker thread's own CPU ms (Linux).
  *
+ * `mpi-2@B`, `paired-mpi@B`, `mpi-1-1M`, `mpi-2-1M`: the same training as ranks of an `mpirun` job
+ * (`--transport mpi`, see mpiChild), with each rank's resident memory; left out where mpirun is not
+ * installed. `paired_mpi_2v1` (2 ranks against 1 in-thread worker, alternated) compares with
+ * `paired_threads_2v1`; `rss_1M_mpi_per_rank_2v1` is the largest rank's RSS with 2 ranks over 1.
+ *
  * Memory: `rssPeakMiB` is the peak resident set of the coordinator process (threads included);
  * with worker processes, `pssMiB` adds up every process's proportional set size at the end of the
  * timed steps (shared pages split among the processes that map them, so the shared table counts
  * once), and `rssSumMiB` the plain sum of RSS (counts shared pages in every process).
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { workerExecArgv } from '../src/parallel/heap.js';
 
 interface Conf {
-  mode: 'local' | 'thread' | 'process';
+  mode: 'local' | 'thread' | 'process' | 'mpi';
   workers: number;
   batch: number;
   steps: number;
@@ -107,8 +112,8 @@ function taskCpu(): Record<string, number> {
 async function setup(batch: number, engineName: string, items?: number) {
   process.env.CMDCM_LOG_LEVEL ??= 'silent';
   const { createModel, defaultModelConfig } = await import('../src/model/index.js');
-  const { useEngine } = await import('../src/engine/index.js');
-  const { syntheticSchema, syntheticSamples } = await import('../src/parallel/testing-data.js');
+  const { optimKernels, useEngine } = await import('../src/engine/index.js');
+  const { syntheticSchema, syntheticSamples } = await import('../test/parallel/testing-data.js');
   const { gatherColumns } = await import('../src/data/batch.js');
   const { initTrainState } = await import('../src/train/state.js');
   const { DEFAULT_TRAIN_CONFIG } = await import('../src/train/config.js');
@@ -122,9 +127,9 @@ async function setup(batch: number, engineName: string, items?: number) {
   const data = syntheticSamples(schema, batch * 4, 5);
   const batches = Array.from({ length: 4 }, (_, k) => gatherColumns(schema, data, Array.from({ length: batch }, (_, i) => k * batch + i)));
   const h = stepHyper(cfg, 1e-3);
-  const runner = (mode: Conf['mode'], workers: number) => (mode === 'local' ? localStepRunner(model)
-    : new ParallelStepRunner(model, { workers, transport: mode, engine: engine as never, model: { config: modelConfig }, schema, batchSize: batch }));
-  return { engine, schema, model, batches, h, newState: () => initTrainState(model, schema, cfg), runner };
+  const runner = (mode: Conf['mode'], workers: number) => (mode === 'local' ? localStepRunner(model, optimKernels(engine))
+    : new ParallelStepRunner(model, { workers, transport: mode as 'thread' | 'process', engine: engine as never, model: { config: modelConfig }, schema, batchSize: batch, tableOptimizer: cfg.tableOptimizer }));
+  return { engine, schema, model, modelConfig, cfg, batches, h, newState: () => initTrainState(model, schema, cfg), runner };
 }
 
 async function child(c: Conf): Promise<void> {
@@ -310,9 +315,103 @@ async function pairedChild(c: Conf): Promise<void> {
   }
 }
 
+/**
+ * `mpi-N@B`, `mpi-N-1M` and `paired-mpi@B`: this process is one rank of an `mpirun -np N` job
+ * (src/parallel/mpi). Every rank builds the same synthetic batches and trains on its part of each
+ * (as `cmdcm train --transport mpi` does from the dataset); rank 0 prints the JSON line, with each
+ * rank's resident memory (`per_rank`: RSS now and its peak, the table bytes the rank holds) and
+ * phase times (MpiStepTimes: rows, grad, wait, dense, rowUpdate, gather), and the bytes it sent to
+ * the other ranks per step with the rows its micro-batch touched (the paper model in the README).
+ * `paired-mpi@B` alternates, in the same A-B-B-A rounds as pairedChild, a 1-worker in-thread
+ * training on rank 0 (the other ranks wait in a broadcast) with the N ranks.
+ */
+async function mpiChild(c: Conf): Promise<void> {
+  const { mpiWorld, MpiStepRunner, placeholderState } = await import('../src/parallel/mpi/index.js');
+  const { sliceBatch } = await import('../src/parallel/layout.js');
+  const { columnWidths } = await import('../src/data/batch.js');
+  const world = mpiWorld();
+  const lead = world.rank === 0;
+  const { engine, schema, model, modelConfig, cfg, batches, h, newState, runner } = await setup(c.batch, c.engine, c.items);
+  const mpi = new MpiStepRunner({ world, modelConfig, schema, paramCount: model.layout.total, dim: model.dim, tableOptimizer: cfg.tableOptimizer });
+  const state = lead ? newState() : placeholderState();
+  await mpi.attach(state);
+  const widths = columnWidths(schema);
+  let k = 0;
+  const PH = ['rows', 'grad', 'wait', 'dense', 'rowUpdate', 'gather', 'bytesOut', 'uniqueRows'] as const;
+  const phases = Object.fromEntries(PH.map((p) => [p, 0])) as Record<(typeof PH)[number], number>;
+  const mpiSteps = async (n: number): Promise<number> => {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) {
+      const b = batches[k++ % 4];
+      const [lo, hi] = mpi.batchRange(b.n);
+      await mpi.step(state, sliceBatch(b, lo, hi, widths), h);
+      for (const key of PH) phases[key] += mpi.lastTimes[key];
+    }
+    return (performance.now() - t0) / n;
+  };
+  const base = { bench: 'scaling', label: c.label, mode: 'mpi', ranks: world.size, engine, model: 'cmdcm', batch: c.batch, tableRows: schema.tableRows, dim: model.dim, params: model.layout.total };
+  if (c.paired) {
+    const order = new Int32Array(2);
+    if (lead) {
+      const localState = newState(), local = runner('local', 1);
+      const one = async (n: number) => {
+        world.bcast(order.fill(0).fill(n, 1), 0, 'bench order');
+        const t0 = performance.now();
+        for (let i = 0; i < n; i++) await local.step(localState, batches[k++ % 4], h);
+        return (performance.now() - t0) / n;
+      };
+      const two = async (n: number) => {
+        world.bcast(order.fill(1).fill(n, 1), 0, 'bench order');
+        return mpiSteps(n);
+      };
+      const stats = await abba(c, one, two);
+      world.bcast(order.fill(-1), 0, 'bench order');
+      process.stdout.write(JSON.stringify({ ...base, ...stats }) + '\n');
+    } else {
+      for (;;) {
+        world.bcast(order, 0, 'bench order');
+        if (order[0] < 0) break;
+        if (order[0] === 1) await mpiSteps(order[1]);
+      }
+    }
+    await mpi.close();
+    return;
+  }
+  await mpiSteps(c.warmup);
+  for (const key of PH) phases[key] = 0;
+  const cpu0 = cpuSecs('self');
+  const ms = await mpiSteps(c.steps);
+  const mem = procMem('self');
+  const mine = Float64Array.from([mem.rss, mem.hwm, mpi.tableBytes() / 2 ** 20, cpuSecs('self') - cpu0, ...PH.map((p) => phases[p] / c.steps)]);
+  const all = new Float64Array(world.size * mine.length);
+  world.allgatherv(mine, all, new Int32Array(world.size).fill(mine.length), Int32Array.from({ length: world.size }, (_, u) => u * mine.length), 'bench figures');
+  await mpi.close();
+  if (!lead) return;
+  const per = Array.from({ length: world.size }, (_, u) => all.subarray(u * mine.length, (u + 1) * mine.length));
+  const cpu = per.reduce((a, x) => a + x[3], 0);
+  process.stdout.write(JSON.stringify({
+    ...base, steps: c.steps, ms_per_step: +ms.toFixed(1), samples_per_s: +((c.batch * 1000) / ms).toFixed(1),
+    cpu_ms_per_1k_samples: +((cpu * 1e6) / (c.steps * c.batch)).toFixed(1),
+    cpu_cores_busy: +(cpu / ((ms * c.steps) / 1000)).toFixed(2),
+    per_rank: per.map((x, u) => ({ rank: u, rssMiB: +x[0].toFixed(1), rssPeakMiB: +x[1].toFixed(1), tableMiB: +x[2].toFixed(1), ms_per_step: Object.fromEntries(PH.slice(0, 6).map((p, i) => [p, +x[4 + i].toFixed(1)])),
+      bytes_out_per_step: Math.round(x[10]), unique_rows_per_step: Math.round(x[11]) })),
+    rssMaxRankMiB: +Math.max(...per.map((x) => x[0])).toFixed(1),
+  }) + '\n');
+}
+
+/** Whether `mpirun` runs here (the mpi rows are left out, with a note, where it does not). */
+function haveMpirun(): boolean {
+  return spawnSync('mpirun', ['--version'], { stdio: 'ignore' }).status === 0;
+}
+
 function runChild(c: Conf, execArgv = process.execArgv): Promise<Record<string, number | string>> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(c)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const self = [...execArgv, fileURLToPath(import.meta.url), '--child', JSON.stringify(c)];
+    // an mpi configuration is an mpirun job of `workers` ranks, each with the worker processes' heap settings
+    const [cmd, argv] = c.mode === 'mpi'
+      ? ['mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', String(c.workers), process.execPath, ...workerExecArgv(execArgv), ...self.slice(execArgv.length)]]
+      : [process.execPath, self];
+    const p = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     p.stdout.on('data', (d) => (out += d));
     p.on('close', (code) => {
@@ -335,6 +434,7 @@ async function main(): Promise<void> {
   if (values.child) {
     const c = JSON.parse(values.child) as Conf;
     if (c.serve) return serveChild(c);
+    if (c.mode === 'mpi') return mpiChild(c);
     if (c.paired) return c.mode === 'local' ? pairedCeilingChild(c) : pairedChild(c);
     return child(c);
   }
@@ -358,6 +458,8 @@ async function main(): Promise<void> {
       { mode: 'thread', workers: 2, batch, steps, warmup, engine, label: at('paired-threads'), paired },
       { mode: 'process', workers: 2, batch, steps, warmup, engine, label: at('paired-processes'), paired },
       { mode: 'local', workers: 2, batch, steps, warmup, engine, label: at('paired-independent'), paired },
+      { mode: 'mpi', workers: 2, batch, steps, warmup, engine, label: at('mpi-2') },
+      { mode: 'mpi', workers: 2, batch, steps, warmup, engine, label: at('paired-mpi'), paired },
     );
   }
   // memory with a 1M-row table: once, at the first batch size
@@ -367,7 +469,11 @@ async function main(): Promise<void> {
     { mode: 'thread', workers: 2, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'thread-2-1M' },
     { mode: 'process', workers: 1, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-1-1M' },
     { mode: 'process', workers: 2, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'process-2-1M' },
+    { mode: 'mpi', workers: 1, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'mpi-1-1M' },
+    { mode: 'mpi', workers: 2, batch: b0, steps: big, warmup: 1, engine, items: 1 << 20, label: 'mpi-2-1M' },
   );
+  const mpiOk = haveMpirun();
+  if (!mpiOk) process.stdout.write(JSON.stringify({ bench: 'scaling', note: 'mpirun not found: the mpi rows are left out (Debian: apt-get install openmpi-bin libopenmpi-dev, then rebuild the addon)' }) + '\n');
   const only = values.only?.split(',');
   const repeat = Number(values.repeat);
   if (!Number.isInteger(repeat) || repeat < 1) throw new Error(`--repeat: a positive integer, got '${values.repeat}'`);
@@ -381,7 +487,7 @@ async function main(): Promise<void> {
   };
   const res: Record<string, Record<string, unknown>> = {};
   for (let k = 0; k < repeat; k++) {
-    for (const c of confs.filter((c) => !only || only.includes(c.label.split('@')[0]))) {
+    for (const c of confs.filter((c) => (!only || only.includes(c.label.split('@')[0])) && (c.mode !== 'mpi' || mpiOk))) {
       const r = await runChild(c);
       (runs[c.label] ??= []).push(r);
       if (repeat > 1) process.stderr.write(`${c.label} run ${k + 1}/${repeat}: ${r.samples_per_s ?? `2v1 ${r.speedup_2v1_median}`}${r.samples_per_s ? ' samples/s' : ''}\n`);
@@ -430,6 +536,8 @@ async function main(): Promise<void> {
       paired_threads_2v1: (res[`paired-threads@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
       paired_processes_2v1: (res[`paired-processes@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
       paired_ceiling_independent_2v1: (res[`paired-independent@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
+      paired_mpi_2v1: (res[`paired-mpi@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
+      mpi_2_vs_thread_2: r(`mpi-2@${b}`, `thread-2@${b}`, 'samples_per_s'),
     })),
     // each worker count at its own best global batch: what a user tuning the batch size gets
     best_threads_2v1: best('thread-2', 'thread-1'),
@@ -437,6 +545,8 @@ async function main(): Promise<void> {
     rss_1M_threads_2v1: r('thread-2-1M', 'thread-1-1M', 'rssPeakMiB'),
     pss_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'pssMiB'),
     rssSum_1M_processes_2v1: r('process-2-1M', 'process-1-1M', 'rssSumMiB'),
+    // the largest rank's resident memory, 2 ranks against 1: each rank holds half the table
+    rss_1M_mpi_per_rank_2v1: r('mpi-2-1M', 'mpi-1-1M', 'rssMaxRankMiB'),
     targets: { speedup: 1.7, memory: 1.3 },
   }) + '\n');
 }

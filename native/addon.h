@@ -2,15 +2,9 @@
 #pragma once
 #include <napi.h>
 
-#include <string>
+#include "args.h"
 
 namespace cmdcm {
-// The addon is built without C++ exceptions (NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS): a bad argument
-// sets a RangeError pending on the env, and the function returns undefined.
-inline Napi::Value ThrowRange(Napi::Env env, const std::string& msg) {
-  Napi::RangeError::New(env, msg).ThrowAsJavaScriptException();
-  return env.Undefined();
-}
 
 void InitHashing(Napi::Env env, Napi::Object exports);   // native/features/hashing.cc
 void InitPacking(Napi::Env env, Napi::Object exports);   // native/features/packing.cc

@@ -13,7 +13,10 @@ function sources() {
   const walk = (dir) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
       const p = path.join(dir, e.name);
-      if (e.isDirectory()) walk(p);
+      // native/mpi/ is the separate MPI addon (binding.gyp's cmdcm_mpi target), never part of this one
+      if (e.isDirectory()) {
+        if (p !== path.join(root, 'mpi')) walk(p);
+      }
       else if (e.name.endsWith('.cc')) out.push(path.relative(path.join(root, '..'), p));
     }
   };
@@ -47,7 +50,38 @@ function findBlas() {
   return null;
 }
 
+// MPI (the `--transport mpi` trainer): found through the compiler wrapper every MPI installs (Open
+// MPI's `mpicxx --showme`, MPICH's `mpicxx -show`). It builds a second addon, cmdcm_mpi.node
+// (native/mpi/), so the main addon never links libmpi. CMDCM_NO_MPI=1 leaves it out.
+function findMpi() {
+  if (process.env.CMDCM_NO_MPI === '1') return null;
+  const run = (cmd) => {
+    try {
+      return execSync(cmd, { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    } catch {
+      return null;
+    }
+  };
+  const ompiC = run('mpicxx --showme:compile'), ompiL = run('mpicxx --showme:link');
+  const flags = ompiC !== null && ompiL !== null ? `${ompiC} ${ompiL}` : run('mpicxx -show');
+  if (!flags) return null;
+  const words = flags.split(/\s+/);
+  const inc = words.filter((f) => f.startsWith('-I')).map((f) => f.slice(2));
+  const libDirs = words.filter((f) => f.startsWith('-L'));
+  if (!inc.some((d) => fs.existsSync(path.join(d, 'mpi.h')))) return null;
+  // only the C library, and its directory as the run-time path too
+  return { inc, libs: [...libDirs, ...libDirs.map((d) => '-Wl,-rpath,' + d.slice(2)), '-lmpi'] };
+}
+
 const what = process.argv[2];
+if (what && what.startsWith('mpi-')) {
+  const mpi = findMpi();
+  if (what === 'mpi-found') console.log(mpi ? 1 : 0);
+  else if (what === 'mpi-cflags') console.log(mpi ? mpi.inc.map((i) => '-I' + i).join(' ') : '');
+  else if (what === 'mpi-libraries') console.log(mpi ? mpi.libs.join(' ') : '');
+  else { console.error('usage: build-config.cjs mpi-found|mpi-cflags|mpi-libraries'); process.exit(2); }
+  process.exit(0);
+}
 const blas = findBlas();
 if (what === 'sources') console.log(sources().join(' '));
 else if (what === 'defines') console.log(blas ? 'CMDCM_HAVE_OPENBLAS=1' : 'CMDCM_HAVE_OPENBLAS=0');

@@ -15,7 +15,7 @@ import { trainRun, type TrainRunOptions, type TrainRunResult } from './train/run
 import type { StepEvent, ValidEvent, TrainSummary } from './train/trainer.js';
 import { evaluateRun } from './eval/evaluate.js';
 import { predictRun } from './train/predict-csv.js';
-import { isPlainData, runOffThread } from './train/off-thread.js';
+import { isPlainData, runOffThread } from './workflows/off-thread.js';
 
 export type { TrainRunOptions as TrainOptions, TrainRunResult as TrainResult, ParallelRunnerFactory, ParallelRunnerOptions } from './train/run.js';
 export { Trainer, type TrainerOptions, type TrainerEvents, type StepEvent, type ValidEvent, type TrainSummary } from './train/trainer.js';
@@ -27,7 +27,7 @@ export { readCheckpoint, saveCheckpoint, loadLastGoodCheckpoint, CKPT_VERSION, t
 export { Predictor, type PredictorOptions } from './train/predictor.js';
 export { formatTime, rowsToCsv, PREDICTION_COLUMNS, type PredictionRows } from './train/predict-csv.js';
 export { readRunConfig, type RunConfig } from './train/run-dir.js';
-export { Rng } from './train/rng.js';
+export { Rng } from './util/rng.js';
 export { auc, gauc, logloss, pcoc, pearson } from './eval/metrics.js';
 export { evaluatePredictions, reportMarkdown, EVAL_TASKS, SUSPICIOUS_AUC, type EvalReport, type TaskMetrics, type EvalTask } from './eval/report.js';
 export { type RunEvaluation } from './eval/evaluate.js';
@@ -41,7 +41,7 @@ export { readEvents, type ReadOptions, type ReadReport } from './data/readers/in
 export { openDataset, type Dataset, type DatasetMeta, type Split } from './data/dataset.js';
 export { allocColumns, gatherColumns, type SampleColumns, type Schema, type Batch } from './data/batch.js';
 export { createModel, defaultModelConfig, resolveModelConfig, MODEL_NAMES, type ModelName, type ModelConfig, type Model, type Predictions } from './model/index.js';
-export { useEngine, type EngineName } from './engine/index.js';
+export { useEngine, optimKernels, tsOptim, type EngineName, type OptimKernels } from './engine/index.js';
 export { CmdcmError } from './util/errors.js';
 
 /** Train a model on a prepared dataset into a run directory (config.json, checkpoints, metrics.jsonl). */

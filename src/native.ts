@@ -10,9 +10,65 @@ import { warnOnce } from './util/log.js';
  * instance). Returns undefined when it cannot load; callers fall back to the TypeScript
  * implementations, and a single warning names why. CMDCM_NO_NATIVE=1 forces the fallback.
  */
-// The addon's surface is typed where it is used (features/, engine/, parallel/), each module
-// declaring the functions it needs.
-export type Addon = Record<string, (...args: any[]) => any>;
+/**
+ * Every function the addon exports (native/**\/*.cc; each checks its arguments with native/args.h
+ * and throws a TypeError or RangeError on a bad call). Modules take the functions they need from
+ * this one declaration (`Pick<AddonFunctions, …>`). A build may predate a function, so `Addon` has
+ * each one optional and its users check it before they rely on it.
+ */
+export interface AddonFunctions {
+  // native/features: hashing, sequence packing, batch gather
+  hashVocab(field: string, offset: number, size: number, bytes: Uint8Array, units: Int32Array, out: Int32Array): Int32Array;
+  hashBytes(field: string, offset: number, size: number, bytes: Uint8Array, starts: Int32Array, out: Int32Array): Int32Array;
+  packSequences(
+    time: Int32Array, itemRow: Int32Array, catRow: Int32Array, behavior: Uint8Array, userStart: Int32Array,
+    sampleUser: Int32Array, sampleTime: Int32Array, seqLen: number, resolution: number,
+    behaviorOffset: number, gapOffset: number, gapBuckets: number, outSeq: Int32Array, outLen: Int32Array,
+  ): void;
+  gatherRows<T extends Int32Array | Float32Array | Uint8Array>(src: T, width: number, idx: Int32Array, dst: T): T;
+  // native/data: the readers' row scanner and id interning
+  scanLogRows(buf: Uint8Array, from: number, to: number, params: Int32Array, single: Int8Array, behKeys: Float64Array, behVals: Int32Array,
+    mmdd: Float64Array, outKey: Float64Array, outOff: Int32Array, outBeh: Uint8Array, outTime: Int32Array, state: Int32Array): void;
+  internSmallRun(table: Int32Array, bits: number, keys: Float64Array, stride: number, first: number, from: number, m: number,
+    out: Int32Array, outBase: number): number;
+  // native/engine: the native engine's kernels (their TS callers: src/engine/native/kernels/)
+  matmul(a: Float32Array, b: Float32Array, out: Float32Array, batch: number, m: number, n: number, k: number,
+    transA: boolean, transB: boolean, strideA: number, strideB: number, bias: Float32Array | null, biasKind: number,
+    act: number, alpha: number): void;
+  gemmInfo(): { gemm: string; simd: string; threads: number; blasBuilt: boolean };
+  setGemm(which: 'openblas' | 'in-tree'): string;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array | Uint8Array, dims: Int32Array, aStrides: Int32Array, bStrides: Int32Array): void;
+  unary(op: number, x: Float32Array, out: Float32Array, alpha: number, beta: number): void;
+  select(cond: Uint8Array, t: Float32Array, e: Float32Array, out: Float32Array, inner: number): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  gather(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array, outer: number, axisSize: number, inner: number): void;
+  segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, numSegments: number, inner: number): void;
+  transpose(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, perm: Int32Array): void;
+  slice(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, begin: Int32Array, size: Int32Array): void;
+  pad(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, before: Int32Array, outShape: Int32Array): void;
+  tile(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: Int32Array, reps: Int32Array): void;
+  // native/engine/optim.cc: the optimizer kernels (src/engine/optim.ts is the reference)
+  adamDense(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number, step: number): void;
+  lazyAdamRows(table: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, rowGrad: Float32Array,
+    lr: number, b1: number, b2: number, eps: number, step: number): void;
+  adagradRows(table: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, rowGrad: Float32Array, lr: number, eps: number): void;
+  // native/model/embedding.cc: the model's host-side unique-row gather
+  embeddingGatherRows(table: Float32Array, dim: number, ids: Int32Array[], alloc?: (n: number) => Float32Array, padRow?: boolean,
+    localOut?: Int32Array[]): { rows: Int32Array; values: Float32Array; local: Int32Array[] };
+  // native/parallel: shared memory, futexes and the workers' fused reduce
+  shmCreate(name: string, bytes: number): ArrayBuffer;
+  shmOpen(name: string): ArrayBuffer;
+  shmUnlink(name: string): boolean;
+  futexWait(buf: ArrayBuffer, byteOffset: number, expected: number, ms: number): 'ok' | 'not-equal' | 'timed-out';
+  futexWake(buf: ArrayBuffer, byteOffset: number, count: number): number;
+  reduceDenseAdam(grads: Float32Array, p: number, workers: number, lo: number, hi: number, params: Float32Array, m: Float32Array, v: Float32Array,
+    lr: number, b1: number, b2: number, eps: number, step: number): void;
+  reduceOwnedRows(workers: number, w: number, counts: Int32Array, rowIdx: Int32Array, rowGrad: Float32Array, cap: number, dim: number,
+    table: Float32Array, m: Float32Array, v: Float32Array, optimizer: 'lazyAdam' | 'adagrad', lr: number, b1: number, b2: number, eps: number, step: number): number;
+  firstNonFinite(a: Float32Array): number;
+}
+export type Addon = Partial<AddonFunctions>;
 
 let cached: Addon | null | undefined;
 

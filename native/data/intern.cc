@@ -5,7 +5,7 @@
 #include <cstdint>
 
 #include "addon.h"
-#include "features/typed_args.h"
+#include "args.h"
 
 namespace cmdcm {
 namespace {
@@ -13,24 +13,25 @@ namespace {
 // internSmallRun(table, bits, keys, stride, first, from, m, out, outBase) -> index of the first key
 // in [from, m) it did not intern (m when all were found); out[outBase + k] = id of key k.
 Napi::Value InternSmallRun(const Napi::CallbackInfo& info) {
+  Args args(info, "internSmallRun");
   Napi::Env env = info.Env();
   int32_t *table, *out;
   double* keys;
   size_t nTable, nKeys, nOut;
   int64_t bits, stride, first, from, m, outBase;
-  if (!args::Typed(info, 0, "table", napi_int32_array, &table, &nTable)) return env.Undefined();
-  if (!args::Int(info, 1, "bits", 1, 30, &bits)) return env.Undefined();
-  if (!args::Typed(info, 2, "keys", napi_float64_array, &keys, &nKeys)) return env.Undefined();
-  if (!args::Int(info, 3, "stride", 1, 64, &stride)) return env.Undefined();
-  if (!args::Int(info, 4, "first", 0, stride - 1, &first)) return env.Undefined();
-  if (!args::Int(info, 5, "from", 0, INT32_MAX, &from)) return env.Undefined();
-  if (!args::Int(info, 6, "m", from, INT32_MAX, &m)) return env.Undefined();
-  if (!args::Typed(info, 7, "out", napi_int32_array, &out, &nOut)) return env.Undefined();
-  if (!args::Int(info, 8, "outBase", 0, INT32_MAX, &outBase)) return env.Undefined();
+  if (!args.Typed(0, "table", &table, &nTable)) return env.Undefined();
+  if (!args.Int(1, "bits", 1, 30, &bits)) return env.Undefined();
+  if (!args.Typed(2, "keys", &keys, &nKeys)) return env.Undefined();
+  if (!args.Int(3, "stride", 1, 64, &stride)) return env.Undefined();
+  if (!args.Int(4, "first", 0, stride - 1, &first)) return env.Undefined();
+  if (!args.Int(5, "from", 0, INT32_MAX, &from)) return env.Undefined();
+  if (!args.Int(6, "m", from, INT32_MAX, &m)) return env.Undefined();
+  if (!args.Typed(7, "out", &out, &nOut)) return env.Undefined();
+  if (!args.Int(8, "outBase", 0, INT32_MAX, &outBase)) return env.Undefined();
   if (nTable < (size_t{2} << bits) || (m > 0 && static_cast<size_t>((m - 1) * stride + first) >= nKeys) ||
       static_cast<size_t>(outBase + m) > nOut) {
-    Napi::RangeError::New(env, "internSmallRun: arrays too short").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.RangeError("arrays too short");
+    return args.Fail();
   }
   const uint32_t mask = (uint32_t{1} << bits) - 1, shift = 32 - static_cast<uint32_t>(bits);
   int64_t k = from;

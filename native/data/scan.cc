@@ -8,7 +8,7 @@
 #include <cstring>
 
 #include "addon.h"
-#include "features/typed_args.h"
+#include "args.h"
 
 namespace cmdcm {
 namespace {
@@ -122,6 +122,7 @@ inline double NumericId(const uint8_t* b, int64_t s, int64_t e) {
 //   numeric), outOff[12k + 2r, +1] = [start, end) of role r (-1, -1 when the format lacks it),
 //   outBeh[k], outTime[k]. state = [position after the last accepted line, lines, rows].
 Napi::Value ScanLogRows(const Napi::CallbackInfo& info) {
+  Args args(info, "scanLogRows");
   Napi::Env env = info.Env();
   uint8_t *buf, *beh;
   int8_t* single;
@@ -129,38 +130,38 @@ Napi::Value ScanLogRows(const Napi::CallbackInfo& info) {
   double *behKeys, *mmdd, *keys;
   size_t nBuf, nParams, nSingle, nBehKeys, nBehVals, nMmdd, nKeys, nOff, nBeh, nTime, nState;
   int64_t from, to;
-  if (!args::Typed(info, 0, "buf", napi_uint8_array, &buf, &nBuf)) return env.Undefined();
-  if (!args::Int(info, 1, "from", 0, static_cast<int64_t>(nBuf), &from)) return env.Undefined();
-  if (!args::Int(info, 2, "to", from, static_cast<int64_t>(nBuf), &to)) return env.Undefined();
-  if (!args::Typed(info, 3, "params", napi_int32_array, &params, &nParams)) return env.Undefined();
-  if (!args::Typed(info, 4, "single", napi_int8_array, &single, &nSingle)) return env.Undefined();
+  if (!args.Typed(0, "buf", &buf, &nBuf)) return env.Undefined();
+  if (!args.Int(1, "from", 0, static_cast<int64_t>(nBuf), &from)) return env.Undefined();
+  if (!args.Int(2, "to", from, static_cast<int64_t>(nBuf), &to)) return env.Undefined();
+  if (!args.Typed(3, "params", &params, &nParams)) return env.Undefined();
+  if (!args.Typed(4, "single", &single, &nSingle)) return env.Undefined();
   int32_t* behValsI;
-  if (!args::Typed(info, 5, "behKeys", napi_float64_array, &behKeys, &nBehKeys)) return env.Undefined();
-  if (!args::Typed(info, 6, "behVals", napi_int32_array, &behValsI, &nBehVals)) return env.Undefined();
-  if (!args::Typed(info, 7, "mmdd", napi_float64_array, &mmdd, &nMmdd)) return env.Undefined();
-  if (!args::Typed(info, 8, "outKey", napi_float64_array, &keys, &nKeys)) return env.Undefined();
-  if (!args::Typed(info, 9, "outOff", napi_int32_array, &off, &nOff)) return env.Undefined();
-  if (!args::Typed(info, 10, "outBeh", napi_uint8_array, &beh, &nBeh)) return env.Undefined();
-  if (!args::Typed(info, 11, "outTime", napi_int32_array, &time, &nTime)) return env.Undefined();
-  if (!args::Typed(info, 12, "state", napi_int32_array, &state, &nState)) return env.Undefined();
+  if (!args.Typed(5, "behKeys", &behKeys, &nBehKeys)) return env.Undefined();
+  if (!args.Typed(6, "behVals", &behValsI, &nBehVals)) return env.Undefined();
+  if (!args.Typed(7, "mmdd", &mmdd, &nMmdd)) return env.Undefined();
+  if (!args.Typed(8, "outKey", &keys, &nKeys)) return env.Undefined();
+  if (!args.Typed(9, "outOff", &off, &nOff)) return env.Undefined();
+  if (!args.Typed(10, "outBeh", &beh, &nBeh)) return env.Undefined();
+  if (!args.Typed(11, "outTime", &time, &nTime)) return env.Undefined();
+  if (!args.Typed(12, "state", &state, &nState)) return env.Undefined();
   const size_t cap = nBeh;
   if (nParams < P_LEN || nSingle < 256 || nBehVals < nBehKeys || nKeys < 3 * cap || nOff < 12 * cap || nTime < cap ||
       nState < 3 || (to > from && buf[to - 1] != '\n')) {
-    Napi::RangeError::New(env, "scanLogRows: inconsistent argument sizes").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.RangeError("inconsistent argument sizes");
+    return args.Fail();
   }
   const int nCols = params[P_NCOLS], behCol = params[P_BEHCOL], kind = params[P_TIMEKIND], timeCol = params[P_TIMECOL];
   const double offsetSec = params[P_OFFSET];
   const int32_t* idCols = params + P_IDCOLS;
   if (nCols < 1 || nCols > kMaxCols || behCol < 0 || behCol >= nCols || timeCol < 0 || timeCol >= nCols ||
       kind < T_DATETIME || kind > T_MMDD || (kind == T_MMDD && nMmdd < 1232)) {
-    Napi::RangeError::New(env, "scanLogRows: bad params").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.RangeError("bad params");
+    return args.Fail();
   }
   for (int r = 0; r < kRoles; r++) {
     if (idCols[r] >= nCols || (r < 3 && idCols[r] < 0)) {
-      Napi::RangeError::New(env, "scanLogRows: bad id columns").ThrowAsJavaScriptException();
-      return env.Undefined();
+      args.RangeError("bad id columns");
+      return args.Fail();
     }
   }
 

@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <string>
 
 namespace cmdcm {
 namespace {
@@ -75,25 +76,48 @@ void Run(const float* a, const float* b, O* o, int rank, const int32_t* dims, co
 }
 
 // binary(op, a, b, out, dims, aStrides, bStrides): out is Float32Array, or Uint8Array for comparisons.
+// The largest element offset a strided walk over dims reaches (strides >= 0), + 1: the length an
+// input must have.
+size_t SpanOf(const int32_t* dims, const int32_t* strides, int rank) {
+  size_t last = 0;
+  for (int d = 0; d < rank; d++) last += (size_t)(dims[d] - 1) * (size_t)strides[d];
+  return last + 1;
+}
+
+// binary(op, a, b, out, dims, aStrides, bStrides): out (dims, row-major) = a op b, with a and b
+// read through their (broadcast: stride 0) strides. Comparisons write a Uint8Array.
 Napi::Value Binary(const Napi::CallbackInfo& info) {
-  const int op = I(info, 0);
-  const float* a = Ptr<float>(info[1]);
-  const float* b = Ptr<float>(info[2]);
-  const int32_t* dims = Ptr<int32_t>(info[4]);
-  const int rank = (int)Len(info[4]);
-  const int32_t* sa = Ptr<int32_t>(info[5]);
-  const int32_t* sb = Ptr<int32_t>(info[6]);
-  if (rank > 8) {
-    Napi::Error::New(info.Env(), "binary: rank > 8").ThrowAsJavaScriptException();
-    return info.Env().Undefined();
-  }
-  for (int d = 0; d < rank; d++) if (dims[d] == 0) return info.Env().Undefined();
-#define CASE_F(OP) case OP: Run<OP, float>(a, b, Ptr<float>(info[3]), rank, dims, sa, sb); break;
-#define CASE_U(OP) case OP: Run<OP, uint8_t>(a, b, Ptr<uint8_t>(info[3]), rank, dims, sa, sb); break;
+  Args args(info, "binary");
+  const int op = (int)args.Int(0, "op", 0, kNotEqual);
+  const auto av = args.Array<float>(1, "a"), bv = args.Array<float>(2, "b");
+  const auto dv = args.Array<int32_t>(4, "dims"), sav = args.Array<int32_t>(5, "aStrides"), sbv = args.Array<int32_t>(6, "bStrides");
+  const bool cmp = op >= kGreater;
+  View<float> of;
+  View<uint8_t> ou;
+  if (cmp) ou = args.Array<uint8_t>(3, "out");
+  else of = args.Array<float>(3, "out");
+  const int rank = (int)dv.length;
+  args.Require(rank <= 8, [&] { return "rank " + std::to_string(rank) + " > 8"; });
+  args.Require(sav.length == dv.length && sbv.length == dv.length, "dims, aStrides and bStrides must have the same length");
+  if (!args) return args.Fail();
+  const int32_t* dims = dv.data;
+  const int32_t* sa = sav.data;
+  const int32_t* sb = sbv.data;
+  for (int d = 0; d < rank; d++) args.Require(dims[d] >= 0 && sa[d] >= 0 && sb[d] >= 0, "dims and strides must be >= 0");
+  if (!args) return args.Fail();
+  const size_t n = ShapeSize(dims, rank);
+  if (n == 0) return info.Env().Undefined();
+  args.Require((cmp ? ou.length : of.length) >= n, [&] { return "out holds " + std::to_string(cmp ? ou.length : of.length) + " values, dims need " + std::to_string(n); });
+  args.Require(av.length >= SpanOf(dims, sa, rank) && bv.length >= SpanOf(dims, sb, rank), "a or b is shorter than its strides reach");
+  if (!args) return args.Fail();
+  const float* a = av.data;
+  const float* b = bv.data;
+#define CASE_F(OP) case OP: Run<OP, float>(a, b, of.data, rank, dims, sa, sb); break;
+#define CASE_U(OP) case OP: Run<OP, uint8_t>(a, b, ou.data, rank, dims, sa, sb); break;
   switch (op) {
     CASE_F(kAdd) CASE_F(kSub) CASE_F(kMul) CASE_F(kDiv) CASE_F(kMax) CASE_F(kMin) CASE_F(kSqDiff) CASE_F(kPow)
     CASE_U(kGreater) CASE_U(kGreaterEq) CASE_U(kLess) CASE_U(kLessEq) CASE_U(kEqual) CASE_U(kNotEqual)
-    default: Napi::Error::New(info.Env(), "binary: unknown op").ThrowAsJavaScriptException();
+    default: args.RangeError("unknown op " + std::to_string(op));
   }
 #undef CASE_F
 #undef CASE_U
@@ -158,21 +182,31 @@ void Unary(int op, const float* x, float* o, size_t n, float alpha, float beta) 
 
 // unary(op, x, out, alpha, beta)
 Napi::Value UnaryFn(const Napi::CallbackInfo& info) {
-  const int op = I(info, 0);
-  const size_t n = Len(info[1]);
-  Unary(op, Ptr<float>(info[1]), Ptr<float>(info[2]), n, (float)D(info, 3), (float)D(info, 4));
+  Args args(info, "unary");
+  const int op = (int)args.Int(0, "op", 0, kExpm1);
+  const auto x = args.Array<float>(1, "x"), o = args.Array<float>(2, "out");
+  const float alpha = (float)args.Num(3, "alpha"), beta = (float)args.Num(4, "beta");
+  args.Require(o.length >= x.length, "out is shorter than x");
+  if (!args) return args.Fail();
+  Unary(op, x.data, o.data, x.length, alpha, beta);
   return info.Env().Undefined();
 }
 
 // select(cond Uint8Array, t, e, out, innerBroadcast): tfjs Select with cond of the output's
 // shape (inner = 1) or of its leading dim (inner = elements per leading index).
 Napi::Value Select(const Napi::CallbackInfo& info) {
-  const uint8_t* c = Ptr<uint8_t>(info[0]);
-  const float* t = Ptr<float>(info[1]);
-  const float* e = Ptr<float>(info[2]);
-  float* o = Ptr<float>(info[3]);
-  const size_t inner = (size_t)D(info, 4);
-  const size_t n = Len(info[3]);
+  Args args(info, "select");
+  const auto cv = args.Array<uint8_t>(0, "cond");
+  const auto tv = args.Array<float>(1, "t"), ev = args.Array<float>(2, "e"), ov = args.Array<float>(3, "out");
+  const size_t inner = args.Size(4, "inner");
+  const size_t n = ov.length;
+  args.Require(tv.length >= n && ev.length >= n, "t and e must be at least as long as out");
+  args.Require(n == 0 || cv.length >= (inner <= 1 ? n : (n - 1) / inner + 1), "cond is shorter than out needs");
+  if (!args) return args.Fail();
+  const uint8_t* c = cv.data;
+  const float* t = tv.data;
+  const float* e = ev.data;
+  float* o = ov.data;
   if (inner <= 1) for (size_t i = 0; i < n; i++) o[i] = c[i] ? t[i] : e[i];
   else for (size_t i = 0; i < n; i++) o[i] = c[i / inner] ? t[i] : e[i];
   return info.Env().Undefined();

@@ -276,15 +276,31 @@ enum BiasKind { kNone = 0, kScalar = 1, kRow = 2, kCol = 3, kFull = 4, kFullBatc
 // matmul(a, b, out, batch, M, N, K, transA, transB, strideA, strideB, bias|null, biasKind, act, alpha)
 // out[batch, M, N]; strideA/strideB are 0 for a broadcast operand.
 Napi::Value MatMul(const Napi::CallbackInfo& info) {
-  const float* a = Ptr<float>(info[0]);
-  const float* b = Ptr<float>(info[1]);
-  float* out = Ptr<float>(info[2]);
-  const int batch = I(info, 3), M = I(info, 4), N = I(info, 5), K = I(info, 6);
-  const bool tA = B(info, 7), tB = B(info, 8);
-  const size_t sA = (size_t)D(info, 9), sB = (size_t)D(info, 10);
-  const float* bias = info[11].IsTypedArray() ? Ptr<float>(info[11]) : nullptr;
-  const int biasKind = I(info, 12), act = I(info, 13);
-  const float alpha = (float)D(info, 14);
+  Args args(info, "matmul");
+  const auto av = args.Array<float>(0, "a"), bv = args.Array<float>(1, "b"), ov = args.Array<float>(2, "out");
+  const int batch = (int)args.Int(3, "batch", 0, INT32_MAX), M = (int)args.Int(4, "M", 0, INT32_MAX),
+            N = (int)args.Int(5, "N", 0, INT32_MAX), K = (int)args.Int(6, "K", 0, INT32_MAX);
+  const bool tA = args.Bool(7), tB = args.Bool(8);
+  const size_t sA = args.Size(9, "strideA"), sB = args.Size(10, "strideB");
+  const auto biasV = args.OptionalArray<float>(11, "bias");
+  const int biasKind = (int)args.Int(12, "biasKind", kNone, kFullBatch), act = (int)args.Int(13, "act", kLinear, kRelu6);
+  const float alpha = (float)args.Num(14, "alpha");
+  if (!args) return args.Fail();
+  const size_t mn = (size_t)M * N, last = batch > 0 ? (size_t)batch - 1 : 0;
+  if (batch > 0) {
+    args.Require(av.length >= last * sA + (size_t)M * K, [&] { return "a holds " + std::to_string(av.length) + " values, the batch's strides and M × K need " + std::to_string(last * sA + (size_t)M * K); });
+    args.Require(bv.length >= last * sB + (size_t)K * N, [&] { return "b holds " + std::to_string(bv.length) + " values, the batch's strides and K × N need " + std::to_string(last * sB + (size_t)K * N); });
+    args.Require(ov.length >= (size_t)batch * mn, [&] { return "out holds " + std::to_string(ov.length) + " values, batch × M × N needs " + std::to_string((size_t)batch * mn); });
+  }
+  const float* bias = biasV.data;
+  if (bias && biasKind != kNone) {
+    const size_t need = biasKind == kScalar ? 1 : biasKind == kRow ? (size_t)N : biasKind == kCol ? (size_t)M : biasKind == kFull ? mn : (size_t)batch * mn;
+    args.Require(biasV.length >= need, [&] { return "bias holds " + std::to_string(biasV.length) + " values, its kind needs " + std::to_string(need); });
+  }
+  if (!args) return args.Fail();
+  const float* a = av.data;
+  const float* b = bv.data;
+  float* out = ov.data;
   const int lda = tA ? M : K, ldb = tB ? K : N;
   for (int p = 0; p < batch; p++) {
     float* c = out + (size_t)p * M * N;
@@ -316,7 +332,10 @@ Napi::Value MatMul(const Napi::CallbackInfo& info) {
 
 // setGemm('openblas' | 'in-tree'): returns the GEMM now in use ('openblas' only in a BLAS build).
 Napi::Value SetGemm(const Napi::CallbackInfo& info) {
-  const std::string want = info[0].As<Napi::String>().Utf8Value();
+  Args args(info, "setGemm");
+  const std::string want = args.Str(0, "which");
+  args.Require(want == "openblas" || want == "in-tree", [&] { return "which must be 'openblas' or 'in-tree', got '" + want + "'"; });
+  if (!args) return args.Fail();
   useBlas = CMDCM_HAVE_OPENBLAS != 0 && want == "openblas";
   return Napi::String::New(info.Env(), GemmName());
 }

@@ -3,6 +3,7 @@
 #include "engine/engine.h"
 
 #include <cstring>
+#include <string>
 
 namespace cmdcm {
 namespace {
@@ -39,60 +40,127 @@ void Strides(const int32_t* shape, int rank, int64_t* st) {
   for (int d = rank - 1; d >= 0; d--) { st[d] = s; s *= shape[d]; }
 }
 
+// The arguments every layout kernel shares: x and out (4-byte elements of one type) and the source
+// shape (rank <= kMaxRank, dims >= 0). Returns false with the error pending.
+struct LayoutArgs {
+  View<Word4> x, out;
+  View<int32_t> shape;
+  size_t xSize = 0;
+};
+bool ReadLayout(Args& args, LayoutArgs& l) {
+  l.x = args.Array<Word4>(0, "x");
+  l.out = args.Array<Word4>(1, "out");
+  l.shape = args.Array<int32_t>(2, "shape");
+  if (!args) return false;
+  args.RequireType(l.x.type == l.out.type, "x and out must have the same element type");
+  args.Require(l.shape.length <= (size_t)kMaxRank, [&] { return "rank " + std::to_string(l.shape.length) + " > " + std::to_string(kMaxRank); });
+  if (!args) return false;
+  l.xSize = ShapeSize(l.shape.data, l.shape.length);
+  return args.Require(l.xSize != SIZE_MAX, "shape has a negative dim") &&
+         args.Require(l.x.length >= l.xSize, [&] { return "x holds " + std::to_string(l.x.length) + " values, shape needs " + std::to_string(l.xSize); });
+}
+uint32_t* Words(const View<Word4>& v) { return reinterpret_cast<uint32_t*>(v.data); }
+
 // transpose(x, out, shape Int32Array, perm Int32Array)
 Napi::Value Transpose(const Napi::CallbackInfo& info) {
-  const int32_t* shape = Ptr<int32_t>(info[2]);
-  const int32_t* perm = Ptr<int32_t>(info[3]);
-  const int rank = (int)Len(info[2]);
-  int64_t st[kMaxRank], dims[kMaxRank], ss[kMaxRank];
+  Args args(info, "transpose");
+  LayoutArgs l;
+  const bool ok = ReadLayout(args, l);
+  const auto pv = args.Array<int32_t>(3, "perm");
+  if (!ok || !args) return args.Fail();
+  const int rank = (int)l.shape.length;
+  const int32_t* shape = l.shape.data;
+  const int32_t* perm = pv.data;
+  args.Require(pv.length == (size_t)rank, "perm must have one entry per dim");
+  bool seen[kMaxRank] = {false};
+  for (int d = 0; d < rank && args; d++) {
+    args.Require(perm[d] >= 0 && perm[d] < rank && !seen[perm[d]], "perm is not a permutation of the dims");
+    if (args) seen[perm[d]] = true;
+  }
+  args.Require(l.out.length >= l.xSize, "out is shorter than x");
+  if (!args) return args.Fail();
+  int64_t st[kMaxRank] = {0}, dims[kMaxRank] = {0}, ss[kMaxRank] = {0};
   Strides(shape, rank, st);
   for (int d = 0; d < rank; d++) { dims[d] = shape[perm[d]]; ss[d] = st[perm[d]]; }
-  StridedCopy(Ptr<uint32_t>(info[0]), Ptr<uint32_t>(info[1]), rank, dims, ss, 0);
+  StridedCopy(Words(l.x), Words(l.out), rank, dims, ss, 0);
   return info.Env().Undefined();
 }
 
 // slice(x, out, shape Int32Array, begin Int32Array, size Int32Array)
 Napi::Value Slice(const Napi::CallbackInfo& info) {
-  const int32_t* shape = Ptr<int32_t>(info[2]);
-  const int32_t* begin = Ptr<int32_t>(info[3]);
-  const int32_t* size = Ptr<int32_t>(info[4]);
-  const int rank = (int)Len(info[2]);
-  int64_t st[kMaxRank], dims[kMaxRank];
+  Args args(info, "slice");
+  LayoutArgs l;
+  const bool ok = ReadLayout(args, l);
+  const auto bv = args.Array<int32_t>(3, "begin"), zv = args.Array<int32_t>(4, "size");
+  if (!ok || !args) return args.Fail();
+  const int rank = (int)l.shape.length;
+  const int32_t* shape = l.shape.data;
+  const int32_t* begin = bv.data;
+  const int32_t* size = zv.data;
+  args.Require(bv.length == (size_t)rank && zv.length == (size_t)rank, "begin and size must have one entry per dim");
+  for (int d = 0; d < rank && args; d++) {
+    args.Require(begin[d] >= 0 && size[d] >= 0 && (int64_t)begin[d] + size[d] <= shape[d], [&] { return "the slice leaves x along dim " + std::to_string(d); });
+  }
+  if (!args) return args.Fail();
+  args.Require(l.out.length >= ShapeSize(size, rank), "out is shorter than the slice");
+  if (!args) return args.Fail();
+  int64_t st[kMaxRank] = {0}, dims[kMaxRank] = {0};
   Strides(shape, rank, st);
   int64_t base = 0;
   for (int d = 0; d < rank; d++) { dims[d] = size[d]; base += (int64_t)begin[d] * st[d]; }
-  StridedCopy(Ptr<uint32_t>(info[0]), Ptr<uint32_t>(info[1]), rank, dims, st, base);
+  StridedCopy(Words(l.x), Words(l.out), rank, dims, st, base);
   return info.Env().Undefined();
 }
 
 // tile(x, out, shape Int32Array, reps Int32Array): out dims = shape * reps, viewed as
 // [reps0, shape0, reps1, shape1, ...] with source stride 0 on the reps dims.
 Napi::Value Tile(const Napi::CallbackInfo& info) {
-  const int32_t* shape = Ptr<int32_t>(info[2]);
-  const int32_t* reps = Ptr<int32_t>(info[3]);
-  const int rank = (int)Len(info[2]);
-  if (rank > kMaxRank) return info.Env().Undefined();
-  int64_t st[kMaxRank];
+  Args args(info, "tile");
+  LayoutArgs l;
+  const bool ok = ReadLayout(args, l);
+  const auto rv = args.Array<int32_t>(3, "reps");
+  if (!ok || !args) return args.Fail();
+  const int rank = (int)l.shape.length;
+  const int32_t* shape = l.shape.data;
+  const int32_t* reps = rv.data;
+  args.Require(rv.length == (size_t)rank, "reps must have one entry per dim");
+  if (!args) return args.Fail();
+  const size_t nReps = ShapeSize(reps, rank);
+  args.Require(nReps != SIZE_MAX && (l.xSize == 0 || nReps <= SIZE_MAX / l.xSize) && l.out.length >= l.xSize * nReps, "out is shorter than the tiled x");
+  if (!args) return args.Fail();
+  int64_t st[kMaxRank] = {0};
   Strides(shape, rank, st);
-  int64_t dims[2 * kMaxRank], ss[2 * kMaxRank];
+  int64_t dims[2 * kMaxRank] = {0}, ss[2 * kMaxRank] = {0};
   for (int d = 0; d < rank; d++) {
     dims[2 * d] = reps[d]; ss[2 * d] = 0;
     dims[2 * d + 1] = shape[d]; ss[2 * d + 1] = st[d];
   }
-  // StridedCopy's index array holds kMaxRank dims; a doubled rank above that is split by the TS side.
-  StridedCopy(Ptr<uint32_t>(info[0]), Ptr<uint32_t>(info[1]), 2 * rank, dims, ss, 0);
+  // StridedCopy's index array holds 2 × kMaxRank dims
+  StridedCopy(Words(l.x), Words(l.out), 2 * rank, dims, ss, 0);
   return info.Env().Undefined();
 }
 
-// pad(x, out, shape Int32Array, before Int32Array): writes x into out (already filled with the
-// constant) at offset `before` along each dim; out's dims are shape + before + after.
+// pad(x, out, shape Int32Array, before Int32Array, outShape Int32Array): writes x into out (already
+// filled with the constant) at offset `before` along each dim; out's dims are shape + before + after.
 Napi::Value Pad(const Napi::CallbackInfo& info) {
-  const uint32_t* x = Ptr<uint32_t>(info[0]);
-  uint32_t* out = Ptr<uint32_t>(info[1]);
-  const int32_t* shape = Ptr<int32_t>(info[2]);
-  const int32_t* before = Ptr<int32_t>(info[3]);
-  const int32_t* outShape = Ptr<int32_t>(info[4]);
-  const int rank = (int)Len(info[2]);
+  Args args(info, "pad");
+  LayoutArgs l;
+  const bool ok = ReadLayout(args, l);
+  const auto bv = args.Array<int32_t>(3, "before"), ov = args.Array<int32_t>(4, "outShape");
+  if (!ok || !args) return args.Fail();
+  const int rank = (int)l.shape.length;
+  const int32_t* shape = l.shape.data;
+  const int32_t* before = bv.data;
+  const int32_t* outShape = ov.data;
+  args.Require(bv.length == (size_t)rank && ov.length == (size_t)rank, "before and outShape must have one entry per dim");
+  for (int d = 0; d < rank && args; d++) {
+    args.Require(before[d] >= 0 && (int64_t)before[d] + shape[d] <= outShape[d], [&] { return "x does not fit in out along dim " + std::to_string(d); });
+  }
+  if (!args) return args.Fail();
+  args.Require(l.out.length >= ShapeSize(outShape, rank), "out is shorter than outShape");
+  if (!args) return args.Fail();
+  const uint32_t* x = Words(l.x);
+  uint32_t* out = Words(l.out);
   if (rank == 0) { out[0] = x[0]; return info.Env().Undefined(); }
   for (int d = 0; d < rank; d++) if (shape[d] == 0) return info.Env().Undefined();
   int64_t ost[kMaxRank];

@@ -1,14 +1,19 @@
 // The optimizer arithmetic shared by the fused optimizer kernels (optim.cc) and the data-parallel
 // reduce (parallel/reduce.cc), so a parameter moves by the same bits whichever path applies it. It
-// mirrors src/train/optim.ts (the reference): double arithmetic on float32 state, stored as float32.
+// mirrors src/engine/optim.ts (the reference): double arithmetic on float32 state, stored as float32.
 // Bit-identical to it only without fused multiply-adds (-march=native would contract a·b + c·d into
-// FMAs, one rounding short of the reference), so including this header turns contraction off for
-// the rest of the including file: include it only in files of optimizer arithmetic.
+// FMAs, one rounding short of the reference). A header cannot turn contraction off for its own code
+// without turning it off for the rest of every includer, so each file that includes it turns it
+// off itself, right before the include, and defines CMDCM_NO_FP_CONTRACT to say so:
+//   #if defined(__clang__)
+//   #pragma STDC FP_CONTRACT OFF
+//   #elif defined(__GNUC__)
+//   #pragma GCC optimize("fp-contract=off")
+//   #endif
+//   #define CMDCM_NO_FP_CONTRACT 1
 #pragma once
-#if defined(__clang__)
-#pragma STDC FP_CONTRACT OFF
-#elif defined(__GNUC__)
-#pragma GCC optimize("fp-contract=off")
+#ifndef CMDCM_NO_FP_CONTRACT
+#error "turn FMA contraction off (see the comment above) before including engine/optim_math.h"
 #endif
 #include <cmath>
 #include <cstddef>

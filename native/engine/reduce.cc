@@ -2,6 +2,8 @@
 // softmax over the last axis. Sums accumulate in float along vectorized inner rows, matching
 // tfjs's CPU results to float tolerance.
 #include "engine/engine.h"
+
+#include <string>
 #include "engine/simd_math.h"
 
 #include <algorithm>
@@ -16,10 +18,15 @@ enum RedOp { kSum = 0, kMean, kMax, kMin, kProd };
 
 // reduce(op, x, out, outer, R, inner)
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
-  const int op = I(info, 0);
-  const float* x = Ptr<float>(info[1]);
-  float* o = Ptr<float>(info[2]);
-  const size_t outer = (size_t)D(info, 3), R = (size_t)D(info, 4), inner = (size_t)D(info, 5);
+  Args args(info, "reduce");
+  const int op = (int)args.Int(0, "op", kSum, kProd);
+  const auto xv = args.Array<float>(1, "x"), ov = args.Array<float>(2, "out");
+  const size_t outer = args.Size(3, "outer"), R = args.Size(4, "R"), inner = args.Size(5, "inner");
+  args.Require(xv.length >= outer * R * inner, [&] { return "x holds " + std::to_string(xv.length) + " values, outer × R × inner needs " + std::to_string(outer * R * inner); });
+  args.Require(ov.length >= outer * inner, [&] { return "out holds " + std::to_string(ov.length) + " values, outer × inner needs " + std::to_string(outer * inner); });
+  if (!args) return args.Fail();
+  const float* x = xv.data;
+  float* o = ov.data;
   for (size_t p = 0; p < outer; p++) {
     const float* xp = x + p * R * inner;
     float* op_ = o + p * inner;
@@ -77,9 +84,13 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
 
 // softmax(x, out, rows, cols): over the last axis, max-subtracted like tfjs.
 Napi::Value Softmax(const Napi::CallbackInfo& info) {
-  const float* x = Ptr<float>(info[0]);
-  float* o = Ptr<float>(info[1]);
-  const size_t rows = (size_t)D(info, 2), cols = (size_t)D(info, 3);
+  Args args(info, "softmax");
+  const auto xv = args.Array<float>(0, "x"), ov = args.Array<float>(1, "out");
+  const size_t rows = args.Size(2, "rows"), cols = args.Size(3, "cols");
+  args.Require(xv.length >= rows * cols && ov.length >= rows * cols, [&] { return "x and out must hold rows × cols = " + std::to_string(rows * cols) + " values"; });
+  if (!args) return args.Fail();
+  const float* x = xv.data;
+  float* o = ov.data;
   for (size_t r = 0; r < rows; r++) {
     const float* xr = x + r * cols;
     float* orow = o + r * cols;

@@ -4,7 +4,7 @@
 #include <string>
 
 #include "addon.h"
-#include "features/typed_args.h"
+#include "args.h"
 
 namespace cmdcm {
 namespace {
@@ -45,28 +45,26 @@ uint64_t FieldPrefix(const std::string& field) {
 // (a 4-byte sequence is 2 units, every shorter one 1 unit, lone surrogates included since they
 // were encoded as the 3-byte U+FFFD).
 Napi::Value HashVocab(const Napi::CallbackInfo& info) {
+  Args args(info, "hashVocab");
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "argument field must be a string").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  const std::string field = info[0].As<Napi::String>().Utf8Value();
+  const std::string field = args.Str(0, "field");
+  if (!args) return env.Undefined();
   int64_t offset, size;
-  if (!args::Int(info, 1, "offset", 0, INT32_MAX, &offset)) return env.Undefined();
-  if (!args::Int(info, 2, "size", 1, INT32_MAX, &size)) return env.Undefined();
+  if (!args.Int(1, "offset", 0, INT32_MAX, &offset)) return env.Undefined();
+  if (!args.Int(2, "size", 1, INT32_MAX, &size)) return env.Undefined();
   if (offset + size - 1 > INT32_MAX) {
-    Napi::RangeError::New(env, "offset + size exceeds the int32 range").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.RangeError("offset + size exceeds the int32 range");
+    return args.Fail();
   }
   uint8_t* bytes;
   int32_t *units, *out;
   size_t nBytes, n, nOut;
-  if (!args::Typed(info, 3, "bytes", napi_uint8_array, &bytes, &nBytes)) return env.Undefined();
-  if (!args::Typed(info, 4, "units", napi_int32_array, &units, &n)) return env.Undefined();
-  if (!args::Typed(info, 5, "out", napi_int32_array, &out, &nOut)) return env.Undefined();
+  if (!args.Typed(3, "bytes", &bytes, &nBytes)) return env.Undefined();
+  if (!args.Typed(4, "units", &units, &n)) return env.Undefined();
+  if (!args.Typed(5, "out", &out, &nOut)) return env.Undefined();
   if (nOut < n) {
-    Napi::RangeError::New(env, "out is shorter than units").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.RangeError("out is shorter than units");
+    return args.Fail();
   }
 
   const uint64_t prefix = FieldPrefix(field);
@@ -76,8 +74,8 @@ Napi::Value HashVocab(const Napi::CallbackInfo& info) {
   int64_t unitSum = 0;
   for (size_t i = 0; i < n; i++) {
     if (units[i] < 0) {
-      Napi::RangeError::New(env, "units must be non-negative").ThrowAsJavaScriptException();
-      return env.Undefined();
+      args.RangeError("units must be non-negative");
+      return args.Fail();
     }
     unitSum += units[i];
   }
@@ -100,14 +98,14 @@ Napi::Value HashVocab(const Napi::CallbackInfo& info) {
     uint64_t h = prefix;
     while (left > 0) {
       if (pos >= nBytes) {
-        Napi::RangeError::New(env, "bytes end before the units say").ThrowAsJavaScriptException();
-        return env.Undefined();
+        args.RangeError("bytes end before the units say");
+        return args.Fail();
       }
       const uint8_t lead = bytes[pos];
       const size_t len = lead < 0x80 ? 1 : lead < 0xe0 ? 2 : lead < 0xf0 ? 3 : 4;
       if (pos + len > nBytes) {
-        Napi::RangeError::New(env, "bytes end inside a UTF-8 sequence").ThrowAsJavaScriptException();
-        return env.Undefined();
+        args.RangeError("bytes end inside a UTF-8 sequence");
+        return args.Fail();
       }
       h = FnvBytes(h, bytes + pos, len);
       pos += len;
@@ -123,34 +121,32 @@ Napi::Value HashVocab(const Napi::CallbackInfo& info) {
 // Value i is bytes[starts[i], starts[i + 1]): for callers that hold a vocabulary as UTF-8 already
 // (e.g. ids sliced from the log's bytes), where no string ever has to cross into C++.
 Napi::Value HashBytes(const Napi::CallbackInfo& info) {
+  Args args(info, "hashBytes");
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "argument field must be a string").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  const std::string field = info[0].As<Napi::String>().Utf8Value();
+  const std::string field = args.Str(0, "field");
+  if (!args) return env.Undefined();
   int64_t offset, size;
-  if (!args::Int(info, 1, "offset", 0, INT32_MAX, &offset)) return env.Undefined();
-  if (!args::Int(info, 2, "size", 1, INT32_MAX, &size)) return env.Undefined();
+  if (!args.Int(1, "offset", 0, INT32_MAX, &offset)) return env.Undefined();
+  if (!args.Int(2, "size", 1, INT32_MAX, &size)) return env.Undefined();
   uint8_t* bytes;
   int32_t *starts, *out;
   size_t nBytes, nStarts, nOut;
-  if (!args::Typed(info, 3, "bytes", napi_uint8_array, &bytes, &nBytes)) return env.Undefined();
-  if (!args::Typed(info, 4, "starts", napi_int32_array, &starts, &nStarts)) return env.Undefined();
-  if (!args::Typed(info, 5, "out", napi_int32_array, &out, &nOut)) return env.Undefined();
+  if (!args.Typed(3, "bytes", &bytes, &nBytes)) return env.Undefined();
+  if (!args.Typed(4, "starts", &starts, &nStarts)) return env.Undefined();
+  if (!args.Typed(5, "out", &out, &nOut)) return env.Undefined();
   if (nStarts < 1) {
-    Napi::RangeError::New(env, "starts must have n + 1 entries").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.RangeError("starts must have n + 1 entries");
+    return args.Fail();
   }
   const size_t n = nStarts - 1;
   if (nOut < n) {
-    Napi::RangeError::New(env, "out is shorter than the number of values").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.RangeError("out is shorter than the number of values");
+    return args.Fail();
   }
   for (size_t i = 0; i < n; i++) {
     if (starts[i] < 0 || starts[i + 1] < starts[i] || static_cast<size_t>(starts[i + 1]) > nBytes) {
-      Napi::RangeError::New(env, "starts must be non-decreasing offsets into bytes").ThrowAsJavaScriptException();
-      return env.Undefined();
+      args.RangeError("starts must be non-decreasing offsets into bytes");
+      return args.Fail();
     }
   }
   const uint64_t prefix = FieldPrefix(field);

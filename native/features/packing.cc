@@ -7,7 +7,7 @@
 #endif
 
 #include "addon.h"
-#include "features/typed_args.h"
+#include "args.h"
 
 namespace cmdcm {
 namespace {
@@ -122,52 +122,72 @@ void PackRange(const PackArgs& a, size_t from, size_t to) {
 // packSequences(time, itemRow, catRow, behavior, userStart, sampleUser, sampleTime,
 //               seqLen, resolution, behaviorOffset, gapOffset, gapBuckets, outSeq, outLen)
 Napi::Value PackSequences(const Napi::CallbackInfo& info) {
+  Args args(info, "packSequences");
   Napi::Env env = info.Env();
-  int32_t *time, *itemRow, *catRow, *userStart, *sampleUser, *sampleTime, *outSeq, *outLen;
-  uint8_t* behavior;
-  size_t nTime, nItem, nCat, nBeh, nStart, nSU, nST, nOutSeq, nOutLen;
-  int64_t L, res, behOff, gapOff, G;
-  if (!args::Typed(info, 0, "time", napi_int32_array, &time, &nTime) ||
-      !args::Typed(info, 1, "itemRow", napi_int32_array, &itemRow, &nItem) ||
-      !args::Typed(info, 2, "catRow", napi_int32_array, &catRow, &nCat) ||
-      !args::Typed(info, 3, "behavior", napi_uint8_array, &behavior, &nBeh) ||
-      !args::Typed(info, 4, "userStart", napi_int32_array, &userStart, &nStart) ||
-      !args::Typed(info, 5, "sampleUser", napi_int32_array, &sampleUser, &nSU) ||
-      !args::Typed(info, 6, "sampleTime", napi_int32_array, &sampleTime, &nST) ||
-      !args::Int(info, 7, "seqLen", 0, 1 << 20, &L) ||
-      !args::Int(info, 8, "resolution", 1, INT32_MAX, &res) ||
-      !args::Int(info, 9, "behaviorOffset", 0, INT32_MAX - 255, &behOff) ||
-      !args::Int(info, 10, "gapOffset", 0, INT32_MAX - 64, &gapOff) ||
-      !args::Int(info, 11, "gapBuckets", 1, 64, &G) ||
-      !args::Typed(info, 12, "outSeq", napi_int32_array, &outSeq, &nOutSeq) ||
-      !args::Typed(info, 13, "outLen", napi_int32_array, &outLen, &nOutLen))
+  int32_t *time = nullptr, *itemRow = nullptr, *catRow = nullptr, *userStart = nullptr, *sampleUser = nullptr, *sampleTime = nullptr,
+          *outSeq = nullptr, *outLen = nullptr;
+  uint8_t* behavior = nullptr;
+  size_t nTime = 0, nItem = 0, nCat = 0, nBeh = 0, nStart = 0, nSU = 0, nST = 0, nOutSeq = 0, nOutLen = 0;
+  int64_t L = 0, res = 1, behOff = 0, gapOff = 0, G = 1;
+  if (!args.Typed(0, "time", &time, &nTime) ||
+      !args.Typed(1, "itemRow", &itemRow, &nItem) ||
+      !args.Typed(2, "catRow", &catRow, &nCat) ||
+      !args.Typed(3, "behavior", &behavior, &nBeh) ||
+      !args.Typed(4, "userStart", &userStart, &nStart) ||
+      !args.Typed(5, "sampleUser", &sampleUser, &nSU) ||
+      !args.Typed(6, "sampleTime", &sampleTime, &nST) ||
+      !args.Int(7, "seqLen", 0, 1 << 20, &L) ||
+      !args.Int(8, "resolution", 1, INT32_MAX, &res) ||
+      !args.Int(9, "behaviorOffset", 0, INT32_MAX - 255, &behOff) ||
+      !args.Int(10, "gapOffset", 0, INT32_MAX - 64, &gapOff) ||
+      !args.Int(11, "gapBuckets", 1, 64, &G) ||
+      !args.Typed(12, "outSeq", &outSeq, &nOutSeq) ||
+      !args.Typed(13, "outLen", &outLen, &nOutLen))
     return env.Undefined();
   const size_t nEvents = nTime;
   if (nItem != nEvents || nCat != nEvents || nBeh != nEvents) {
-    return ThrowRange(env, "time, itemRow, catRow and behavior must have one entry per event");
+    {
+      args.RangeError("time, itemRow, catRow and behavior must have one entry per event");
+      return args.Fail();
+    }
   }
   if (nStart < 1) {
-    return ThrowRange(env, "userStart must have U + 1 entries");
+    {
+      args.RangeError("userStart must have U + 1 entries");
+      return args.Fail();
+    }
   }
   const size_t nUsers = nStart - 1;
   const size_t N = nSU;
   if (nST != N) {
-    return ThrowRange(env, "sampleUser and sampleTime must have the same length");
+    {
+      args.RangeError("sampleUser and sampleTime must have the same length");
+      return args.Fail();
+    }
   }
   const size_t width = static_cast<size_t>(L) * 4;
   if (nOutSeq < N * width || nOutLen < N) {
-    return ThrowRange(env, "output arrays are too short for N samples of seqLen events");
+    {
+      args.RangeError("output arrays are too short for N samples of seqLen events");
+      return args.Fail();
+    }
   }
 
   // Validate every sample's user range first, so the kernel below runs without checks.
   for (size_t i = 0; i < N; i++) {
     const int32_t u = sampleUser[i];
     if (u < 0 || static_cast<size_t>(u) >= nUsers) {
-      return ThrowRange(env, "sampleUser[" + std::to_string(i) + "] = " + std::to_string(u) + " is not a user index");
+      {
+      args.RangeError("sampleUser[" + std::to_string(i) + "] = " + std::to_string(u) + " is not a user index");
+      return args.Fail();
+    }
     }
     const int32_t lo = userStart[u], hi = userStart[u + 1];
     if (lo < 0 || hi < lo || static_cast<size_t>(hi) > nEvents) {
-      return ThrowRange(env, "userStart of user " + std::to_string(u) + " is not a range of the events");
+      {
+      args.RangeError("userStart of user " + std::to_string(u) + " is not a range of the events");
+      return args.Fail();
+    }
     }
   }
   const PackArgs a{time, itemRow, catRow, userStart, sampleUser, sampleTime, behavior, L, res, behOff, gapOff, G, outSeq, outLen};

@@ -5,6 +5,8 @@
 // tableRows / 8 + tableRows / 16 bytes of scratch per call (192 KiB for a 1M-row table).
 #include <napi.h>
 
+#include "args.h"
+
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -13,16 +15,18 @@
 namespace cmdcm {
 namespace {
 
-struct I32View {
-  const int32_t* p;
-  size_t n;
-};
-
-// The addon is built without C++ exceptions (NODE_ADDON_API_DISABLE_CPP_EXCEPTIONS): errors are
-// set pending on the env and the function returns undefined.
-Napi::Value Fail(Napi::Env env, const std::string& msg) {
-  Napi::Error::New(env, msg).ThrowAsJavaScriptException();
-  return env.Undefined();
+// An element of a JS array argument as a typed array of T (Args checks positional arguments only).
+template <typename T>
+View<T> ArrayOf(Args& args, const Napi::Value& v, const std::string& name) {
+  View<T> out;
+  void* data = nullptr;
+  if (!v.IsTypedArray() || napi_get_typedarray_info(args.Env(), v, &out.type, &out.length, &data, nullptr, nullptr) != napi_ok ||
+      !ElementOf<T>::Is(out.type)) {
+    args.TypeError(name + " must be a" + (ElementOf<T>::kName[0] == 'I' ? "n " : " ") + ElementOf<T>::kName);
+    return View<T>();
+  }
+  out.data = static_cast<T*>(data);
+  return out;
 }
 
 // embeddingGatherRows(table Float32Array, dim, ids Int32Array[], alloc?, padRow?, localOut?) ->
@@ -36,37 +40,35 @@ Napi::Value Fail(Napi::Env env, const std::string& msg) {
 // fresh off-heap memory a step, which V8 counts toward starting a full collection).
 Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsTypedArray() || info[0].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    return Fail(env, "embeddingGatherRows: table must be a Float32Array");
-  auto tableArr = info[0].As<Napi::Float32Array>();
-  const float* table = tableArr.Data();
-  const int64_t dimI = info[1].As<Napi::Number>().Int64Value();
-  if (dimI <= 0) return Fail(env, "embeddingGatherRows: dim must be positive");
-  const size_t dim = (size_t)dimI;
-  const size_t tableRows = tableArr.ElementLength() / dim;
-  if (tableRows * dim != tableArr.ElementLength())
-    return Fail(env, "embedding table length " + std::to_string(tableArr.ElementLength()) +
-                                    " is not a multiple of dim " + std::to_string(dim));
-  if (!info[2].IsArray()) return Fail(env, "embeddingGatherRows: ids must be an array of Int32Array");
+  Args args(info, "embeddingGatherRows");
+  const auto tableArr = args.Array<float>(0, "table");
+  const size_t dim = (size_t)args.Int(1, "dim", 1, INT32_MAX);
+  if (!args) return args.Fail();
+  const float* table = tableArr.data;
+  const size_t tableRows = tableArr.length / dim;
+  if (!args.Require(tableRows * dim == tableArr.length, [&] { return "embedding table length " + std::to_string(tableArr.length) +
+                                                             " is not a multiple of dim " + std::to_string(dim); }))
+    return args.Fail();
+  if (!args.RequireType(info.Length() > 2 && info[2].IsArray(), "ids must be an array of Int32Array")) return args.Fail();
   auto list = info[2].As<Napi::Array>();
   const uint32_t nArr = list.Length();
-  std::vector<I32View> ids(nArr);
+  std::vector<View<int32_t>> ids(nArr);
   for (uint32_t a = 0; a < nArr; a++) {
     Napi::Value v = list.Get(a);
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-      return Fail(env, "embeddingGatherRows: each ids entry must be an Int32Array");
-    auto arr = v.As<Napi::Int32Array>();
-    ids[a] = {arr.Data(), arr.ElementLength()};
+    if (env.IsExceptionPending()) return env.Undefined();
+    ids[a] = ArrayOf<int32_t>(args, v, "ids[" + std::to_string(a) + "]");
+    if (!args) return args.Fail();
   }
-
   const size_t words = (tableRows + 63) / 64;
   std::vector<uint64_t> bits(words, 0);
-  for (const I32View& a : ids) {
-    for (size_t i = 0; i < a.n; i++) {
-      const int32_t v = a.p[i];
-      if (v < 0 || (size_t)v >= tableRows)
-        return Fail(env, "embedding row " + std::to_string(v) + " outside the table (0.." +
-                                        std::to_string((long long)tableRows - 1) + "): batch and schema disagree");
+  for (const View<int32_t>& a : ids) {
+    for (size_t i = 0; i < a.length; i++) {
+      const int32_t v = a.data[i];
+      if (v < 0 || (size_t)v >= tableRows) {
+        args.RangeError("embedding row " + std::to_string(v) + " outside the table (0.." +
+                        std::to_string((long long)tableRows - 1) + "): batch and schema disagree");
+        return args.Fail();
+      }
       bits[(size_t)v >> 6] |= 1ull << (v & 63);
     }
   }
@@ -79,18 +81,25 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
     count += (uint32_t)__builtin_popcountll(bits[w]);
   }
 
-  std::vector<Napi::Int32Array> localOut;
+  std::vector<View<int32_t>> localOut;
+  std::vector<Napi::Value> localVals;
   if (info.Length() > 5 && !info[5].IsUndefined() && !info[5].IsNull()) {
-    if (!info[5].IsArray() || info[5].As<Napi::Array>().Length() != nArr)
-      return Fail(env, "embeddingGatherRows: localOut must be an array of " + std::to_string(nArr) + " Int32Array (one per ids array)");
+    if (!args.RequireType(info[5].IsArray() && info[5].As<Napi::Array>().Length() == nArr, [&] { return "localOut must be an array of " + std::to_string(nArr) + " Int32Array (one per ids array)"; }))
+      return args.Fail();
     auto outs = info[5].As<Napi::Array>();
     for (uint32_t a = 0; a < nArr; a++) {
       Napi::Value v = outs.Get(a);
-      if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
-          v.As<Napi::Int32Array>().ElementLength() != ids[a].n)
-        return Fail(env, "embeddingGatherRows: localOut[" + std::to_string(a) + "] must be an Int32Array of " +
-                             std::to_string(ids[a].n) + " elements (the length of ids[" + std::to_string(a) + "])");
-      localOut.push_back(v.As<Napi::Int32Array>());
+      if (env.IsExceptionPending()) return env.Undefined();
+      const std::string what = "localOut[" + std::to_string(a) + "] must be an Int32Array of " + std::to_string(ids[a].length) +
+                               " elements (the length of ids[" + std::to_string(a) + "])";
+      View<int32_t> out;
+      void* data = nullptr;
+      const bool typed = v.IsTypedArray() && napi_get_typedarray_info(env, v, &out.type, &out.length, &data, nullptr, nullptr) == napi_ok &&
+                         out.type == napi_int32_array;
+      if (!args.RequireType(typed, what) || !args.Require(out.length == ids[a].length, what)) return args.Fail();
+      out.data = static_cast<int32_t*>(data);
+      localOut.push_back(out);
+      localVals.push_back(v);
     }
   }
 
@@ -101,9 +110,10 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
   if (info.Length() > 3 && info[3].IsFunction()) {
     Napi::Value v = info[3].As<Napi::Function>().Call({Napi::Number::New(env, (double)nValues)});
     if (env.IsExceptionPending()) return env.Undefined();
-    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-        v.As<Napi::Float32Array>().ElementLength() != nValues)
-      return Fail(env, "embeddingGatherRows: alloc(n) must return a Float32Array of n elements");
+    if (!args.RequireType(v.IsTypedArray() && v.As<Napi::TypedArray>().TypedArrayType() == napi_float32_array &&
+                              v.As<Napi::Float32Array>().ElementLength() == nValues,
+                          "alloc(n) must return a Float32Array of n elements"))
+      return args.Fail();
     values = v.As<Napi::Float32Array>();
   } else {
     values = Napi::Float32Array::New(env, nValues);
@@ -128,17 +138,23 @@ Napi::Value GatherRows(const Napi::CallbackInfo& info) {
 
   auto local = Napi::Array::New(env, nArr);
   for (uint32_t a = 0; a < nArr; a++) {
-    Napi::Int32Array out = localOut.empty() ? Napi::Int32Array::New(env, ids[a].n) : localOut[a];
-    int32_t* op = out.Data();
-    const int32_t* ip = ids[a].p;
-    for (size_t i = 0; i < ids[a].n; i++) {
+    Napi::Int32Array fresh;
+    int32_t* op;
+    if (localOut.empty()) {
+      fresh = Napi::Int32Array::New(env, ids[a].length);
+      op = fresh.Data();
+    } else {
+      op = localOut[a].data;
+    }
+    const int32_t* ip = ids[a].data;
+    for (size_t i = 0; i < ids[a].length; i++) {
       const uint32_t v = (uint32_t)ip[i];
       const uint64_t word = bits[v >> 6];
       const uint64_t below = word & ((1ull << (v & 63)) - 1);
       // padding (v == 0) has its bit cleared: local 0
       op[i] = (word >> (v & 63)) & 1 ? (int32_t)(prefix[v >> 6] + __builtin_popcountll(below) + 1) : 0;
     }
-    local.Set(a, out);
+    local.Set(a, localOut.empty() ? Napi::Value(fresh) : localVals[a]);
   }
 
   auto res = Napi::Object::New(env);

@@ -9,6 +9,14 @@
 
 #include "addon.h"
 #include "engine/engine.h"
+// Optimizer arithmetic, bit for bit the TypeScript reference's: no FMA contraction in the rest of
+// this file (engine/optim_math.h explains why, and checks for it).
+#if defined(__clang__)
+#pragma STDC FP_CONTRACT OFF
+#elif defined(__GNUC__)
+#pragma GCC optimize("fp-contract=off")
+#endif
+#define CMDCM_NO_FP_CONTRACT 1
 #include "engine/optim_math.h"
 
 namespace cmdcm {
@@ -17,15 +25,20 @@ namespace {
 // reduceDenseAdam(grads, p, workers, lo, hi, params, m, v, lr, beta1, beta2, eps, step):
 // params[lo, hi) ← Adam(Σ_u grads[u·p + i]); params, m and v are the whole vectors.
 Napi::Value ReduceDenseAdam(const Napi::CallbackInfo& info) {
-  const float* grads = Ptr<float>(info[0]);
-  const size_t p = (size_t)I(info, 1), W = (size_t)I(info, 2), lo = (size_t)I(info, 3), hi = (size_t)I(info, 4);
-  float* params = Ptr<float>(info[5]);
-  float* m = Ptr<float>(info[6]);
-  float* v = Ptr<float>(info[7]);
-  if (lo > hi || hi > p) return ThrowRange(info.Env(), "reduceDenseAdam: slice [" + std::to_string(lo) + ", " + std::to_string(hi) + ") outside the " + std::to_string(p) + " parameters");
-  if (Len(info[0]) < W * p) return ThrowRange(info.Env(), "reduceDenseAdam: grads holds " + std::to_string(Len(info[0])) + " values, workers × p needs " + std::to_string(W * p));
-  if (Len(info[5]) < hi || Len(info[6]) < hi || Len(info[7]) < hi) return ThrowRange(info.Env(), "reduceDenseAdam: params, m and v must hold the slice");
-  const AdamCoef c = AdamCoef::Make(D(info, 8), D(info, 9), D(info, 10), D(info, 11), D(info, 12));
+  Args args(info, "reduceDenseAdam");
+  const auto gv = args.Array<float>(0, "grads");
+  const size_t p = args.Size(1, "p"), W = args.Size(2, "workers"), lo = args.Size(3, "lo"), hi = args.Size(4, "hi");
+  const auto pv = args.Array<float>(5, "params"), mv = args.Array<float>(6, "m"), vv = args.Array<float>(7, "v");
+  const double lr = args.Num(8, "lr"), b1 = args.Num(9, "beta1"), b2 = args.Num(10, "beta2"), eps = args.Num(11, "eps"), step = args.Num(12, "step");
+  args.Require(lo <= hi && hi <= p, [&] { return "slice [" + std::to_string(lo) + ", " + std::to_string(hi) + ") outside the " + std::to_string(p) + " parameters"; });
+  args.Require(gv.length >= W * p, [&] { return "grads holds " + std::to_string(gv.length) + " values, workers × p needs " + std::to_string(W * p); });
+  args.Require(pv.length >= hi && mv.length >= hi && vv.length >= hi, "params, m and v must hold the slice");
+  if (!args) return args.Fail();
+  const float* grads = gv.data;
+  float* params = pv.data;
+  float* m = mv.data;
+  float* v = vv.data;
+  const AdamCoef c = AdamCoef::Make(lr, b1, b2, eps, step);
   // the summed gradient of a cache-sized block at a time
   constexpr size_t kBlock = 2048;
   float g[kBlock];
@@ -41,33 +54,51 @@ Napi::Value ReduceDenseAdam(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-// reduceOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, table, m, v, lr, beta1, beta2, eps, step):
+// reduceOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, table, m, v, optimizer, lr, beta1, beta2, eps, step):
 // merges every worker's touched rows (each list ascending, unique), keeps those with row % workers
-// == w, sums their gradients over workers and applies lazy Adam (v non-empty) or Adagrad (v empty,
-// m the accumulator) once per row. Returns the number of rows applied.
+// == w, sums their gradients over workers and applies the table optimizer once per row: 'lazyAdam'
+// (m, v the moments) or 'adagrad' (m the accumulator, v unused), named as TrainConfig.tableOptimizer
+// names it. Returns the number of rows applied.
 Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
-  const size_t W = (size_t)I(info, 0), w = (size_t)I(info, 1);
-  const int32_t* counts = Ptr<int32_t>(info[2]);
-  const int32_t* rowIdx = Ptr<int32_t>(info[3]);
-  const float* rowGrad = Ptr<float>(info[4]);
-  const size_t cap = (size_t)I(info, 5), dim = (size_t)I(info, 6);
-  float* table = Ptr<float>(info[7]);
-  float* m = Ptr<float>(info[8]);
-  float* v = Ptr<float>(info[9]);
-  const bool adam = Len(info[9]) > 0;
-  if (W == 0 || w >= W) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(w) + " of " + std::to_string(W));
-  if (Len(info[2]) < W || Len(info[3]) < W * cap || Len(info[4]) < W * cap * dim) return ThrowRange(info.Env(), "reduceOwnedRows: counts, rowIdx or rowGrad smaller than workers × cap");
-  const size_t tableRows = std::min(Len(info[7]), std::min(Len(info[8]), adam ? Len(info[9]) : Len(info[8]))) / (dim ? dim : 1);
+  Args args(info, "reduceOwnedRows");
+  const size_t W = args.Size(0, "workers"), w = args.Size(1, "w");
+  const auto cv = args.Array<int32_t>(2, "counts"), iv = args.Array<int32_t>(3, "rowIdx");
+  const auto gv = args.Array<float>(4, "rowGrad");
+  const size_t cap = args.Size(5, "cap"), dim = args.Size(6, "dim");
+  const auto tv = args.Array<float>(7, "table"), mv = args.Array<float>(8, "m"), vv = args.Array<float>(9, "v");
+  const std::string optimizer = args.Str(10, "optimizer");
+  const double lr = args.Num(11, "lr"), b1 = args.Num(12, "beta1"), b2 = args.Num(13, "beta2"), eps = args.Num(14, "eps"), step = args.Num(15, "step");
+  args.RequireType(optimizer == "lazyAdam" || optimizer == "adagrad" || !args, "optimizer must be 'lazyAdam' or 'adagrad'");
+  const bool adam = optimizer == "lazyAdam";
+  args.Require(W > 0 && w < W, [&] { return "worker " + std::to_string(w) + " of " + std::to_string(W); });
+  args.Require(cv.length >= W && iv.length >= W * cap && gv.length >= W * cap * dim, "counts, rowIdx or rowGrad smaller than workers × cap");
+  if (!args) return args.Fail();
+  const int32_t* counts = cv.data;
+  const int32_t* rowIdx = iv.data;
+  const float* rowGrad = gv.data;
+  float* table = tv.data;
+  float* m = mv.data;
+  float* v = vv.data;
+  const size_t tableRows = std::min(tv.length, std::min(mv.length, adam ? vv.length : mv.length)) / (dim ? dim : 1);
+  // (messages built only on failure: these loops visit every published row)
   for (size_t u = 0; u < W; u++) {
-    if (counts[u] < 0 || (size_t)counts[u] > cap) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(u) + " published " + std::to_string(counts[u]) + " rows, the capacity is " + std::to_string(cap));
+    if (counts[u] < 0 || (size_t)counts[u] > cap) {
+      args.RangeError("worker " + std::to_string(u) + " published " + std::to_string(counts[u]) + " rows, the capacity is " + std::to_string(cap));
+      return args.Fail();
+    }
     for (int32_t k = 0; k < counts[u]; k++) {
       const int32_t r = rowIdx[u * cap + k];
-      if (r < 0 || (size_t)r >= tableRows) return ThrowRange(info.Env(), "reduceOwnedRows: row " + std::to_string(r) + " outside the table's " + std::to_string(tableRows) + " rows");
-      if (k > 0 && r <= rowIdx[u * cap + k - 1]) return ThrowRange(info.Env(), "reduceOwnedRows: worker " + std::to_string(u) + "'s rows are not ascending and unique");
+      if (r < 0 || (size_t)r >= tableRows) {
+        args.RangeError("row " + std::to_string(r) + " outside the table's " + std::to_string(tableRows) + " rows");
+        return args.Fail();
+      }
+      if (k > 0 && r <= rowIdx[u * cap + k - 1]) {
+        args.RangeError("worker " + std::to_string(u) + "'s rows are not ascending and unique");
+        return args.Fail();
+      }
     }
   }
-  const AdamCoef c = AdamCoef::Make(D(info, 10), D(info, 11), D(info, 12), D(info, 13), D(info, 14));
-  const double lr = D(info, 10), eps = D(info, 13);
+  const AdamCoef c = AdamCoef::Make(lr, b1, b2, eps, step);
   std::vector<size_t> pos(W, 0);
   std::vector<float> g(dim);
   const auto skip = [&](size_t u) {
@@ -109,8 +140,11 @@ Napi::Value ReduceOwnedRows(const Napi::CallbackInfo& info) {
 // firstNonFinite(a): index of the first NaN or ±Inf in a Float32Array, or -1. A gradient is checked
 // every step before it is shared; this scans ~10⁶ values in a fraction of a millisecond.
 Napi::Value FirstNonFinite(const Napi::CallbackInfo& info) {
-  const uint32_t* bits = Ptr<uint32_t>(info[0]);
-  const size_t n = Len(info[0]);
+  Args args(info, "firstNonFinite");
+  const auto a = args.Array<float>(0, "a");
+  if (!args) return args.Fail();
+  const uint32_t* bits = reinterpret_cast<const uint32_t*>(a.data);
+  const size_t n = a.length;
   constexpr uint32_t kExp = 0x7f800000u;  // all exponent bits set: Inf or NaN
   constexpr size_t kBlock = 1024;
   for (size_t b = 0; b < n; b += kBlock) {

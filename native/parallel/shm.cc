@@ -6,6 +6,7 @@
 // such a buffer, but Atomics.wait refuses non-shared buffers, so the barrier blocks through the
 // futex syscall instead (process-shared: no FUTEX_PRIVATE_FLAG, keyed on the physical page).
 #include "addon.h"
+#include "args.h"
 
 #include <cerrno>
 #include <climits>
@@ -53,22 +54,20 @@ Napi::Value Wrap(Napi::Env env, void* addr, size_t len) {
 
 Napi::Value Map(const Napi::CallbackInfo& info, bool create) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "shm: expected a name").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  Args args(info, create ? "shmCreate" : "shmOpen");
+  std::string name = args.Str(0, "name");
+  if (!args) return args.Fail();
   if (!ValidName(name)) {
-    Napi::TypeError::New(env, "shm: invalid name " + name + " (expected /name)").ThrowAsJavaScriptException();
-    return env.Undefined();
+    args.TypeError("invalid name " + name + " (expected /name)");
+    return args.Fail();
   }
   size_t len = 0;
   int fd;
   if (create) {
     double want = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
     if (!(want > 0) || want > 1e15) {
-      Napi::RangeError::New(env, "shmCreate: invalid size").ThrowAsJavaScriptException();
-      return env.Undefined();
+      args.RangeError("invalid size");
+      return args.Fail();
     }
     len = static_cast<size_t>(want);
     fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
@@ -117,28 +116,20 @@ Napi::Value ShmOpen(const Napi::CallbackInfo& info) { return Map(info, false); }
 
 Napi::Value ShmUnlink(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsString()) {
-    Napi::TypeError::New(env, "shmUnlink: expected a name").ThrowAsJavaScriptException();
-    return env.Undefined();
-  }
-  std::string name = info[0].As<Napi::String>().Utf8Value();
+  Args args(info, "shmUnlink");
+  std::string name = args.Str(0, "name");
+  if (!args) return args.Fail();
   if (!ValidName(name)) return Napi::Boolean::New(env, false);
   return Napi::Boolean::New(env, shm_unlink(name.c_str()) == 0);
 }
 
-// Resolves (buffer, byteOffset) to an aligned int32 inside the buffer, or throws.
-int32_t* Word(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 2 || !info[0].IsArrayBuffer() || !info[1].IsNumber()) {
-    Napi::TypeError::New(env, "futex: expected (ArrayBuffer, byteOffset, ...)").ThrowAsJavaScriptException();
-    return nullptr;
-  }
+// Resolves (buffer, byteOffset) to an aligned int32 inside the buffer, or fails.
+int32_t* Word(Args& args, const Napi::CallbackInfo& info) {
+  if (!args.RequireType(info.Length() > 0 && info[0].IsArrayBuffer(), "argument buffer must be an ArrayBuffer")) return nullptr;
+  const int64_t off = args.Int(1, "byteOffset", 0, Args::kMaxSafe);
+  if (!args) return nullptr;
   auto ab = info[0].As<Napi::ArrayBuffer>();
-  int64_t off = info[1].As<Napi::Number>().Int64Value();
-  if (off < 0 || (off & 3) != 0 || static_cast<size_t>(off) + 4 > ab.ByteLength()) {
-    Napi::RangeError::New(env, "futex: byteOffset out of range or unaligned").ThrowAsJavaScriptException();
-    return nullptr;
-  }
+  if (!args.Require((off & 3) == 0 && static_cast<size_t>(off) + 4 <= ab.ByteLength(), "byteOffset out of range or unaligned")) return nullptr;
   return reinterpret_cast<int32_t*>(static_cast<uint8_t*>(ab.Data()) + off);
 }
 
@@ -146,10 +137,12 @@ int32_t* Word(const Napi::CallbackInfo& info) {
 // (the strings of Atomics.wait, so the JS barrier treats both paths alike).
 Napi::Value FutexWait(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t* w = Word(info);
-  if (!w) return env.Undefined();
-  int32_t expected = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : 0;
-  double ms = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : -1;
+  Args args(info, "futexWait");
+  int32_t* w = Word(args, info);
+  const int32_t expected = (int32_t)args.Int(2, "expected", INT32_MIN, INT32_MAX);
+  if (!w || !args) return args.Fail();
+  // no timeout (wait until woken) unless a number of ms is given
+  const double ms = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().DoubleValue() : -1;
 #if defined(__linux__)
   struct timespec ts;
   struct timespec* tsp = nullptr;
@@ -174,9 +167,11 @@ Napi::Value FutexWait(const Napi::CallbackInfo& info) {
 // futexWake(buffer, byteOffset, count) -> number of waiters woken
 Napi::Value FutexWake(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  int32_t* w = Word(info);
-  if (!w) return env.Undefined();
-  int32_t count = info.Length() > 2 ? info[2].As<Napi::Number>().Int32Value() : INT_MAX;
+  Args args(info, "futexWake");
+  int32_t* w = Word(args, info);
+  const bool all = info.Length() <= 2 || info[2].IsUndefined();
+  const int32_t count = all ? INT_MAX : (int32_t)args.Int(2, "count", 0, INT32_MAX);
+  if (!w || !args) return args.Fail();
 #if defined(__linux__)
   long r = syscall(SYS_futex, w, FUTEX_WAKE, count, nullptr, nullptr, 0);
   return Napi::Number::New(env, r < 0 ? 0 : static_cast<double>(r));

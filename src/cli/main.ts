@@ -1,4 +1,6 @@
 import { CmdcmError } from '../util/errors.js';
+import { describeFsError } from '../util/fs-errors.js';
+import { printable } from '../util/printable.js';
 
 /**
  * `cmdcm <command> [flags]`. Each command lives in ./commands/<name>.ts and exports
@@ -44,15 +46,38 @@ export async function main(argv: string[]): Promise<number> {
     const mod = (await import(`./commands/${cmd}.js`)) as { run(argv: string[]): Promise<number | void> };
     return (await mod.run(rest)) ?? 0;
   } catch (e) {
-    if (e instanceof CmdcmError) {
-      process.stderr.write(`cmdcm ${cmd}: ${e.message}\n`);
-      return e.exitCode;
+    // a CmdcmError thrown in a worker thread arrives as a plain Error with its name (structured clone)
+    if (e instanceof CmdcmError || (e instanceof Error && e.name === 'CmdcmError')) {
+      // one line, control bytes escaped; only a usage block cmdcm appends itself keeps its lines
+      const u = e.message.indexOf('\nusage: cmdcm ');
+      const msg = u < 0 ? printable(e.message) : printable(e.message.slice(0, u)) + e.message.slice(u);
+      process.stderr.write(`cmdcm ${cmd}: ${msg}${debugStack(e)}\n`);
+      const code = (e as Partial<CmdcmError>).exitCode;
+      return typeof code === 'number' ? code : 1;
     }
     const err = e as NodeJS.ErrnoException;
     if (err && (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || err.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL')) {
       process.stderr.write(`cmdcm ${cmd}: ${err.message}\n`);
       return 2;
     }
-    throw e;
+    // a file-system error no caller turned into a CmdcmError is still the user's situation (full
+    // disk, permissions), not a bug: one line naming the path
+    const fs = describeFsError(e);
+    if (fs) {
+      process.stderr.write(`cmdcm ${cmd}: ${printable(fs)}${debugStack(e)}\n`);
+      return 1;
+    }
+    // a bug: one line unless CMDCM_DEBUG=1 asks for the stack
+    process.stderr.write(`cmdcm ${cmd}: internal error: ${oneLine(e)}${debugStack(e) || ' (set CMDCM_DEBUG=1 for the stack trace)'}\n`);
+    return 70;
   }
+}
+
+function oneLine(e: unknown): string {
+  const m = e instanceof Error ? `${e.name === 'Error' ? '' : e.name + ': '}${e.message}` : String(e);
+  return printable(m);
+}
+
+function debugStack(e: unknown): string {
+  return process.env.CMDCM_DEBUG === '1' && e instanceof Error && e.stack ? `\n${e.stack}` : '';
 }

@@ -7,6 +7,7 @@
  * clicked item in the history has the same embedding as the target item, DIN-style) and add
  * behavior and time-gap-bucket ranges.
  */
+import type { Column } from './types.js';
 
 /** One hashed field's bucket range in the shared table: rows [offset, offset + size). */
 export interface FieldHash {
@@ -115,20 +116,46 @@ export function allocColumns(schema: Schema, n: number): SampleColumns {
   };
 }
 
-/** Copy the samples at `idx` of `src` into a new contiguous batch (the trainer's batch assembly). */
-export function gatherColumns(schema: Schema, src: SampleColumns, idx: ArrayLike<number>): SampleColumns {
+/** A per-sample array of SampleColumns. */
+type SampleArray = Exclude<Column, Uint8Array>;
+
+/** Copies rows `idx` (each `width` values) of one column into the front of `dst`. */
+export type CopyRows = (src: SampleArray, width: number, idx: Int32Array, dst: SampleArray) => void;
+
+/** Element-wise copy: beats a subarray + set per row for the narrow columns. */
+export const copyRowsTS: CopyRows = (s, width, idx, d) => {
+  for (let i = 0, o = 0; i < idx.length; i++) {
+    const from = idx[i] * width;
+    for (let k = 0; k < width; k++) d[o++] = s[from + k];
+  }
+};
+
+/**
+ * Batch assembly, the one implementation: the samples at `idx` of `src` as one contiguous batch
+ * (written into `out` when given), each column's rows copied by `copy` (`copyRowsTS`, or the
+ * addon's in src/features/gather.ts). A lazily packed source (SampleColumns.sequences) packs the
+ * batch's sequences itself.
+ */
+export function assembleBatch(copy: CopyRows, schema: Schema, src: SampleColumns, idx: Int32Array, out?: SampleColumns): SampleColumns {
+  for (let i = 0; i < idx.length; i++) {
+    const k = idx[i];
+    if (!(k >= 0 && k < src.n)) throw new RangeError(`gatherBatch: idx[${i}] = ${k} is not a sample of the source (${src.n} samples)`);
+  }
   const w = columnWidths(schema);
-  const out = allocColumns(schema, idx.length);
-  if (src.sequences) src.sequences.pack(Int32Array.from(idx), out.seq, out.seqLen);
+  const res = out ?? allocColumns(schema, idx.length);
+  res.n = idx.length;
+  src.sequences?.pack(idx, res.seq, res.seqLen);
   for (const name of copiedColumns(src)) {
     const width = w[name];
-    const s = src[name] as Int32Array | Float32Array;
-    const d = out[name] as Int32Array | Float32Array;
-    if (width === 1) {
-      for (let i = 0; i < idx.length; i++) d[i] = s[idx[i]];
-    } else {
-      for (let i = 0; i < idx.length; i++) d.set(s.subarray(idx[i] * width, idx[i] * width + width), i * width);
-    }
+    if (width === 0) continue;
+    const d = res[name] as SampleArray;
+    if (d.length < idx.length * width) throw new RangeError(`gatherBatch: out.${name} is too short for ${idx.length} samples`);
+    copy(src[name] as SampleArray, width, idx, d);
   }
-  return out;
+  return res;
+}
+
+/** Copy the samples at `idx` of `src` into a new contiguous batch (TypeScript; `gatherBatch` in src/features uses the addon). */
+export function gatherColumns(schema: Schema, src: SampleColumns, idx: ArrayLike<number>): SampleColumns {
+  return assembleBatch(copyRowsTS, schema, src, idx instanceof Int32Array ? idx : Int32Array.from(idx));
 }

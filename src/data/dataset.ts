@@ -16,6 +16,8 @@ import type { Schema, SampleColumns } from './batch.js';
 export type Split = 'train' | 'valid' | 'test';
 
 export interface DatasetMeta {
+  /** the signature that tells a cmdcm dataset from any other meta.json: always 'dataset' (absent in older datasets) */
+  cmdcm?: 'dataset';
   formatVersion: number;
   createdAt: string;
   sources: { file: string; format: LogFormat; rows: number; badRows: number }[];
@@ -75,6 +77,7 @@ import { allocColumns, type SequenceSource } from './batch.js';
 import { readShard, type Column } from './shards.js';
 import { resolutionSeconds } from './types.js';
 import { packChunk } from './sequences.js';
+import { validateDatasetMeta, validateShardColumns } from './validate.js';
 import { maskImmatureLabels, type LabelHorizons } from './asof.js';
 
 /** Version of the dataset directory layout and meta.json; shards carry their own version. */
@@ -118,6 +121,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
   } catch (e) {
     throw new CmdcmError(`${metaPath}: not valid JSON (${(e as Error).message})`);
   }
+  validateDatasetMeta(meta, metaPath, dir, DATASET_FORMAT_VERSION);
   if (meta.formatVersion !== DATASET_FORMAT_VERSION) {
     throw new CmdcmError(`${metaPath}: dataset format version ${meta.formatVersion}, but this cmdcm reads version ${DATASET_FORMAT_VERSION}; re-run \`cmdcm prepare\``);
   }
@@ -151,6 +155,7 @@ export async function openDataset(dir: string): Promise<Dataset> {
       if (split === 'valid' && sh.promo !== vp) continue;
       const file = join(dir, sh.file);
       const { columns: c } = await readShard(file);
+      validateShardColumns(c, schema, sh, meta.counts, file);
       const n = (c.user as Int32Array).length;
       if (n !== sh.n) throw new CmdcmError(`${file}: holds ${n} samples, meta.json says ${sh.n}; re-run \`cmdcm prepare\``);
       const time = c.time as Int32Array;

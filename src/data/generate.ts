@@ -5,6 +5,7 @@ import { writeFileAtomic, tempPathFor } from '../util/atomic.js';
 import { promises as fsp } from 'node:fs';
 import { BUY, CART, CLICK, COLLECT, SECONDS_PER_DAY, SECONDS_PER_HOUR } from './types.js';
 import { dayOfDate, dateOfDay, sidecarPathFor, type PromoSidecar } from './calendar.js';
+import { GeneratorRng as Rng } from '../util/rng.js';
 
 /**
  * Synthetic pre-promotion logs in the Tianchi mobile 2014 format, with ground truth.
@@ -71,45 +72,8 @@ export const PRE_DAYS = 10;
 const TARGET_DATE = '2014-12-12';
 const HISTORICAL_DATES = ['2014-06-18', '2014-11-11'];
 
-/** xoshiro128** seeded through splitmix32: small, fast, and the same stream on every platform. */
-export class Rng {
-  private a: number; private b: number; private c: number; private d: number;
-  constructor(seed: number) {
-    let s = seed >>> 0;
-    const next = () => {
-      s = (s + 0x9e3779b9) >>> 0;
-      let z = s;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
-    };
-    this.a = next(); this.b = next(); this.c = next(); this.d = next();
-  }
-  u32(): number {
-    const r = Math.imul(rotl(Math.imul(this.b, 5) >>> 0, 7), 9) >>> 0;
-    const t = (this.b << 9) >>> 0;
-    this.c ^= this.a; this.d ^= this.b; this.b ^= this.c; this.a ^= this.d;
-    this.c = (this.c ^ t) >>> 0;
-    this.d = rotl(this.d >>> 0, 11);
-    this.a >>>= 0; this.b >>>= 0; this.c >>>= 0;
-    return r;
-  }
-  /** uniform in [0, 1) */
-  next(): number { return this.u32() / 4294967296; }
-  int(n: number): number { return Math.floor(this.next() * n); }
-  normal(): number {
-    const u = 1 - this.next(), v = this.next();
-    return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
-  }
-  poisson(lambda: number): number {
-    if (lambda > 30) return Math.max(0, Math.round(lambda + Math.sqrt(lambda) * this.normal()));
-    const L = Math.exp(-lambda);
-    let k = 0, p = 1;
-    for (;;) { p *= this.next(); if (p <= L) return k; k++; }
-  }
-  exp(mean: number): number { return -Math.log(1 - this.next()) * mean; }
-}
-function rotl(x: number, k: number): number { return ((x << k) | (x >>> (32 - k))) >>> 0; }
+/** The generator's random stream (src/util/rng.ts); re-exported for the tests' fixtures. */
+export { Rng };
 
 const sig = (x: number) => 1 / (1 + Math.exp(-x));
 

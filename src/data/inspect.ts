@@ -2,7 +2,8 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { CmdcmError } from '../util/errors.js';
 import { BEHAVIORS, SECONDS_PER_DAY, type BehaviorName, type LogFormat, type TimeResolution } from './types.js';
-import type { DatasetMeta } from './dataset.js';
+import { DATASET_FORMAT_VERSION, type DatasetMeta } from './dataset.js';
+import { validateDatasetMeta } from './validate.js';
 import type { ReadOptions } from './readers/options.js';
 import { readLog, type ReadProgress, type ReadReport, type RowSink } from './readers/read.js';
 import { IdInterner } from './readers/intern.js';
@@ -170,11 +171,23 @@ export async function readDatasetMeta(dir: string): Promise<DatasetMeta | undefi
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw new CmdcmError(`${file}: cannot read (${(e as NodeJS.ErrnoException).code ?? String(e)})`);
   }
+  let meta: unknown;
   try {
-    return JSON.parse(text) as DatasetMeta;
+    meta = JSON.parse(text);
   } catch (e) {
     throw new CmdcmError(`${file}: not valid JSON (${(e as Error).message})`);
   }
+  // tolerant of older or partial metas, but not of a meta.json that does not describe a dataset
+  // at all (null, a number, fields of the wrong type): inspect names the first problem instead
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) validateDatasetMeta(meta, file, dir, DATASET_FORMAT_VERSION);
+  try {
+    formatDatasetMeta(dir, meta as Partial<DatasetMeta>);
+  } catch (e) {
+    if (!(e instanceof TypeError)) throw e;
+    validateDatasetMeta(meta, file, dir, DATASET_FORMAT_VERSION);
+    throw new CmdcmError(`${file}: malformed meta.json (${e.message})`);
+  }
+  return meta as DatasetMeta;
 }
 
 /** A dataset summary from meta.json; tolerant of missing fields (older or partial metas). */

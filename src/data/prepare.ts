@@ -20,6 +20,7 @@ import type { SampleChunk } from './chunks.js';
 import { resolutionSeconds } from './types.js';
 import { writeShardColumns } from './shards.js';
 import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
+import { prepareGuarded } from './prepare-guard.js';
 
 /**
  * `prepare`: behavior logs -> a dataset directory (see dataset.ts for the layout).
@@ -90,9 +91,12 @@ export interface PrepareResult {
 }
 
 export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
-  const t0 = Date.now();
   if (!opts.out) throw flagError('out', 'required: the dataset directory to write');
-  await refuseForeignDir(opts.out);
+  return prepareGuarded(opts, prepareLocked);
+}
+
+async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
+  const t0 = Date.now();
   await sweepDeadTemps(opts.out);
   const seqLen = opts.seqLen ?? 50;
   const validDays = opts.validDays ?? 2;
@@ -238,6 +242,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
     const badRows: Record<string, number> = {};
     for (const r of reports) for (const [k, v] of Object.entries(r.bad)) badRows[k] = (badRows[k] ?? 0) + v;
     const m: DatasetMeta = {
+      cmdcm: 'dataset',
       formatVersion: DATASET_FORMAT_VERSION,
       createdAt: new Date().toISOString(),
       sources: reports.length
@@ -381,22 +386,6 @@ function runWorker(job: WorkerJob): Promise<ShardsPart> {
     w.once('error', reject);
     w.once('exit', (code) => { if (!done) reject(new Error(`prepare worker exited with code ${code}`)); });
   });
-}
-
-/** Refuse to replace a directory that is not a cmdcm dataset (a mistyped --out must not wipe a home dir). */
-async function refuseForeignDir(out: string): Promise<void> {
-  let entries: string[];
-  try {
-    const st = await fsp.stat(out);
-    if (!st.isDirectory()) throw new CmdcmError(`--out: ${out} exists and is a file, not a dataset directory`, { exitCode: 2 });
-    entries = await fsp.readdir(out);
-  } catch (e) {
-    if (e instanceof CmdcmError) throw e;
-    return;
-  }
-  if (entries.length > 0 && !entries.includes('meta.json')) {
-    throw new CmdcmError(`--out: ${out} is a non-empty directory that is not a cmdcm dataset (no meta.json); refusing to replace it`, { exitCode: 2 });
-  }
 }
 
 /**

@@ -1,6 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import { CmdcmError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/atomic.js';
+import { describeFsError, fsError } from '../util/fs-errors.js';
 
 /**
  * Binary shard files: a fixed 16-byte preamble, a JSON header, then typed-array columns.
@@ -19,7 +20,8 @@ export const SHARD_MAGIC = 'CMDCMSHD';
 export const SHARD_VERSION = 1;
 
 export type DType = 'i32' | 'f32' | 'u8';
-export type Column = Int32Array | Float32Array | Uint8Array;
+export type { Column } from './types.js';
+import type { Column } from './types.js';
 
 export interface ShardContents {
   attrs: Record<string, unknown>;
@@ -32,7 +34,8 @@ function dtypeOf(a: Column): DType {
   return 'u8';
 }
 
-const pad8 = (n: number) => (n + 7) & ~7;
+// arithmetic, not bitwise: column byte lengths may pass 2^31
+const pad8 = (n: number) => Math.ceil(n / 8) * 8;
 
 /** The preamble + header bytes and the padded layout of the columns that follow. */
 function shardHead(contents: ShardContents): { head: Buffer; names: string[] } {
@@ -63,7 +66,7 @@ export async function writeShardColumns(file: string, contents: ShardContents): 
     const pad = pad8(a.byteLength) - a.byteLength;
     if (pad) parts.push(ZEROS.subarray(0, pad));
   }
-  const fh = await fsp.open(file, 'w');
+  const fh = await fsp.open(file, 'w').catch((e) => { throw fsError(e, file, 'cannot write the shard'); });
   try {
     // writev takes at most IOV_MAX buffers and may write partially; loop over what remains
     let i = 0;
@@ -76,6 +79,9 @@ export async function writeShardColumns(file: string, contents: ShardContents): 
         break;
       }
     }
+  } catch (e) {
+    // a full disk mid-write: the error names the shard (a handle's own error names no path)
+    throw fsError(e, file, 'cannot write the shard');
   } finally {
     await fh.close();
   }
@@ -120,8 +126,10 @@ export function decodeShard(buf: Uint8Array, file: string): ShardContents {
   } catch (e) {
     throw new CmdcmError(`${file}: corrupt shard header (${(e as Error).message})`);
   }
+  checkHeader(header, file, b.length);
   let off = 16 + hlen;
-  const columns: Record<string, Column> = {};
+  // no prototype: a column named `__proto__` or `constructor` stays a plain entry
+  const columns: Record<string, Column> = Object.create(null) as Record<string, Column>;
   // One aligned copy: the file buffer's offset need not be a multiple of 4.
   const need = header.columns.reduce((s, c) => s + pad8(c.length * (c.dtype === 'u8' ? 1 : 4)), 0);
   if (off + need > b.length) throw new CmdcmError(`${file}: truncated shard (columns need ${off + need} bytes, file has ${b.length})`);
@@ -138,6 +146,26 @@ export function decodeShard(buf: Uint8Array, file: string): ShardContents {
   return { attrs: header.attrs, columns };
 }
 
+/**
+ * The header's shape before any length is used: a crafted header (a NaN or negative length, an
+ * unknown dtype, a duplicate name) must give a message naming the file, never an allocation.
+ */
+function checkHeader(h: unknown, file: string, fileBytes: number): void {
+  const bad = (why: string) => new CmdcmError(`${file}: corrupt shard header (${why})`);
+  if (typeof h !== 'object' || h === null || Array.isArray(h)) throw bad('not an object');
+  const { attrs, columns } = h as { attrs?: unknown; columns?: unknown };
+  if (typeof attrs !== 'object' || attrs === null || Array.isArray(attrs)) throw bad('"attrs" is not an object');
+  if (!Array.isArray(columns)) throw bad('"columns" is not a list');
+  const names = new Set<string>();
+  for (const c of columns as { name?: unknown; dtype?: unknown; length?: unknown }[]) {
+    if (typeof c !== 'object' || c === null) throw bad('a column entry is not an object');
+    if (typeof c.name !== 'string' || !/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(c.name) || names.has(c.name)) throw bad(`bad or repeated column name ${JSON.stringify(c.name)}`);
+    names.add(c.name);
+    if (c.dtype !== 'i32' && c.dtype !== 'f32' && c.dtype !== 'u8') throw bad(`column '${c.name}' has unknown dtype ${JSON.stringify(c.dtype)}`);
+    if (typeof c.length !== 'number' || !Number.isInteger(c.length) || c.length < 0 || c.length > fileBytes) throw bad(`column '${c.name}' has impossible length ${JSON.stringify(c.length)}`);
+  }
+}
+
 export async function writeShard(file: string, contents: ShardContents): Promise<void> {
   await writeFileAtomic(file, encodeShard(contents));
 }
@@ -149,7 +177,7 @@ export async function readShard(file: string): Promise<ShardContents> {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if (err.code === 'ENOENT') throw new CmdcmError(`${file}: shard file is missing (the dataset directory is incomplete; re-run \`cmdcm prepare\`)`);
-    throw new CmdcmError(`${file}: cannot read shard: ${err.message}`);
+    throw new CmdcmError(describeFsError(err, file, 'cannot read the shard') ?? `${file}: cannot read shard: ${err.message}`);
   }
   return decodeShard(buf, file);
 }

@@ -5,7 +5,7 @@ import type { EventColumns, GroupedEvents, LogFormat, SideField, TimeResolution,
 import { SIDE_FIELDS, SECONDS_PER_DAY } from './types.js';
 import type { ReadOptions } from './readers/options.js';
 import { readLog, type ReadReport } from './readers/read.js';
-import { EventStoreBuilder, estimateRows, sortByUserTime, type Column, type LoadProgress } from './events.js';
+import { EventStoreBuilder, estimateRows, sortByUserTime, type EventColumn, type LoadProgress } from './events.js';
 import { ItemStatsAccumulator, SeenBefore, type ItemDayStats } from './stats.js';
 import type { EventPart } from './samples.js';
 
@@ -321,7 +321,7 @@ export async function* spilledParts(s: SpilledEvents, rangeEvents: number): Asyn
       for (let u = a; u < b && ordered; u++) {
         for (let k = userStart[u] + 1, e = userStart[u + 1]; k < e; k++) if (time[k] < time[k - 1]) { ordered = false; break; }
       }
-      const cols: Column[] = [user, time, item, category, behavior, ...s.sideFields.map((f) => side[f]!)];
+      const cols: EventColumn[] = [user, time, item, category, behavior, ...s.sideFields.map((f) => side[f]!)];
       // stable, and the input is grouped already: same order as sorting the whole log at once
       if (!ordered) sortByUserTime(cols, m, s.nUsers);
       const g: GroupedEvents = {

@@ -19,6 +19,12 @@ export type LogFormat = 'tianchi2014' | 'taobao2017' | 'tmall2015' | 'generic';
 /** Which time resolution a format has: labels/features compare at this resolution. */
 export type TimeResolution = 'second' | 'hour' | 'day';
 
+/**
+ * A column of per-row values: what a shard stores (src/data/shards.ts), the event store keeps
+ * (ints and bytes only: `EventColumn`, src/data/events.ts) and batch assembly copies.
+ */
+export type Column = Int32Array | Float32Array | Uint8Array;
+
 /** Optional id columns a format may carry, beyond user/item/category. */
 export const SIDE_FIELDS = ['seller', 'brand', 'geohash'] as const;
 export type SideField = (typeof SIDE_FIELDS)[number];

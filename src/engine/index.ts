@@ -2,16 +2,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import './tf-setup.js'; // the cpu backend and tfjs's gradients (cmdcm depends on tfjs-core, not the full tfjs)
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
-import { setOptimKernels, tsOptim } from '../train/optim.js';
 import { CmdcmError } from '../util/errors.js';
 import { warnOnce } from '../util/log.js';
 import { engineAddon, type EngineAddon } from './native/addon.js';
 import { registerGradientOverrides } from './gradients.js';
 import { registerNativeBackend } from './native/backend.js';
-import { nativeOptim } from './native/optim.js';
 import { installPool } from './native/pool.js';
 
 export { startKernelProfile, stopKernelProfile, type KernelProfile } from './native/backend.js';
+export { optimKernels, tsOptim, type OptimKernels, type AdamHyper, type AdagradHyper, type TableOptimizer } from './optim.js';
 
 /**
  * Engine selection (DESIGN.md "Compute engines"). An engine is a tfjs backend:
@@ -21,8 +20,8 @@ export { startKernelProfile, stopKernelProfile, type KernelProfile } from './nat
  * - 'auto': tensorflow on a GPU host that has it, else native, else cpu with a warning.
  * Callable in every worker thread: each thread has its own tfjs and loads its own addon instance.
  */
-export type EngineName = 'native' | 'cpu' | 'tensorflow' | 'auto';
-export const ENGINE_NAMES: readonly EngineName[] = ['native', 'cpu', 'tensorflow', 'auto'];
+export { ENGINE_NAMES, type EngineName } from './names.js';
+import { ENGINE_NAMES, type EngineName } from './names.js';
 
 const TF_PACKAGES = ['@tensorflow/tfjs-node-gpu', '@tensorflow/tfjs-node'] as const;
 
@@ -61,7 +60,6 @@ async function useNative(): Promise<string> {
       '(run `npm rebuild cmdcm`, or pick --engine cpu)');
   }
   registerNativeBackend(a);
-  setOptimKernels(nativeOptim(a));
   if (!(await tf.setBackend('native'))) throw new CmdcmError("engine 'native': tfjs could not initialize the backend");
   await tf.ready();
   // CMDCM_NO_POOL=1 turns output-buffer recycling off (to rule it out when chasing a bug).
@@ -70,7 +68,6 @@ async function useNative(): Promise<string> {
 }
 
 async function useCpu(): Promise<string> {
-  setOptimKernels(tsOptim);
   await tf.setBackend('cpu');
   await tf.ready();
   return 'cpu';
@@ -89,8 +86,6 @@ async function useTensorflow(): Promise<string> {
     }
     if (await tf.setBackend('tensorflow')) {
       await tf.ready();
-      const a = engineAddon();
-      setOptimKernels(a ? nativeOptim(a) : tsOptim);
       return 'tensorflow';
     }
   }

@@ -36,8 +36,14 @@ export async function evaluateRun(opts: { run: string | Predictor; data?: string
   const report: RunEvaluation = { run: predictor.runDir, model: predictor.config.model, data: ds.dir, step: predictor.step, split: 'test', ...r };
   const markdown = reportMarkdown(r, `${predictor.config.model} on ${ds.dir} (test split, step ${predictor.step})`);
   if (opts.write ?? true) {
-    await writeFileAtomic(join(predictor.runDir, 'eval.json'), JSON.stringify(report, null, 2) + '\n');
-    await writeFileAtomic(join(predictor.runDir, 'eval.md'), markdown);
+    try {
+      await writeFileAtomic(join(predictor.runDir, 'eval.json'), JSON.stringify(report, null, 2) + '\n');
+      await writeFileAtomic(join(predictor.runDir, 'eval.md'), markdown);
+    } catch (e) {
+      // the metrics are printed all the same; only their copy in the run directory is missing
+      if (!(e instanceof CmdcmError)) throw e;
+      report.warnings.push(`the report was not saved in the run directory: ${e.message}`);
+    }
   }
   return { report, markdown };
 }

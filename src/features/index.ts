@@ -1,5 +1,5 @@
 import type { FieldHash } from '../data/batch.js';
-import { loadAddon } from '../native.js';
+import { loadAddon, type AddonFunctions } from '../native.js';
 import { checkFieldHash, checkStarts, hashBytesTS, hashVocabTS } from './hashing.js';
 import { checkPackRequest, packSequencesTS, type PackedSequences, type PackRequest } from './packing.js';
 
@@ -12,19 +12,11 @@ import { checkPackRequest, packSequencesTS, type PackedSequences, type PackReque
 export { hashBucket, hashVocabTS, hashBytesTS, encodeVocab, layoutHash, checkFieldHash } from './hashing.js';
 export { packSequencesTS, gapBucket, GAP_BUCKETS, type PackRequest, type PackedSequences } from './packing.js';
 
-interface FeatureAddon {
-  hashVocab(field: string, offset: number, size: number, bytes: Uint8Array, units: Int32Array, out: Int32Array): Int32Array;
-  hashBytes(field: string, offset: number, size: number, bytes: Uint8Array, starts: Int32Array, out: Int32Array): Int32Array;
-  packSequences(
-    time: Int32Array, itemRow: Int32Array, catRow: Int32Array, behavior: Uint8Array, userStart: Int32Array,
-    sampleUser: Int32Array, sampleTime: Int32Array, seqLen: number, resolution: number,
-    behaviorOffset: number, gapOffset: number, gapBuckets: number, outSeq: Int32Array, outLen: Int32Array,
-  ): void;
-}
+type FeatureAddon = Pick<AddonFunctions, 'hashVocab' | 'hashBytes' | 'packSequences'>;
 
 function featureAddon(fn: keyof FeatureAddon): FeatureAddon | undefined {
   const a = loadAddon();
-  return a && typeof a[fn] === 'function' ? (a as unknown as FeatureAddon) : undefined;
+  return a && typeof a[fn] === 'function' ? (a as FeatureAddon) : undefined;
 }
 
 /** True when the addon provides both feature kernels (what `hashVocab`/`packSequences` will use). */

@@ -1,4 +1,4 @@
-import { loadAddon } from '../native.js';
+import { loadAddon, type AddonFunctions } from '../native.js';
 import { gaussian, rng } from './params.js';
 
 /**
@@ -108,7 +108,7 @@ export interface GatherOptions {
   localOut?: Int32Array[];
 }
 
-type NativeGather = (table: Float32Array, dim: number, ids: Int32Array[], alloc?: (n: number) => Float32Array, padRow?: boolean, localOut?: Int32Array[]) => BatchRows;
+type NativeGather = AddonFunctions['embeddingGatherRows'];
 
 // Resolved on first use rather than at import, so CMDCM_NO_NATIVE set by a test before the first
 // gather still selects the fallback.
@@ -117,7 +117,7 @@ let nativeGather: NativeGather | null | undefined;
 function native(): NativeGather | null {
   if (nativeGather === undefined) {
     const fn = loadAddon()?.embeddingGatherRows;
-    nativeGather = typeof fn === 'function' ? (fn as NativeGather) : null;
+    nativeGather = typeof fn === 'function' ? fn : null;
   }
   return nativeGather;
 }

@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hostF32 } from '../engine/host.js';
 import type { ParamLayout, ParamSpec } from './types.js';
-import { mulberry32 } from '../util/random.js';
+import { boxMuller, mulberry32 } from '../util/rng.js';
 
 /** Deterministic uniform [0, 1) stream (mulberry32): initialisation must not depend on tfjs's RNG. */
 export const rng = mulberry32;
@@ -33,10 +33,7 @@ export function specSize(s: ParamSpec): number {
 }
 
 export function gaussian(u: () => number): () => number {
-  return () => {
-    const a = Math.max(u(), 1e-12);
-    return Math.sqrt(-2 * Math.log(a)) * Math.cos(2 * Math.PI * u());
-  };
+  return () => boxMuller(Math.max(u(), 1e-12), u());
 }
 
 /** Glorot-uniform weights (fan-in/out from the last two dims), zero biases; seeded. */

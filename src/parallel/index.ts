@@ -4,12 +4,11 @@
  * StepRunner: W workers (piscina threads or forked processes) that split every global batch and
  * average gradients through shared memory.
  *
- *  - `createParallelRunner`: the factory src/train/run.ts loads for `--workers N`.
- *  - `trainParallel`: `trainRun` with the parallel runner for any worker count (including 1).
+ *  - `createParallelRunner`: the factory src/train/run.ts loads for `--workers N` (and its
+ *    `trainParallel`, for any worker count).
  */
-import type { ParallelRunnerOptions, TrainRunOptions, TrainRunResult } from '../train/run.js';
 import type { EngineName } from '../engine/index.js';
-import type { StepRunner } from '../train/step.js';
+import type { ParallelRunnerOptions, StepRunner } from '../train/step.js';
 import { ParallelStepRunner } from './runner.js';
 import type { Transport } from './gpus.js';
 import type { FaultInjection, ModelSpec } from './worker-core.js';
@@ -36,15 +35,4 @@ export async function createParallelRunner(o: ParallelRunnerOptions & ParallelEx
     workers: o.workers, transport: o.transport, engine: o.engine as EngineName, gpus: o.gpus, model, schema: o.schema,
     batchSize: o.config.batchSize, tableOptimizer: o.config.tableOptimizer, fault: o.fault,
   });
-}
-
-/**
- * A training run on W workers: the same options, events, run directory and result as `trainRun`
- * (src/train/run.ts), whose trainer loop, checkpoints and validation it reuses. trainRun builds the
- * parallel runner when `workers > 1` (one worker trains in-process, which is the same trajectory).
- */
-export async function trainParallel(opts: TrainRunOptions & ParallelExtras & { workers: number }): Promise<TrainRunResult> {
-  const { trainRun } = await import('../train/run.js');
-  const { transport, gpus, modelModule, fault } = opts;
-  return trainRun({ ...opts, parallel: (o) => createParallelRunner({ ...o, transport, gpus, modelModule, fault }) });
 }

@@ -21,7 +21,8 @@ export const C_ABORT = 2;
 /** number of workers whose gradient was non-finite this step (reset by the coordinator) */
 export const C_BAD = 3;
 
-export type TableOptimizer = 'lazyAdam' | 'adagrad';
+export type { TableOptimizer } from '../engine/optim.js';
+import type { TableOptimizer } from '../engine/optim.js';
 
 export interface LayoutInput {
   workers: number;

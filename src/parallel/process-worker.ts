@@ -1,4 +1,5 @@
 import { futexWaiter, openSegment } from './region.js';
+import { startHeartbeat } from './heartbeat.js';
 import { buildModel, WorkerCore, type StepOrder, type WorkerInit } from './worker-core.js';
 
 /**
@@ -12,6 +13,8 @@ type Msg = { type: 'init'; init: WorkerInit; shm: string } | StepOrder | { type:
 // Ctrl-C reaches the whole process group: the coordinator decides when workers stop (after the
 // current step, with a final checkpoint), so workers ignore the signals themselves.
 process.on('SIGINT', () => {});
+// a thread that beats on fd 4 while this one computes: a stopped process goes silent (heartbeat.ts)
+startHeartbeat();
 process.on('SIGTERM', () => {});
 
 function send(m: unknown): void {

@@ -1,14 +1,9 @@
-import { loadAddon } from '../native.js';
-import { optim, tsOptim, type AdamHyper, type OptimKernels } from '../train/optim.js';
+import { loadAddon, type AddonFunctions } from '../native.js';
+import { updateRows, type AdamHyper, type OptimKernels, type RowState, type TableOptimizer } from '../engine/optim.js';
 import { firstNonFinite } from '../train/step.js';
 import { combineOwnedRows, sumSlice } from './reduce.js';
 
-/** The embedding rows' optimizer state: lazy Adam uses m and v; Adagrad keeps its accumulator in m, with v empty. */
-export interface RowState {
-  table: Float32Array;
-  m: Float32Array;
-  v: Float32Array;
-}
+export type { RowState } from '../engine/optim.js';
 
 /**
  * A worker's two updates in the reduce-scatter. The addon fuses each into one pass over shared
@@ -21,26 +16,26 @@ export interface ReduceKernels {
     params: Float32Array, m: Float32Array, v: Float32Array, h: AdamHyper): void;
   /**
    * The rows worker w owns (row % workers === w) among every worker's published rows: their
-   * gradients summed over workers, then lazy Adam (or Adagrad with `h.lr`, `h.eps`) applied once.
-   * Returns how many rows it applied.
+   * gradients summed over workers, then the table optimizer `which` (lazy Adam, or Adagrad with
+   * `h.lr`, `h.eps`) applied once. Returns how many rows it applied.
    */
   ownedRows(workers: number, w: number, counts: Int32Array, rowIdx: Int32Array, rowGrad: Float32Array, cap: number, dim: number,
-    s: RowState, h: AdamHyper): number;
+    s: RowState, which: TableOptimizer, h: AdamHyper): number;
   /** index of the first NaN or ±Inf in a (gradient checked before it is shared), or -1 */
   firstNonFinite(a: Float32Array): number;
 }
 
-/** The TypeScript reduce over the given optimizer kernels (default: those in use when called). */
-export function tsReduceKernels(kernels?: OptimKernels): ReduceKernels {
+/** The TypeScript reduce over the given optimizer kernels. */
+export function tsReduceKernels(kernels: OptimKernels): ReduceKernels {
   let scratch = new Float32Array(0), outRows = new Int32Array(0), outGrad = new Float32Array(0);
   return {
     denseAdam(grads, p, workers, lo, hi, params, m, v, h) {
       if (scratch.length < hi - lo) scratch = new Float32Array(hi - lo);
       const g = scratch.subarray(0, hi - lo);
       sumSlice(grads, p, workers, lo, hi, g);
-      (kernels ?? optim()).adamDense(params.subarray(lo, hi), g, m.subarray(lo, hi), v.subarray(lo, hi), h);
+      kernels.adamDense(params.subarray(lo, hi), g, m.subarray(lo, hi), v.subarray(lo, hi), h);
     },
-    ownedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, s, h) {
+    ownedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, s, which, h) {
       let touched = 0;
       for (let u = 0; u < workers; u++) touched += counts[u];
       if (outRows.length < touched) {
@@ -48,42 +43,33 @@ export function tsReduceKernels(kernels?: OptimKernels): ReduceKernels {
         outGrad = new Float32Array(touched * dim);
       }
       const n = combineOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, outRows, outGrad);
-      if (n > 0) {
-        const k = kernels ?? optim(), rows = outRows.subarray(0, n), g = outGrad.subarray(0, n * dim);
-        if (s.v.length > 0) k.lazyAdamRows(s.table, s.m, s.v, dim, rows, g, h);
-        else k.adagradRows(s.table, s.m, dim, rows, g, h);
-      }
+      if (n > 0) updateRows(kernels, which, s, dim, outRows.subarray(0, n), outGrad.subarray(0, n * dim), h);
       return n;
     },
     firstNonFinite,
   };
 }
 
-interface ReduceAddon {
-  reduceDenseAdam(grads: Float32Array, p: number, workers: number, lo: number, hi: number, params: Float32Array, m: Float32Array, v: Float32Array,
-    lr: number, b1: number, b2: number, eps: number, step: number): void;
-  reduceOwnedRows(workers: number, w: number, counts: Int32Array, rowIdx: Int32Array, rowGrad: Float32Array, cap: number, dim: number,
-    table: Float32Array, m: Float32Array, v: Float32Array, lr: number, b1: number, b2: number, eps: number, step: number): number;
-  firstNonFinite(a: Float32Array): number;
-}
+type ReduceAddon = Pick<AddonFunctions, 'reduceDenseAdam' | 'reduceOwnedRows' | 'firstNonFinite'>;
 
 /** The addon's fused reduce, or undefined when the addon is missing or predates it. */
 export function nativeReduceKernels(): ReduceKernels | undefined {
-  const a = loadAddon() as unknown as Partial<ReduceAddon> | undefined;
+  const a = loadAddon();
   if (!a || typeof a.reduceDenseAdam !== 'function' || typeof a.reduceOwnedRows !== 'function' || typeof a.firstNonFinite !== 'function') return undefined;
   const { reduceDenseAdam, reduceOwnedRows, firstNonFinite: nonFinite } = a as ReduceAddon;
   return {
     denseAdam: (grads, p, workers, lo, hi, params, m, v, h) => reduceDenseAdam(grads, p, workers, lo, hi, params, m, v, h.lr, h.beta1, h.beta2, h.eps, h.step),
-    ownedRows: (workers, w, counts, rowIdx, rowGrad, cap, dim, s, h) =>
-      reduceOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, s.table, s.m, s.v, h.lr, h.beta1, h.beta2, h.eps, h.step),
+    ownedRows: (workers, w, counts, rowIdx, rowGrad, cap, dim, s, which, h) =>
+      reduceOwnedRows(workers, w, counts, rowIdx, rowGrad, cap, dim, s.table, s.m, s.v, which, h.lr, h.beta1, h.beta2, h.eps, h.step),
     firstNonFinite: nonFinite,
   };
 }
 
 /**
- * The reduce of the engine this thread loaded: fused in the addon when the optimizer kernels are the
- * addon's (native and tensorflow engines), TypeScript when they are (the cpu engine, or no addon).
+ * The reduce over an engine's optimizer kernels (`optimKernels(engine)`): fused in the addon when
+ * they are the addon's (native and tensorflow engines), TypeScript over them otherwise (the cpu
+ * engine, or no addon).
  */
-export function reduceKernels(): ReduceKernels {
-  return (optim() !== tsOptim && nativeReduceKernels()) || tsReduceKernels();
+export function reduceKernels(kernels: OptimKernels): ReduceKernels {
+  return (kernels.backend === 'addon' && nativeReduceKernels()) || tsReduceKernels(kernels);
 }

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { loadAddon } from '../native.js';
+import { loadAddon, type AddonFunctions } from '../native.js';
 import { CmdcmError } from '../util/errors.js';
 
 /**
@@ -21,16 +21,10 @@ export const atomicsWaiter: Waiter = {
   notify: (ctrl, index) => void Atomics.notify(ctrl, index),
 };
 
-interface ShmAddon {
-  shmCreate(name: string, bytes: number): ArrayBuffer;
-  shmOpen(name: string): ArrayBuffer;
-  shmUnlink(name: string): boolean;
-  futexWait(buf: ArrayBuffer, byteOffset: number, expected: number, ms: number): WaitResult;
-  futexWake(buf: ArrayBuffer, byteOffset: number, count: number): number;
-}
+type ShmAddon = Pick<AddonFunctions, 'shmCreate' | 'shmOpen' | 'shmUnlink' | 'futexWait' | 'futexWake'>;
 
 export function shmAddon(): ShmAddon {
-  const a = loadAddon() as unknown as Partial<ShmAddon> | undefined;
+  const a = loadAddon();
   if (!a || typeof a.shmCreate !== 'function' || typeof a.futexWait !== 'function') {
     throw new CmdcmError('--transport process: needs the native addon\'s shared memory (build it with `npx node-gyp rebuild`, or use --transport thread)');
   }

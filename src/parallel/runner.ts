@@ -10,6 +10,8 @@ import { NonFiniteLossError, type StepHyper, type StepResult, type StepRunner } 
 import { CmdcmError } from '../util/errors.js';
 import { log } from '../util/log.js';
 import { abortAll } from './barrier.js';
+import { HeartbeatWatch, heartbeatTimeoutMs, HEARTBEAT_FD } from './heartbeat.js';
+import type { Readable } from 'node:stream';
 import { C_BAD, computeLayout, viewsOf, writeBatch, type RegionLayout, type RegionViews, type TableOptimizer } from './layout.js';
 import { atomicsWaiter, createSegment, futexWaiter, unlinkSegment, type Waiter } from './region.js';
 import { assignGpus, detectGpus, type Transport } from './gpus.js';
@@ -30,11 +32,14 @@ export interface ParallelOptions {
   schema: Schema;
   /** the largest global batch a step will carry */
   batchSize: number;
-  tableOptimizer?: TableOptimizer;
+  /** the trainer's TrainConfig.tableOptimizer (the state's arrays follow it) */
+  tableOptimizer: TableOptimizer;
   /** override the per-worker touched-row capacity (rows) */
   rowCap?: number;
   /** testing only: make a worker fail */
   fault?: FaultInjection;
+  /** process transport: a worker silent this long (no heartbeat) is a fault; default CMDCM_WORKER_TIMEOUT_MS or 30 s */
+  heartbeatTimeoutMs?: number;
 }
 
 export function resolveTransport(engine: EngineName, transport: Transport | undefined): Transport {
@@ -91,6 +96,7 @@ export class ParallelStepRunner implements StepRunner {
   private closed = false;
   private readyWaiters: { left: number; resolve(): void; reject(e: Error): void } | undefined;
   private lastT = 0;
+  private heartbeat?: HeartbeatWatch;
   /** workers that reported an error message before exiting (process transport) */
   private reportedError = new Map<number, string>();
 
@@ -116,13 +122,15 @@ export class ParallelStepRunner implements StepRunner {
 
   async attach(state: TrainState): Promise<void> {
     const o = this.opts;
-    const tableOptimizer = o.tableOptimizer ?? (state.tableV.length > 0 ? 'lazyAdam' : 'adagrad');
     const L = computeLayout({
       workers: o.workers, paramCount: this.model.layout.total, tableRows: o.schema.tableRows, dim: this.model.dim,
-      tableOptimizer, batchCap: o.batchSize, schema: o.schema, rowCap: o.rowCap,
+      tableOptimizer: o.tableOptimizer, batchCap: o.batchSize, schema: o.schema, rowCap: o.rowCap,
     });
     if (state.params.length !== L.paramCount || state.table.length !== L.tableRows * L.dim) {
       throw new Error(`parallel: state has ${state.params.length} params / ${state.table.length} table values, the model needs ${L.paramCount} / ${L.tableRows * L.dim}`);
+    }
+    if (state.tableV.length !== (L.tableOptimizer === 'lazyAdam' ? state.table.length : 0)) {
+      throw new Error(`parallel: the state's embedding-row moments (${state.tableV.length} values in tableV) are not those of ${L.tableOptimizer}`);
     }
     this.layout = L;
     let buffer: ArrayBufferLike;
@@ -229,7 +237,10 @@ export class ParallelStepRunner implements StepRunner {
       const env = { ...process.env };
       const dev = plan.perWorker[w];
       if (dev !== undefined) env.CUDA_VISIBLE_DEVICES = dev;
-      const child: ChildProcess = fork(PROCESS_ENTRY, [], { env, execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+      // fd 4: the worker's heartbeat pipe (heartbeat.ts)
+      const child: ChildProcess = fork(PROCESS_ENTRY, [], { env, execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc', 'pipe'] });
+      this.heartbeat ??= new HeartbeatWatch(heartbeatTimeoutMs(this.opts.heartbeatTimeoutMs), (hw, why) => this.fault(hw, `worker ${hw} (pid ${this.handles[hw]?.pid}) ${why}`));
+      this.heartbeat.watch(w, child.stdio[HEARTBEAT_FD] as Readable | null, child.pid);
       let exited = false;
       const ended = new Promise<void>((resolve) => {
         child.on('exit', (code, signal) => {
@@ -309,6 +320,7 @@ export class ParallelStepRunner implements StepRunner {
   private tearingDown?: Promise<void>;
 
   private teardown(): Promise<void> {
+    this.heartbeat?.stop();
     this.tearingDown ??= (async () => {
       await Promise.all(this.handles.map((h) => h.kill()));
       if (this.pool) await this.pool.destroy().catch(() => {});

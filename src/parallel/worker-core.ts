@@ -4,7 +4,8 @@ import type { EngineName } from '../engine/index.js';
 import { Barrier } from './barrier.js';
 import { C_BAD, viewsOf, sliceBatch, type RegionLayout, type RegionViews } from './layout.js';
 import { microRange, ownedSlice } from './reduce.js';
-import { reduceKernels, type ReduceKernels, type RowState } from './reduce-kernels.js';
+import { reduceKernels, type ReduceKernels } from './reduce-kernels.js';
+import { optimKernels, type RowState } from '../engine/optim.js';
 import { nonFiniteIn } from '../train/step.js';
 import type { Waiter } from './region.js';
 import { readFileSync } from 'node:fs';
@@ -30,11 +31,11 @@ export interface ModelSpec {
   config: unknown;
 }
 
-/** Testing hook: make worker `worker` fail at `step` ('throw' an error, 'exit' its thread/process, 'kill' itself with SIGKILL). */
+/** Testing hook: make worker `worker` fail at `step` ('throw' an error, 'exit' its thread/process, 'kill' itself with SIGKILL, 'stop' itself with SIGSTOP). */
 export interface FaultInjection {
   worker: number;
   step: number;
-  kind: 'throw' | 'exit' | 'kill';
+  kind: 'throw' | 'exit' | 'kill' | 'stop';
 }
 
 export interface WorkerInit {
@@ -110,8 +111,9 @@ export class WorkerCore {
     this.views = viewsOf(buffer, L);
     this.barrier = new Barrier(this.views.ctrl, L.workers, waiter);
     this.slice = ownedSlice(L.paramCount, L.workers, init.w);
-    // built after the engine loaded (buildModel), so it follows the engine's optimizer kernels
-    this.reduce = reduceKernels();
+    // the kernels of the engine buildModel loaded (init.engine: 'auto' resolves to an engine with the
+    // same kernels, see optimKernels)
+    this.reduce = reduceKernels(optimKernels(init.engine));
     this.rowState = { table: this.views.table, m: this.views.tableM, v: L.tableOptimizer === 'lazyAdam' ? this.views.tableV : new Float32Array(0) };
     this.gradSlot = this.views.grads.subarray(init.w * L.paramCount, (init.w + 1) * L.paramCount);
     this.rowGradSlot = this.views.rowGrad.subarray(init.w * L.rowCap * L.dim, (init.w + 1) * L.rowCap * L.dim);
@@ -122,7 +124,7 @@ export class WorkerCore {
     if (!f || f.worker !== this.init.w || f.step !== t) return;
     if (f.kind === 'throw') throw new Error(`injected fault (test) in worker ${f.worker} at step ${t}`);
     if (f.kind === 'exit') process.exit(3);
-    process.kill(process.pid, 'SIGKILL');
+    process.kill(process.pid, f.kind === 'stop' ? 'SIGSTOP' : 'SIGKILL');
   }
 
   step(o: StepOrder): StepReport {
@@ -157,7 +159,7 @@ export class WorkerCore {
     if (Atomics.load(V.ctrl, C_BAD) === 0) {
       const [a, b] = this.slice;
       if (b > a) this.reduce.denseAdam(V.grads, P, L.workers, a, b, V.params, V.m, V.v, { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
-      this.reduce.ownedRows(L.workers, w, V.rowCount, V.rowIdx, V.rowGrad, L.rowCap, D, this.rowState,
+      this.reduce.ownedRows(L.workers, w, V.rowCount, V.rowIdx, V.rowGrad, L.rowCap, D, this.rowState, L.tableOptimizer,
         { lr: o.tableLr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
     }
     const t4 = performance.now(), c4 = PHASE_CPU ? threadCpuMs() : 0;

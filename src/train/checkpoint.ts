@@ -5,6 +5,8 @@ import { Packr } from 'msgpackr';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CmdcmError } from '../util/errors.js';
 import { warnOnce, log } from '../util/log.js';
+import { fsError, describeFsError } from '../util/fs-errors.js';
+import { validateCheckpoint } from './validate.js';
 import type { TrainState } from './state.js';
 import type { TrainConfig } from './config.js';
 
@@ -93,16 +95,19 @@ export function decodeCheckpoint(buf: Uint8Array, path: string): Checkpoint {
   if (buf.length - HEADER !== len) throw new CmdcmError(`${path}: truncated or corrupted checkpoint (${buf.length - HEADER} body bytes, header says ${len})`);
   const body = buf.subarray(HEADER);
   if ((crc32(body) >>> 0) !== dv.getUint32(12, true)) throw new CmdcmError(`${path}: corrupted checkpoint (CRC mismatch)`);
-  let obj: { meta: CheckpointMeta; state: Omit<TrainState, (typeof ARRAYS)[number]>; arrays: Record<string, Uint8Array> };
+  let obj: { meta: CheckpointMeta; state: Omit<TrainState, (typeof ARRAYS)[number]>; arrays: Record<string, Uint8Array> } | null;
   try {
     obj = packr.unpack(body);
   } catch (e) {
     throw new CmdcmError(`${path}: corrupted checkpoint body (${(e as Error).message})`);
   }
+  // a valid frame around a body of another shape (no state, no meta) is as corrupt as a bad CRC
+  const isRec = (v: unknown) => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!obj || !isRec(obj) || !isRec(obj.meta) || !isRec(obj.state) || !isRec(obj.arrays)) throw new CmdcmError(`${path}: corrupted checkpoint (no meta, state or arrays)`);
   const arrays = {} as Record<(typeof ARRAYS)[number], Float32Array>;
-  for (const k of ARRAYS) arrays[k] = f32Of(obj.arrays?.[k], path, k);
+  for (const k of ARRAYS) arrays[k] = f32Of(obj.arrays[k], path, k);
   const s = obj.state;
-  return {
+  const ck: Checkpoint = {
     meta: obj.meta,
     state: {
       ...arrays,
@@ -116,6 +121,8 @@ export function decodeCheckpoint(buf: Uint8Array, path: string): Checkpoint {
       finished: s.finished ?? null,
     },
   };
+  validateCheckpoint(ck, path);
+  return ck;
 }
 
 export async function readCheckpoint(path: string): Promise<Checkpoint> {
@@ -123,7 +130,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
   try {
     buf = await fsp.readFile(path);
   } catch (e) {
-    throw new CmdcmError(`${path}: cannot read checkpoint (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new CmdcmError(describeFsError(e, path, 'cannot read the checkpoint') ?? `${path}: cannot read checkpoint (${(e as Error).message})`);
   }
   return decodeCheckpoint(buf, path);
 }
@@ -132,7 +139,7 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 export async function saveCheckpoint(runDir: string, ck: Checkpoint): Promise<string> {
   const latest = join(runDir, CKPT_LATEST);
   const bytes = encodeCheckpoint(ck);
-  if (existsSync(latest)) await fsp.rename(latest, join(runDir, CKPT_PREV));
+  if (existsSync(latest)) await fsp.rename(latest, join(runDir, CKPT_PREV)).catch((e) => { throw fsError(e, join(runDir, CKPT_PREV), 'cannot rotate the checkpoint'); });
   await writeFileAtomic(latest, bytes);
   return latest;
 }
@@ -162,14 +169,21 @@ export function checkCompatible(ck: Checkpoint, path: string, want: Expect): voi
  * warning; the bad file is renamed to `*.corrupt` so the next save does not rotate it over the good
  * prev). Undefined when the run has none.
  */
-export async function loadLastGoodCheckpoint(runDir: string): Promise<{ ck: Checkpoint; path: string } | undefined> {
+export async function loadLastGoodCheckpoint(runDir: string, check?: (ck: Checkpoint, path: string) => void,
+  opts: { quarantine?: boolean } = { quarantine: true }): Promise<{ ck: Checkpoint; path: string } | undefined> {
+  // `check` (sizes against the model that will use it) failing counts as unreadable: fall back to prev
+  const read = async (p: string) => {
+    const ck = await readCheckpoint(p);
+    check?.(ck, p);
+    return ck;
+  };
   const latest = join(runDir, CKPT_LATEST), prev = join(runDir, CKPT_PREV);
   const hasLatest = existsSync(latest), hasPrev = existsSync(prev);
   if (!hasLatest && !hasPrev) return undefined;
   let why: CmdcmError | undefined;
   if (hasLatest) {
     try {
-      return { ck: await readCheckpoint(latest), path: latest };
+      return { ck: await read(latest), path: latest };
     } catch (e) {
       if (!(e instanceof CmdcmError)) throw e;
       why = e;
@@ -178,14 +192,17 @@ export async function loadLastGoodCheckpoint(runDir: string): Promise<{ ck: Chec
   if (!hasPrev) throw new CmdcmError(`${why!.message}; no previous checkpoint (${prev}) to fall back to`);
   let ck: Checkpoint;
   try {
-    ck = await readCheckpoint(prev);
+    ck = await read(prev);
   } catch (e) {
     if (!(e instanceof CmdcmError) || !why) throw e;
     throw new CmdcmError(`${why.message}; the previous checkpoint is unusable too: ${e.message}`);
   }
   if (why) {
-    warnOnce(`ckpt-fallback:${latest}`, `${why.message}; resuming from the previous checkpoint ${prev} (step ${ck.state.step})`);
-    await fsp.rename(latest, latest + '.corrupt').catch(() => {});
+    // Only the run's writer (it holds the run lock) sets the bad file aside; a reader (eval,
+    // predict) must not: the file it failed on may be one a running training just rotated.
+    const quarantine = opts.quarantine ?? true;
+    warnOnce(`ckpt-fallback:${latest}`, `${why.message}; ${quarantine ? 'resuming from' : 'using'} the previous checkpoint ${prev} (step ${ck.state.step})`);
+    if (quarantine) await fsp.rename(latest, latest + '.corrupt').catch(() => {});
   } else {
     log().warn({ prev }, 'no latest checkpoint, using the previous one');
   }

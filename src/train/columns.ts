@@ -20,6 +20,8 @@ export function sliceColumns(schema: Schema, cols: SampleColumns, start: number,
 
 /** Predictions for every sample of `cols`, forward passes of at most `batchSize` samples. */
 export function predictColumns(model: Model, params: Float32Array, table: Float32Array, schema: Schema, cols: SampleColumns, batchSize: number): Predictions {
+  // 0 would loop forever, a fraction or NaN would slice nonsense
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`predictColumns: batchSize must be a positive integer, got ${batchSize}`);
   const out: Predictions = {
     direct: new Float32Array(cols.n),
     atc: new Float32Array(cols.n),

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../util/errors.js';
+import { refusePrototypeKeys } from '../util/json-safe.js';
 import { SCHEDULES, type ScheduleConfig } from './schedule.js';
+import { TABLE_OPTIMIZERS, type TableOptimizer } from '../engine/optim.js';
 
 /**
  * Trainer settings. Every default is listed in DEFAULT_TRAIN_CONFIG (and printed by
@@ -20,7 +22,7 @@ export interface TrainConfig {
   beta2: number;
   eps: number;
   /** optimizer for the embedding rows; only the rows a step touched are read or written */
-  tableOptimizer: 'lazyAdam' | 'adagrad';
+  tableOptimizer: TableOptimizer;
   /** learning rate of the embedding rows as a multiple of the dense lr */
   tableLrScale: number;
   /** std of the normal init of the embedding table (row 0, the padding row, stays zero) */
@@ -77,13 +79,13 @@ export function mergeTrainConfig(base: TrainConfig, over: TrainConfigInput | und
       if (typeof v !== 'object' || v === null) throw new CmdcmError(`${where}: "schedule" must be an object`);
       for (const [sk, sv] of Object.entries(v as object)) {
         if (sv === undefined) continue;
-        if (!(sk in base.schedule)) throw new CmdcmError(`${where}: unknown key "schedule.${sk}" (known: ${Object.keys(base.schedule).join(', ')})`);
+        if (!Object.hasOwn(base.schedule, sk)) throw new CmdcmError(`${where}: unknown key "schedule.${sk}" (known: ${Object.keys(base.schedule).join(', ')})`);
         if (typeof sv !== typeof (base.schedule as unknown as Record<string, unknown>)[sk]) throw new CmdcmError(`${where}: "schedule.${sk}" must be a ${typeof (base.schedule as unknown as Record<string, unknown>)[sk]}`);
         (out.schedule as unknown as Record<string, unknown>)[sk] = sv;
       }
       continue;
     }
-    if (!(k in base)) throw new CmdcmError(`${where}: unknown key "${k}" (known: ${Object.keys(base).join(', ')})`);
+    if (!Object.hasOwn(base, k)) throw new CmdcmError(`${where}: unknown key "${k}" (known: ${Object.keys(base).join(', ')})`);
     if (typeof v !== typeof (base as unknown as Record<string, unknown>)[k]) throw new CmdcmError(`${where}: "${k}" must be a ${typeof (base as unknown as Record<string, unknown>)[k]}`);
     (out as unknown as Record<string, unknown>)[k] = v;
   }
@@ -115,7 +117,7 @@ export function validateTrainConfig(c: TrainConfig, where = 'train config'): voi
   if (!(c.schedule.minLrRatio >= 0 && c.schedule.minLrRatio <= 1)) throw bad('schedule.minLrRatio', 'must be in [0, 1]');
   if (!(c.schedule.gamma > 0)) throw bad('schedule.gamma', 'must be > 0');
   if (!(c.schedule.stepEvery >= 1)) throw bad('schedule.stepEvery', 'must be >= 1');
-  if (c.tableOptimizer !== 'lazyAdam' && c.tableOptimizer !== 'adagrad') throw bad('tableOptimizer', `must be 'lazyAdam' or 'adagrad', got '${c.tableOptimizer}'`);
+  if (!TABLE_OPTIMIZERS.includes(c.tableOptimizer)) throw bad('tableOptimizer', `must be 'lazyAdam' or 'adagrad', got '${c.tableOptimizer}'`);
   if (c.earlyStopOn !== 'delayed' && c.earlyStopOn !== 'sum') throw bad('earlyStopOn', `must be 'delayed' or 'sum', got '${c.earlyStopOn}'`);
   if (!(c.beta1 >= 0 && c.beta1 < 1) || !(c.beta2 >= 0 && c.beta2 < 1)) throw bad('beta1/beta2', 'must be in [0, 1)');
   if (!(c.eps > 0)) throw bad('eps', 'must be > 0');
@@ -143,6 +145,7 @@ export function readConfigFile(path: string): ConfigFile {
     throw new CmdcmError(`${path}: invalid JSON (${(e as Error).message})`);
   }
   if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new CmdcmError(`${path}: expected a JSON object with "train" and/or "model"`);
+  refusePrototypeKeys(obj, path);
   for (const k of Object.keys(obj)) {
     if (k !== 'train' && k !== 'model') throw new CmdcmError(`${path}: unknown top-level key "${k}" (expected "train" and/or "model")`);
   }

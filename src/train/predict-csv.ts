@@ -4,6 +4,7 @@ import type { Predictions } from '../model/types.js';
 import type { SampleColumns } from '../data/batch.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CmdcmError } from '../util/errors.js';
+import { BEIJING_OFFSET_SEC } from '../data/readers/taobao2017.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { Predictor, type PredictorOptions } from './predictor.js';
 
@@ -14,7 +15,6 @@ import { Predictor, type PredictorOptions } from './predictor.js';
  *  - tmall2015: mmdd as the IJCAI-15 log writes it, an integer without a leading zero (`1111`, `829`);
  *  - generic: local `YYYY-MM-DD HH:MM:SS` (the generic reader accepts several notations).
  */
-export const BEIJING_OFFSET_SEC = 8 * 3600;
 
 const p2 = (n: number) => String(n).padStart(2, '0');
 

@@ -6,7 +6,8 @@ import { createModel } from '../model/index.js';
 import type { Model, Predictions } from '../model/types.js';
 import { useEngine, type EngineName } from '../engine/index.js';
 import { CmdcmError } from '../util/errors.js';
-import { CKPT_BEST, checkCompatible, loadLastGoodCheckpoint, readCheckpoint } from './checkpoint.js';
+import { CKPT_BEST, loadLastGoodCheckpoint, readCheckpoint, type Checkpoint } from './checkpoint.js';
+import { checkCheckpointFor } from './validate.js';
 import { predictColumns, predictColumnsAsync } from './columns.js';
 import { readRunConfig, type RunConfig } from './run-dir.js';
 
@@ -46,18 +47,21 @@ export class Predictor {
     const rc = readRunConfig(runDir);
     await useEngine(opts.engine ?? 'auto');
     const model = createModel(rc.modelConfig, rc.schema);
-    const want = { model: rc.model, schemaFingerprint: rc.schemaFingerprint };
+    const batchSize = opts.batchSize ?? rc.train.evalBatchSize;
+    if (!Number.isInteger(batchSize) || batchSize < 1) throw new CmdcmError(`predict batch size must be a positive integer, got ${batchSize}`);
+    const use = (ck: Checkpoint, path: string) => checkCheckpointFor(ck, path, {
+      model: rc.model, schemaFingerprint: rc.schemaFingerprint, params: model.layout.total, dim: model.dim, tableRows: rc.schema.tableRows,
+    });
     const bestPath = join(runDir, CKPT_BEST);
-    let got: { ck: Awaited<ReturnType<typeof readCheckpoint>>; path: string } | undefined;
-    if ((opts.checkpoint ?? 'best') === 'best' && existsSync(bestPath)) got = { ck: await readCheckpoint(bestPath), path: bestPath };
-    else got = await loadLastGoodCheckpoint(runDir);
+    let got: { ck: Checkpoint; path: string } | undefined;
+    if ((opts.checkpoint ?? 'best') === 'best' && existsSync(bestPath)) {
+      const ck = await readCheckpoint(bestPath);
+      use(ck, bestPath);
+      got = { ck, path: bestPath };
+    } else got = await loadLastGoodCheckpoint(runDir, use, { quarantine: false });
     if (!got) throw new CmdcmError(`${runDir}: the run has no checkpoint yet (train it first)`);
-    checkCompatible(got.ck, got.path, want);
     const { params, table, step } = got.ck.state;
-    if (params.length !== model.layout.total || table.length !== rc.schema.tableRows * model.dim) {
-      throw new CmdcmError(`${got.path}: parameter sizes do not match model '${rc.model}' of ${runDir}/config.json`);
-    }
-    return new Predictor(runDir, rc, model, params, table, step, opts.batchSize ?? rc.train.evalBatchSize);
+    return new Predictor(runDir, rc, model, params, table, step, batchSize);
   }
 
   /** Probabilities for every sample of `cols` (any size; split into forward passes of batchSize). */

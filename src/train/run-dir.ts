@@ -2,9 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Schema } from '../data/batch.js';
 import type { ModelConfig } from '../model/config.js';
-import { MODEL_NAMES } from '../model/types.js';
 import { CmdcmError } from '../util/errors.js';
 import type { TrainConfig } from './config.js';
+import { validateRunConfig } from './validate.js';
+import { describeFsError } from '../util/fs-errors.js';
 
 /**
  * A run directory: config.json (this file's RunConfig), ckpt-latest.cmck / ckpt-prev.cmck /
@@ -31,20 +32,18 @@ export function runConfigPath(runDir: string): string {
   return join(runDir, RUN_CONFIG);
 }
 
-/** Read and sanity-check a run's config.json; errors name the path. */
+/** Read and validate a run's config.json (train/validate.ts); errors name the path. */
 export function readRunConfig(runDir: string): RunConfig {
   const p = runConfigPath(runDir);
   if (!existsSync(runDir)) throw new CmdcmError(`${runDir}: run directory not found (create it with \`cmdcm train --out ${runDir}\`)`);
   if (!existsSync(p)) throw new CmdcmError(`${p}: missing: ${runDir} is not a cmdcm run directory`);
-  let rc: RunConfig;
+  let rc: unknown;
   try {
-    rc = JSON.parse(readFileSync(p, 'utf8')) as RunConfig;
+    rc = JSON.parse(readFileSync(p, 'utf8'));
   } catch (e) {
-    throw new CmdcmError(`${p}: not valid JSON (${(e as Error).message})`);
+    throw new CmdcmError(describeFsError(e, p, 'cannot read the run config') ?? `${p}: not valid JSON (${(e as Error).message})`);
   }
-  if (rc.cmdcmRun !== RUN_FORMAT) throw new CmdcmError(`${p}: run format ${rc.cmdcmRun}, this cmdcm reads ${RUN_FORMAT}`);
-  if (!(MODEL_NAMES as readonly string[]).includes(rc.model) || !rc.schema || !rc.modelConfig || !rc.train) throw new CmdcmError(`${p}: incomplete run config`);
-  return rc;
+  return validateRunConfig(rc, p, RUN_FORMAT);
 }
 
 export function absPath(p: string): string {

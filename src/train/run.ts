@@ -1,21 +1,26 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, statSync, promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDataset, type Dataset } from '../data/dataset.js';
 import { createModel, fitDenseStats, fullyLabelledRows } from '../model/index.js';
 import { resolveModelConfig, type ModelConfig } from '../model/config.js';
 import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
-import { useEngine, type EngineName } from '../engine/index.js';
+import { optimKernels, useEngine, type EngineName } from '../engine/index.js';
+import type { OptimKernels } from '../engine/optim.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CmdcmError } from '../util/errors.js';
 import { openLogger, warnOnce } from '../util/log.js';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainConfigInput } from './config.js';
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
-import type { StepRunner } from './step.js';
+import type { ParallelRunnerFactory, StepRunner } from './step.js';
+import type { ParallelExtras } from '../parallel/index.js';
+import type { TrainState } from './state.js';
 import { schemaFingerprint } from './fingerprint.js';
-import { CKPT_LATEST, CKPT_PREV } from './checkpoint.js';
 import { fitRunCalibration } from './calibrate.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
+import { ensureDir } from '../util/fsx.js';
+import { acquireLock } from '../util/lock.js';
+import { checkRunOut, RUN_LOCK } from './owner.js';
 
 /**
  * One training run end to end: open the dataset, build the model, set up (or reopen) the run
@@ -39,8 +44,11 @@ export interface TrainRunOptions {
   resume?: boolean;
   /** > 1: data-parallel workers (src/parallel provides the runner) */
   workers?: number;
-  /** workers as threads (default; native/cpu) or processes (default for tensorflow; one per GPU) */
-  transport?: 'thread' | 'process';
+  /**
+   * workers as threads (default; native/cpu) or processes (default for tensorflow; one per GPU);
+   * 'mpi': this process is one rank of an MPI job (src/parallel/mpi), rank 0 writes the run
+   */
+  transport?: 'thread' | 'process' | 'mpi';
   /** with the process transport: GPU ids to spread workers over (default: detected) */
   gpus?: string[];
   /** supply a step runner directly (takes precedence over `workers`) */
@@ -62,22 +70,25 @@ export interface TrainRunOptions {
   logger?: Logger;
 }
 
-export interface ParallelRunnerOptions {
-  workers: number;
-  model: Model;
-  modelConfig: ModelConfig;
-  schema: Dataset['schema'];
-  engine: string;
-  config: TrainConfig;
-  transport?: 'thread' | 'process';
-  gpus?: string[];
-}
-export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;
+export type { ParallelRunnerOptions, ParallelRunnerFactory } from './step.js';
 
 export interface TrainRunResult {
+  /** the MPI rank that returned this (0 without MPI): only rank 0 wrote the run directory */
+  rank: number;
   runDir: string;
   config: RunConfig;
   summary: TrainSummary;
+}
+
+interface MpiModule {
+  mpiRank(): { rank: number; size: number };
+  createMpiRunner(o: { modelConfig: ModelConfig; schema: Dataset['schema']; config: TrainConfig; paramCount: number; dim: number; optim?: OptimKernels }): StepRunner;
+  placeholderState(): TrainState;
+}
+
+async function loadMpi(): Promise<MpiModule> {
+  const spec = new URL('../parallel/mpi/index.js', import.meta.url).href;
+  return (await import(spec)) as MpiModule;
 }
 
 async function loadParallelFactory(): Promise<ParallelRunnerFactory> {
@@ -99,15 +110,57 @@ const MIN_SAMPLES_PER_WORKER = 512;
 
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  // Under MPI every rank runs this function on the shared dataset and run directory; rank 0 (the
+  // lead) alone writes the run directory, validates and logs to train.log.
+  if (opts.transport === 'mpi' && (opts.workers ?? 1) > 1) {
+    throw new CmdcmError(`--workers ${opts.workers} with --transport mpi: a rank trains in one thread; start more ranks instead (mpirun -np N)`, { exitCode: 2 });
+  }
+  const mpi = opts.transport === 'mpi' && !opts.runner ? await loadMpi() : undefined;
+  const rank = mpi ? mpi.mpiRank().rank : 0;
+  const lead = rank === 0;
   const ds = typeof opts.data === 'string' ? await openDataset(opts.data) : opts.data;
   const runDir = opts.out;
   const fingerprint = schemaFingerprint(ds.schema);
-  const hasRun = existsSync(runConfigPath(runDir));
+  // one writer per run directory (the lock is held until training ends), then the owner check
+  // under it: checked before the lock, a run starting beside us would show half-written files
+  // An MPI follower rank neither locks nor checks: rank 0 owns the directory for the whole job.
+  if (!lead) return trainLocked(opts, ds, fingerprint, mpi, rank);
+  const created = !existsSync(runDir);
+  if (created && opts.resume) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (the directory does not exist)`);
+  if (!created && !statSync(runDir).isDirectory()) throw new CmdcmError(`--out: ${runDir} exists and is a file, not a run directory`, { exitCode: 2 });
+  await ensureDir(runDir, 'run directory');
+  const lock = await acquireLock(join(runDir, RUN_LOCK), `run directory ${runDir}`);
+  try {
+    return await trainLocked(opts, ds, fingerprint, mpi, rank);
+  } catch (e) {
+    // a run refused before it wrote anything leaves no empty directory behind
+    if (created) await rmdirIfOnlyLock(runDir);
+    throw e;
+  } finally {
+    await lock.release();
+  }
+}
+
+async function rmdirIfOnlyLock(dir: string): Promise<void> {
+  try {
+    const left = (await fsp.readdir(dir)).filter((e) => e !== RUN_LOCK);
+    if (left.length === 0) {
+      await fsp.rm(join(dir, RUN_LOCK), { force: true });
+      await fsp.rmdir(dir);
+    }
+  } catch { /* best effort */ }
+}
+
+async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: string, mpi: MpiModule | undefined, rank: number): Promise<TrainRunResult> {
+  const runDir = opts.out;
+  const lead = rank === 0;
+  // checked again under the lock: a run started beside us may have written config.json meanwhile;
+  // a follower rank takes rank 0's word (it may already see the run directory rank 0 is creating)
+  const hasRun = lead ? (await checkRunOut(runDir, Boolean(opts.resume))) === 'run' : Boolean(opts.resume);
   let trainCfg: TrainConfig;
   let modelCfg: ModelConfig;
   let prior: RunConfig | undefined;
-  if (opts.resume) {
-    if (!hasRun) throw new CmdcmError(`--resume: ${runDir} holds no run to resume (no ${runConfigPath(runDir)})`);
+  if (hasRun) {
     prior = readRunConfig(runDir);
     if (prior.model !== opts.model) throw new CmdcmError(`${runDir}: the run there is model '${prior.model}', not '${opts.model}' (resume with --model ${prior.model}, or use another --out)`);
     if (prior.schemaFingerprint !== fingerprint) {
@@ -117,9 +170,6 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     trainCfg = mergeTrainConfig(prior.train, opts.train, opts.trainConfigSource ?? 'train options');
     modelCfg = opts.modelConfig ? resolveModelConfig({ ...prior.modelConfig, ...opts.modelConfig }, opts.modelConfigSource ?? 'model config', opts.model) : prior.modelConfig;
   } else {
-    if (hasRun || existsSync(join(runDir, CKPT_LATEST)) || existsSync(join(runDir, CKPT_PREV))) {
-      throw new CmdcmError(`--out: ${runDir} already holds a run (continue it with --resume, or choose another --out)`);
-    }
     trainCfg = mergeTrainConfig(DEFAULT_TRAIN_CONFIG, opts.train, opts.trainConfigSource ?? 'train options');
     modelCfg = resolveModelConfig(opts.modelConfig ?? {}, opts.modelConfigSource ?? 'model config', opts.model);
   }
@@ -133,7 +183,6 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     modelCfg = { ...modelCfg, denseStats: fitDenseStats(train.dense, ds.schema.dense.length, modelCfg.denseTransform, fullyLabelledRows(train)) };
   }
   const model = createModel(modelCfg, ds.schema);
-  mkdirSync(runDir, { recursive: true });
   const runCfg: RunConfig = {
     cmdcmRun: RUN_FORMAT,
     model: opts.model,
@@ -145,15 +194,21 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
     engine,
     createdAt: prior?.createdAt ?? new Date().toISOString(),
   };
-  await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
-  // a logger we open we also close, so a long-lived process training many runs keeps no descriptors
-  const own = opts.logger ? undefined : openLogger({ file: join(runDir, 'train.log') });
+  // written once training will really run (resuming a finished run leaves config.json as it was),
+  // by rank 0 alone under MPI
+  const writeConfig = () => writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');
+  if (lead && !hasRun) await writeConfig();
+  // a logger we open we also close, so a long-lived process training many runs keeps no descriptors;
+  // an MPI follower rank logs warnings and errors to stderr (the launcher prefixes them per rank)
+  const own = opts.logger ? undefined : lead ? openLogger({ file: join(runDir, 'train.log') }) : openLogger({ level: process.env.CMDCM_LOG_LEVEL ?? 'warn' });
   const logger = opts.logger ?? own!.logger;
   try {
     logger.info({ model: opts.model, data: runCfg.data, engine, train: trainCfg, resume: Boolean(opts.resume) }, 'train start');
     let runner = opts.runner;
     const workers = opts.workers ?? 1;
-    if (!runner && (workers > 1 || opts.transport === 'process' || (opts.offThread && engine !== 'tensorflow'))) {
+    if (mpi) {
+      runner = mpi.createMpiRunner({ modelConfig: modelCfg, schema: ds.schema, config: trainCfg, paramCount: model.layout.total, dim: model.dim, optim: optimKernels(engine) });
+    } else if (!runner && (workers > 1 || opts.transport === 'process' || (opts.offThread && engine !== 'tensorflow'))) {
       // Each worker's step has a fixed cost (README "Engines and workers"): with small micro-batches
       // the workers only add overhead. Said once, not enforced: the trajectory is right either way.
       const perWorker = Math.floor(trainCfg.batchSize / workers);
@@ -162,12 +217,18 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
           `workers pay off from about ${MIN_SAMPLES_PER_WORKER} each (e.g. --batch-size ${MIN_SAMPLES_PER_WORKER * workers})`);
       }
       const factory = opts.parallel ?? (await loadParallelFactory());
-      runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport, gpus: opts.gpus });
+      runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport as 'thread' | 'process' | undefined, gpus: opts.gpus });
     }
-    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, runner, signal: opts.signal, logger });
-    for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
+    // a follower rank starts empty: rank 0 hands it the state (fresh or resumed) and its table shard
+    const initialState: TrainState | undefined = lead ? undefined : mpi!.placeholderState();
+    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, initialState, optim: optimKernels(engine), runner, signal: opts.signal, logger,
+      beforeTraining: lead && hasRun ? writeConfig : undefined });
+    // progress events come from the lead only
+    if (lead) for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
-    if (modelCfg.calibrateDelayed && !opts.signal?.aborted) {
+    // the lead alone (it wrote the checkpoints this reads; an MPI follower only trained); a resumed
+    // run that had already finished was left unchanged, config.json included
+    if (lead && modelCfg.calibrateDelayed && !opts.signal?.aborted && !summary.unchanged) {
       const cal = await fitRunCalibration(runDir, modelCfg, ds.schema, valid, train, trainCfg.evalBatchSize);
       if (cal) {
         runCfg.modelConfig = { ...modelCfg, delayedCalibration: cal };
@@ -175,8 +236,19 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
         logger.info({ calibration: cal }, 'delayed calibration fit');
       }
     }
-    return { runDir, config: runCfg, summary };
+    return { rank, runDir, config: runCfg, summary };
   } finally {
     await own?.close();
   }
+}
+
+/**
+ * A training run on W workers: the same options, events, run directory and result as `trainRun`,
+ * with the parallel runner for any worker count (including 1, which `trainRun` trains in-process:
+ * the same trajectory) and the parallel trainer's extras (transport, GPUs, model module, faults).
+ */
+export async function trainParallel(opts: TrainRunOptions & ParallelExtras & { workers: number }): Promise<TrainRunResult> {
+  const { createParallelRunner } = await import('../parallel/index.js');
+  const { transport, gpus, modelModule, fault } = opts;
+  return trainRun({ ...opts, parallel: (o) => createParallelRunner({ ...o, transport, gpus, modelModule, fault }) });
 }

@@ -2,7 +2,7 @@ import type { Model } from '../model/types.js';
 import type { BaseRates } from '../model/priors.js';
 import type { Schema } from '../data/batch.js';
 import type { TrainConfig } from './config.js';
-import { Rng, type RngState } from './rng.js';
+import { Rng, type RngState } from '../util/rng.js';
 
 /**
  * Everything a training run needs to continue exactly where it stopped. The step function mutates

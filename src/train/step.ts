@@ -1,7 +1,8 @@
 import type { Model, GradOut, GradResult } from '../model/types.js';
-import type { Batch } from '../data/batch.js';
+import type { Batch, Schema } from '../data/batch.js';
+import type { ModelConfig } from '../model/config.js';
 import { CmdcmError } from '../util/errors.js';
-import { optim } from './optim.js';
+import { tsOptim, updateRows, type OptimKernels, type TableOptimizer } from '../engine/optim.js';
 import type { TrainState } from './state.js';
 import type { TrainConfig } from './config.js';
 
@@ -12,7 +13,7 @@ export interface StepHyper {
   beta1: number;
   beta2: number;
   eps: number;
-  tableOptimizer: TrainConfig['tableOptimizer'];
+  tableOptimizer: TableOptimizer;
 }
 
 export interface StepResult {
@@ -70,18 +71,15 @@ export function checkFinite(g: GradResult, step: number): void {
 /**
  * Apply one computed gradient to the state (Adam on the dense params, lazy Adam / Adagrad on the
  * touched rows) and advance the step counter. Split from `trainStep` so a parallel runner that
- * combines workers' gradients can reuse it.
+ * combines workers' gradients can reuse it. `k`: the engine's optimizer kernels
+ * (`optimKernels(engine)` of src/engine/optim.ts; the TypeScript reference by default, same bits).
  */
-export function applyGradients(state: TrainState, dim: number, g: GradResult, h: StepHyper): void {
-  const k = optim();
+export function applyGradients(state: TrainState, dim: number, g: GradResult, h: StepHyper, k: OptimKernels = tsOptim): void {
   const t = state.step + 1;
   k.adamDense(state.params, g.denseGrad, state.m, state.v, { lr: h.lr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: t });
   if (g.rows.length > 0) {
-    if (h.tableOptimizer === 'lazyAdam') {
-      k.lazyAdamRows(state.table, state.tableM, state.tableV, dim, g.rows, g.rowGrad, { lr: h.tableLr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: t });
-    } else {
-      k.adagradRows(state.table, state.tableM, dim, g.rows, g.rowGrad, { lr: h.tableLr, eps: h.eps });
-    }
+    updateRows(k, h.tableOptimizer, { table: state.table, m: state.tableM, v: state.tableV }, dim, g.rows, g.rowGrad,
+      { lr: h.tableLr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, step: t });
   }
   state.step = t;
 }
@@ -97,17 +95,17 @@ function buffersFor(state: TrainState): Required<GradOut> {
 
 /**
  * One optimizer step on one batch: gradients from the model, a finiteness check (the state is left
- * untouched when it fails), the optimizer update. No I/O, no global state beyond the optimizer
- * kernels' selection and the gradient buffers reused per parameter vector.
+ * untouched when it fails), the optimizer update with the kernels `k`. No I/O, no global state
+ * beyond the gradient buffers reused per parameter vector.
  */
-export function trainStep(model: Model, state: TrainState, batch: Batch, h: StepHyper): StepResult {
+export function trainStep(model: Model, state: TrainState, batch: Batch, h: StepHyper, k: OptimKernels = tsOptim): StepResult {
   const out = buffersFor(state);
   const g = model.grad(state.params, state.table, batch, 1, out);
   // the row buffer grows to the largest batch seen: next time the model writes into it
   if (g.rowGrad.buffer !== out.rowGrad.buffer && g.rowGrad.length > out.rowGrad.length) out.rowGrad = new Float32Array(Math.ceil(g.rowGrad.length * 1.25));
   const stepNo = state.step + 1;
   checkFinite(g, stepNo);
-  applyGradients(state, model.dim, g, h);
+  applyGradients(state, model.dim, g, h, k);
   return { step: stepNo, loss: g.loss, terms: g.terms, samples: batch.n };
 }
 
@@ -124,6 +122,20 @@ export interface StepRunner {
   close?(): Promise<void> | void;
 }
 
-export function localStepRunner(model: Model): StepRunner {
-  return { step: (state, batch, h) => trainStep(model, state, batch, h) };
+/** Steps in this thread, with the optimizer kernels `k` (the engine's: `optimKernels(engine)`). */
+export function localStepRunner(model: Model, k: OptimKernels = tsOptim): StepRunner {
+  return { step: (state, batch, h) => trainStep(model, state, batch, h, k) };
 }
+
+/** What the trainer's run hands the parallel trainer to build its StepRunner (`--workers N`). */
+export interface ParallelRunnerOptions {
+  workers: number;
+  model: Model;
+  modelConfig: ModelConfig;
+  schema: Schema;
+  engine: string;
+  config: TrainConfig;
+  transport?: 'thread' | 'process';
+  gpus?: string[];
+}
+export type ParallelRunnerFactory = (o: ParallelRunnerOptions) => Promise<StepRunner>;

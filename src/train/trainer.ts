@@ -1,21 +1,27 @@
 import { EventEmitter } from 'node:events';
-import { appendFileSync, mkdirSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Model } from '../model/types.js';
 import { baseRates } from '../model/priors.js';
 import { allocColumns, type SampleColumns, type Schema } from '../data/batch.js';
 import { gatherBatch } from '../features/gather.js';
-import { log } from '../util/log.js';
+import { log, warnOnce } from '../util/log.js';
+import { ensureDirSync } from '../util/fsx.js';
+import { withFsErrorsSync } from '../util/fs-errors.js';
+import { checkCheckpointFor } from './validate.js';
+import { trimMetricsAfter } from './metrics-file.js';
+import type { OptimKernels } from '../engine/optim.js';
 import { validationLoglosses } from '../eval/report.js';
 import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
 import { initTrainState, epochPermutation, type TrainState } from './state.js';
 import { localStepRunner, stepHyper, type StepRunner } from './step.js';
+import { isCollective, type CollectiveRunner } from './collective.js';
 import { predictColumnsAsync } from './columns.js';
 import { yieldToEventLoop } from './yield.js';
 import { schemaFingerprint } from './fingerprint.js';
-import { checkCompatible, loadLastGoodCheckpoint, saveBest, saveCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
+import { loadLastGoodCheckpoint, saveBest, saveCheckpoint, type Checkpoint, type CheckpointMeta } from './checkpoint.js';
 
 /**
  * The training loop: epochs of seeded shuffled batches, the LR schedule, validation on the 'valid'
@@ -40,7 +46,14 @@ export interface TrainerOptions {
   resume?: boolean;
   /** start from this state instead (library use); wins over resume */
   initialState?: TrainState;
+  /**
+   * The optimizer kernels of the engine in use (`optimKernels(engine)`, src/engine/optim.ts) for
+   * the in-thread step; default the TypeScript reference (same bits, slower). Unused with `runner`.
+   */
+  optim?: OptimKernels;
   runner?: StepRunner;
+  /** called once the start state is known and training will run (not when a resumed run had already finished): the run's config.json is written here */
+  beforeTraining?: () => Promise<void>;
   /** stop after the current step, writing a final checkpoint */
   signal?: AbortSignal;
   logger?: Logger;
@@ -79,6 +92,8 @@ export interface TrainSummary {
   /** the final state (parameters after the last step) */
   state: TrainState;
   resumedFrom?: number;
+  /** set when --resume found the run already finished and wrote nothing */
+  unchanged?: true;
 }
 
 export interface TrainerEvents {
@@ -94,6 +109,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   readonly totalSteps: number;
   private readonly fingerprint: string;
   private readonly logger: Logger;
+  /** set when the runner is collective (MPI ranks): each process holds part of the state */
+  private coll?: CollectiveRunner;
 
   constructor(private readonly opts: TrainerOptions) {
     super();
@@ -123,14 +140,14 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const o = this.opts;
     if (o.initialState) return { state: o.initialState };
     if (o.resume && o.runDir) {
-      const got = await loadLastGoodCheckpoint(o.runDir);
+      const got = await loadLastGoodCheckpoint(o.runDir, (ck, path) => checkCheckpointFor(ck, path, {
+        model: o.model.name, schemaFingerprint: this.fingerprint, params: o.model.layout.total, dim: o.model.dim, tableRows: o.schema.tableRows,
+        train: { tableOptimizer: o.config.tableOptimizer, stepsPerEpoch: this.stepsPerEpoch },
+      }));
       if (got) {
-        checkCompatible(got.ck, got.path, { model: o.model.name, schemaFingerprint: this.fingerprint });
         const s = got.ck.state;
-        if (s.params.length !== o.model.layout.total || s.table.length !== o.schema.tableRows * o.model.dim) {
-          throw new Error(`${got.path}: parameter sizes differ from model '${o.model.name}' (${s.params.length} vs ${o.model.layout.total} dense, ${s.table.length} vs ${o.schema.tableRows * o.model.dim} table)`);
-        }
-        if (s.finished === 'max-steps') s.finished = null;
+        // a step budget reached is extended by a larger (or no) --max-steps; anything else that ended stays ended
+        if (s.finished === 'max-steps' && !(o.config.maxSteps > 0 && s.step >= o.config.maxSteps)) s.finished = null;
         this.logger.info({ path: got.path, step: s.step, epoch: s.epoch, cursor: s.cursor }, 'resuming');
         return { state: s, resumedFrom: s.step };
       }
@@ -138,25 +155,50 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     return { state: initTrainState(o.model, o.schema, o.config, baseRates(o.train)) };
   }
 
-  private metricsLine(obj: object): void {
-    if (!this.opts.runDir) return;
-    appendFileSync(join(this.opts.runDir, 'metrics.jsonl'), JSON.stringify(obj) + '\n');
+  /** false on an MPI follower rank: it trains but writes nothing */
+  private get lead(): boolean {
+    return !this.coll?.follower;
   }
 
-  private async checkpoint(state: TrainState): Promise<void> {
-    if (!this.opts.runDir) return;
-    const path = await saveCheckpoint(this.opts.runDir, { meta: this.meta(), state });
+  private metricsLine(obj: object): void {
+    if (!this.opts.runDir || !this.lead) return;
+    const p = join(this.opts.runDir, 'metrics.jsonl');
+    withFsErrorsSync(p, 'cannot append to the metrics log', () => appendFileSync(p, JSON.stringify(obj) + '\n'));
+  }
+
+  /** The whole state on this process (a collective runner's lead gathers it), or undefined on a follower. */
+  private async whole(state: TrainState, moments: boolean): Promise<TrainState | undefined> {
+    return this.coll ? this.coll.snapshot(state, moments) : state;
+  }
+
+  /** Writes a checkpoint (lead only); returns the whole state it wrote, undefined on a follower. */
+  private async checkpoint(state: TrainState): Promise<TrainState | undefined> {
+    if (!this.opts.runDir && !this.coll) return state;
+    const whole = await this.whole(state, true);
+    if (!whole || !this.opts.runDir) return whole;
+    const path = await saveCheckpoint(this.opts.runDir, { meta: this.meta(), state: whole });
     this.logger.info({ step: state.step, path }, 'checkpoint');
     this.emit('checkpoint', { step: state.step, path });
+    return whole;
+  }
+
+  /** Validation, then (collective runner) every rank adopts the lead's verdict: best, early stop. */
+  private async validateAll(state: TrainState): Promise<void> {
+    await this.validate(state);
+    // outside validate(), so a validation that returns early still reaches the agreement
+    if (this.coll && this.opts.valid && this.opts.valid.n > 0) await this.coll.agree(state);
   }
 
   private async validate(state: TrainState): Promise<void> {
     const o = this.opts;
     if (!o.valid || o.valid.n === 0) return;
+    // a collective runner's lead gathers the table for it; a follower only takes part in that
+    const whole = await this.whole(state, false);
+    if (!whole) return;
     let p;
     try {
       // in pieces, yielding between them: the caller's event loop keeps turning during validation
-      p = await predictColumnsAsync(o.model, state.params, state.table, o.schema, o.valid, o.config.evalBatchSize, { signal: o.signal });
+      p = await predictColumnsAsync(o.model, whole.params, whole.table, o.schema, o.valid, o.config.evalBatchSize, { signal: o.signal });
     } catch (e) {
       if (o.signal?.aborted) return; // stopped mid-validation: the loop sees the abort next and checkpoints
       throw e;
@@ -167,7 +209,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (improved) {
       state.best = { metric, step: state.step };
       state.badValidations = 0;
-      if (o.runDir) await saveBest(o.runDir, { meta: this.meta(), state });
+      if (o.runDir) await saveBest(o.runDir, { meta: this.meta(), state: { ...state, params: whole.params, table: whole.table } });
     } else {
       state.badValidations++;
       if (o.config.patience > 0 && state.badValidations >= o.config.patience) state.finished = 'early-stop';
@@ -178,17 +220,39 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     this.emit('valid', ev);
   }
 
+  /**
+   * Resuming a run that already ended (all epochs, early stop, step budget) has nothing to do: say so
+   * and write nothing (no config rewrite, no checkpoint rotation, no metrics lines).
+   */
+  private alreadyFinished(state: TrainState, step: number): TrainSummary {
+    const why = state.finished === 'epochs' ? `all ${state.epoch} epochs done` : state.finished === 'early-stop' ? 'stopped early' : 'step budget reached';
+    const more = state.finished === 'max-steps' ? ' (give a larger --max-steps to continue it)' : ' (start a new run with another --out to train differently)';
+    warnOnce(`finished:${this.opts.runDir}`, `the run in ${this.opts.runDir} already finished at step ${step} (${why}); --resume has nothing to do and left it unchanged${more}`);
+    return { steps: state.step, epochs: state.epoch, finished: state.finished, best: state.best, lastLoss: null, seconds: 0, samplesPerSec: 0, state, resumedFrom: step, unchanged: true };
+  }
+
   async run(): Promise<TrainSummary> {
     const o = this.opts;
     const cfg = o.config;
-    if (o.runDir) mkdirSync(o.runDir, { recursive: true });
+    if (o.runDir) ensureDirSync(o.runDir, 'run directory');
     const { state, resumedFrom } = await this.startState();
-    const runner = o.runner ?? localStepRunner(o.model);
+    const runner = o.runner ?? localStepRunner(o.model, o.optim);
+    this.coll = isCollective(runner) ? runner : undefined;
+    // (under MPI the ranks go through the loop together, which ends at once for a finished run)
+    if (resumedFrom !== undefined && state.finished && !this.coll) {
+      await o.runner?.close?.();
+      return this.alreadyFinished(state, resumedFrom);
+    }
+    // steps logged after the checkpoint resumed from are done again: their old lines would repeat
+    if (resumedFrom !== undefined && o.runDir && this.lead) trimMetricsAfter(join(o.runDir, 'metrics.jsonl'), resumedFrom);
+    await o.beforeTraining?.();
     const t0 = Date.now();
     let samples = 0;
     let lastLoss: number | null = null;
     let interrupted = false;
     let batchBuf: SampleColumns | undefined;
+    let final = state;
+    let ok = false;
     // throughput counts from the first step: starting workers (each loads tfjs and builds its model)
     // is a one-time cost that would otherwise make N workers look slower on a short run
     let tSteps = t0;
@@ -208,14 +272,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
             state.finished = 'max-steps';
             break outer;
           }
-          if (o.signal?.aborted) {
+          // every rank of a collective runner stops at the same step: the lead's interrupt decides
+          if (this.coll ? await this.coll.agree(state, o.signal) : o.signal?.aborted) {
             interrupted = true;
             break outer;
           }
-          const idx = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
+          let idx = order.subarray(b * cfg.batchSize, Math.min(n, (b + 1) * cfg.batchSize));
           // full batches reuse one buffer (a step never keeps its batch); a short last one is fresh
           const full = idx.length === cfg.batchSize;
-          if (full && !batchBuf) batchBuf = allocColumns(o.schema, cfg.batchSize);
+          // an MPI rank gathers only its own part of the global batch
+          if (this.coll) idx = idx.subarray(...this.coll.batchRange(idx.length));
+          if (full && !batchBuf) batchBuf = allocColumns(o.schema, idx.length);
           const batch = gatherBatch(o.schema, o.train, new Int32Array(idx.buffer, idx.byteOffset, idx.length), full ? batchBuf : undefined);
           const lr = learningRate(cfg.schedule, state.step, this.totalSteps);
           const r = await runner.step(state, batch, stepHyper(cfg, lr));
@@ -226,7 +293,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
           const ev: StepEvent = { step: r.step, epoch: state.epoch, loss: r.loss, terms: r.terms, lr, samplesPerSec: samples / secs, totalSteps: this.totalSteps };
           this.metricsLine({ type: 'step', time: new Date().toISOString(), ...ev });
           this.emit('step', ev);
-          if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validate(state);
+          if (cfg.validEvery > 0 && state.step % cfg.validEvery === 0) await this.validateAll(state);
           if (cfg.checkpointEvery > 0 && state.step % cfg.checkpointEvery === 0) await this.checkpoint(state);
           if (state.finished) break outer;
           // A step on this thread is synchronous: without a turn here, the caller's timers, I/O and
@@ -239,10 +306,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         state.cursor = 0;
         state.epochRng = state.rng;
         this.emit('epoch', { epoch: state.epoch, step: state.step });
-        if (cfg.validEvery === 0) await this.validate(state);
+        if (cfg.validEvery === 0) await this.validateAll(state);
       }
-      await this.checkpoint(state);
+      // a collective runner's lead reports the whole final state (its own arrays hold a shard)
+      final = (await this.checkpoint(state)) ?? state;
+      ok = true;
     } finally {
+      if (!ok) this.coll?.abandon();
       if (runner.close) await runner.close();
     }
     const seconds = (Date.now() - t0) / 1000;
@@ -254,7 +324,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       lastLoss,
       seconds,
       samplesPerSec: samples / Math.max((Date.now() - tSteps) / 1000, 1e-3),
-      state,
+      state: final,
       resumedFrom,
     };
     this.metricsLine({ type: 'end', time: new Date().toISOString(), steps: summary.steps, epochs: summary.epochs, finished: summary.finished, best: summary.best, seconds, samplesPerSec: summary.samplesPerSec });

@@ -1,4 +1,5 @@
 import pino, { type Logger } from 'pino';
+import { printable } from './printable.js';
 
 /**
  * Logging: JSON lines (pino) to a file or stderr. Human-readable progress goes to the TTY separately
@@ -39,6 +40,6 @@ const warned = new Set<string>();
 export function warnOnce(key: string, msg: string): void {
   if (warned.has(key)) return;
   warned.add(key);
-  if (process.env.CMDCM_QUIET !== '1') process.stderr.write(`cmdcm: warning: ${msg}\n`);
+  if (process.env.CMDCM_QUIET !== '1') process.stderr.write(`cmdcm: warning: ${printable(msg)}\n`);
   log().warn({ key }, msg);
 }

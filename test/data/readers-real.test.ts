@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEvents } from '../../src/data/events.js';
-import { readOptionsFromFlags } from '../../src/data/readers/options.js';
+import { readOptionsFromFlags } from '../../src/cli/flags/read.js';
 import { CmdcmError } from '../../src/util/errors.js';
 import { BEHAVIORS, SECONDS_PER_DAY, type GroupedEvents } from '../../src/data/types.js';
 import { daysFromCivil } from '../../src/data/readers/bytes.js';

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { readLog, type RowSink } from '../../src/data/readers/read.js';
 import { readEvents } from '../../src/data/readers/log-events.js';
 import { CsvSplitter } from '../../src/data/readers/csv.js';
-import { readOptionsFromFlags, parseColumnsSpec, parseBehaviorsSpec, type ReadOptions } from '../../src/data/readers/options.js';
+import { parseColumnsSpec, parseBehaviorsSpec, type ReadOptions } from '../../src/data/readers/options.js';
+import { readOptionsFromFlags } from '../../src/cli/flags/read.js';
 import { CmdcmError } from '../../src/util/errors.js';
 import type { LogEvent } from '../../src/data/types.js';
 

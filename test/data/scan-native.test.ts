@@ -6,7 +6,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadEvents } from '../../src/data/events.js';
 import { readLog, type RowBatch } from '../../src/data/readers/read.js';
-import { readOptionsFromFlags, type ReadOptions } from '../../src/data/readers/options.js';
+import type { ReadOptions } from '../../src/data/readers/options.js';
+import { readOptionsFromFlags } from '../../src/cli/flags/read.js';
 import { loadAddon } from '../../src/native.js';
 
 /**

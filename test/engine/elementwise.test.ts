@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { checkBoth, rand } from './helpers.js';
+import { useEngine } from '../../src/engine/index.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
 
@@ -54,8 +56,22 @@ test('unary ops vs cpu, including extreme values', async () => {
 });
 
 test('select (where) with full and broadcast conditions', async () => {
-  await checkBoth(() => tf.where(tf.greater(t([8, 5], 1), 0), t([8, 5], 2), t([8, 5], 3)), 0, 0, 'full');
-  await checkBoth(() => tf.where(tf.greater(t([8, 1], 4), 0), t([8, 5], 2), t([8, 5], 3)), 0, 0, 'broadcast condition');
+  await checkBoth(() => tf.where(tf.greater(t([8, 5], 1), 0), t([8, 5], 2), t([8, 5], 3)), 0, 0, 'full', { kernels: ['Select'] });
+  // a [8, 1] condition is broadcast by tfjs's CPU kernel: the native Select hands it over
+  await checkBoth(() => tf.where(tf.greater(t([8, 1], 4), 0), t([8, 5], 2), t([8, 5], 3)), 0, 0, 'broadcast condition', { fallback: true });
+});
+
+test('select with a condition of the leading dim picks whole rows', async () => {
+  // tf.where broadcasts its condition itself, so only a direct kernel call passes one like this;
+  // tfjs's CPU Select would repeat t[i] / e[i] along the row, so the oracle is written out here
+  const { startKernelTrace, stopKernelTrace } = await import('../../src/engine/native/util.js');
+  await useEngine('native');
+  startKernelTrace();
+  const r = tf.engine().runKernel('Select', { condition: tf.tensor1d([1, 0, 1], 'bool'), t: tf.tensor2d([[1, 2], [3, 4], [5, 6]]), e: tf.tensor2d([[-1, -2], [-3, -4], [-5, -6]]) }) as tf.Tensor;
+  const trace = stopKernelTrace()!;
+  assert.deepEqual(Array.from(r.dataSync()), [1, 2, -3, -4, 5, 6]);
+  assert.equal(trace.native.get('Select'), 1);
+  assert.equal(trace.fallback.size, 0);
 });
 
 test('gradients through a composite of element-wise ops match cpu within 1e-4', async () => {

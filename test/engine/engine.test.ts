@@ -6,7 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { gemmInfo, installedTensorflowPackage, useEngine } from '../../src/engine/index.js';
 import { engineAddon } from '../../src/engine/native/addon.js';
-import { optim, tsOptim } from '../../src/train/optim.js';
+import { optimKernels, tsOptim } from '../../src/engine/optim.js';
 import { CmdcmError } from '../../src/util/errors.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
@@ -23,14 +23,15 @@ test("useEngine('tensorflow') without tfjs-node says what to install", { skip: i
   });
 });
 
-test("useEngine('native') selects the native backend and the addon's optimizers; 'cpu' restores TS", { skip }, async () => {
+test("useEngine('native') selects the native backend, whose optimizer kernels are the addon's; 'cpu' the TS ones", { skip }, async () => {
   assert.equal(await useEngine('native'), 'native');
   assert.equal(tf.getBackend(), 'native');
-  assert.notEqual(optim(), tsOptim);
+  assert.equal(optimKernels('native').backend, 'addon');
+  assert.equal(optimKernels('auto').backend, 'addon');
   assert.match(gemmInfo()!.gemm, /^(openblas|in-tree-)/);
   assert.equal(await useEngine('cpu'), 'cpu');
   assert.equal(tf.getBackend(), 'cpu');
-  assert.equal(optim(), tsOptim);
+  assert.equal(optimKernels('cpu'), tsOptim);
 });
 
 test("useEngine('auto') without a GPU picks native", { skip }, async () => {

@@ -5,7 +5,7 @@ import { GRADIENT_OVERRIDES, registerGradientOverrides } from '../../src/engine/
 import { useEngine } from '../../src/engine/index.js';
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { firstOrderGradients } from '../../src/engine/tape.js';
-import { mulberry32 } from '../../src/util/random.js';
+import { mulberry32 } from '../../src/util/rng.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
 process.env.CMDCM_QUIET = '1';

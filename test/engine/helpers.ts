@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { useEngine } from '../../src/engine/index.js';
+import { startKernelTrace, stopKernelTrace, type KernelTrace } from '../../src/engine/native/util.js';
 
 /** Deterministic pseudo-random floats in [lo, hi). */
 export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
@@ -15,9 +16,10 @@ export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
 
 /**
  * Runs `f` on the pure-JS 'cpu' backend (the oracle) and on 'native', returning both results as
- * host arrays with their shapes and dtypes.
+ * host arrays with their shapes and dtypes, and the native run's kernel trace: which of the native
+ * backend's own kernels ran and which fell back to tfjs's CPU kernel.
  */
-export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: tf.Tensor[]; native: tf.Tensor[] }> {
+export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: tf.Tensor[]; native: tf.Tensor[]; trace: KernelTrace }> {
   const run = async (engine: 'cpu' | 'native') => {
     await useEngine(engine);
     const r = tf.tidy(f);
@@ -28,8 +30,14 @@ export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: t
     return out;
   };
   const cpu = await run('cpu');
-  const native = await run('native');
-  return { cpu, native };
+  startKernelTrace();
+  let native: tf.Tensor[], trace: KernelTrace;
+  try {
+    native = await run('native');
+  } finally {
+    trace = stopKernelTrace()!;
+  }
+  return { cpu, native, trace };
 }
 
 export function assertClose(actual: tf.Tensor, expected: tf.Tensor, rtol = 1e-5, atol = 1e-6, what = ''): void {
@@ -44,8 +52,17 @@ export function assertClose(actual: tf.Tensor, expected: tf.Tensor, rtol = 1e-5,
   }
 }
 
-export async function checkBoth(f: () => tf.Tensor | tf.Tensor[], rtol = 1e-5, atol = 1e-6, what = ''): Promise<void> {
-  const { cpu, native } = await onBoth(f);
+/**
+ * `f` on native equals `f` on cpu, and the native run went through the native backend's own
+ * kernels: at least one ran (all of `kernels` when given), and none handed its call to tfjs's CPU
+ * kernel unless `fallback` allows it (a kernel that quietly fell back would compare cpu with cpu).
+ */
+export async function checkBoth(f: () => tf.Tensor | tf.Tensor[], rtol = 1e-5, atol = 1e-6, what = '',
+  opts: { kernels?: string[]; fallback?: boolean } = {}): Promise<void> {
+  const { cpu, native, trace } = await onBoth(f);
   assert.equal(native.length, cpu.length);
   native.forEach((t, i) => assertClose(t, cpu[i], rtol, atol, `${what}#${i}`));
+  assert.ok(trace.native.size > 0, `${what}: no native kernel ran`);
+  for (const k of opts.kernels ?? []) assert.ok(trace.native.has(k), `${what}: the native ${k} kernel did not run (ran: ${[...trace.native.keys()].join(', ')})`);
+  if (!opts.fallback) assert.deepEqual([...trace.fallback.keys()], [], `${what}: native kernels fell back to tfjs's CPU kernels`);
 }

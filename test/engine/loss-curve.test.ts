@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchBatch, benchSchema } from '../../src/engine/bench-step.js';
-import { useEngine } from '../../src/engine/index.js';
+import { benchBatch, benchSchema } from '../../bench/drivers/step.js';
+import { optimKernels, useEngine } from '../../src/engine/index.js';
+import { startKernelTrace, stopKernelTrace, type KernelTrace } from '../../src/engine/native/util.js';
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { createModel, defaultModelConfig } from '../../src/model/index.js';
-import { optim } from '../../src/train/optim.js';
 import { rand } from './helpers.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
@@ -17,8 +17,11 @@ test('CM-DCM trains on native along the cpu loss curve for 50 steps (Adam + lazy
   // The CM-DCM architecture (gates, DIN, three towers, IPW) at a width that keeps 2 × 50 steps fast.
   const model = createModel({ ...defaultModelConfig('cmdcm'), towerUnits: [64, 32], gateUnits: 16 }, schema);
   const curves: Record<string, number[]> = {};
+  let trace: KernelTrace | null = null;
   for (const engine of ['cpu', 'native'] as const) {
-    await useEngine(engine);
+    const k = optimKernels(await useEngine(engine));
+    assert.equal(k.backend, engine === 'native' ? 'addon' : 'ts');
+    if (engine === 'native') startKernelTrace();
     const params = model.initParams(5);
     const table = rand(schema.tableRows * model.dim, 12, -0.05, 0.05);
     const m = new Float32Array(params.length), v = new Float32Array(params.length);
@@ -28,15 +31,17 @@ test('CM-DCM trains on native along the cpu loss curve for 50 steps (Adam + lazy
       const g = model.grad(params, table, batches[step % batches.length]);
       losses.push(g.loss);
       const h = { lr: 0.003, beta1: 0.9, beta2: 0.999, eps: 1e-8, step };
-      optim().adamDense(params, g.denseGrad, m, v, h);
-      optim().lazyAdamRows(table, tm, tv, model.dim, g.rows, g.rowGrad, h);
+      k.adamDense(params, g.denseGrad, m, v, h);
+      k.lazyAdamRows(table, tm, tv, model.dim, g.rows, g.rowGrad, h);
     }
+    if (engine === 'native') trace = stopKernelTrace();
     curves[engine] = losses;
   }
   const { cpu, native } = curves;
   assert.ok(cpu[49] < cpu[0], `the loss should fall (${cpu[0]} -> ${cpu[49]})`);
   // Float rounding differs (summation order, vector exp), and 50 Adam steps amplify it slightly.
   cpu.forEach((l, i) => assert.ok(Math.abs(native[i] - l) <= 5e-4 * Math.abs(l), `step ${i + 1}: native ${native[i]} vs cpu ${l}`));
-  const worst = Math.max(...cpu.map((l, i) => Math.abs(native[i] - l) / Math.abs(l)));
-  assert.ok(worst > 0 || native.every((l, i) => l === cpu[i]), 'compared');
+  // and the native curve is the native engine's: its own kernels ran, none fell back to tfjs's CPU ones
+  assert.ok((trace!.native.get('_FusedMatMul') ?? 0) + (trace!.native.get('BatchMatMul') ?? 0) > 0, 'no native MatMul ran');
+  assert.deepEqual([...trace!.fallback.keys()], [], "native kernels fell back to tfjs's CPU kernels");
 });

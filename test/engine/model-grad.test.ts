@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { benchBatch, benchSchema } from '../../src/engine/bench-step.js';
+import { benchBatch, benchSchema } from '../../bench/drivers/step.js';
 import { useEngine } from '../../src/engine/index.js';
+import { startKernelTrace, stopKernelTrace, type KernelTrace } from '../../src/engine/native/util.js';
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { createModel, defaultModelConfig } from '../../src/model/index.js';
 import { MODEL_NAMES, type GradResult } from '../../src/model/types.js';
@@ -30,10 +31,19 @@ test('full-model gradients on native equal those on cpu within 1e-4, for every m
     const params = model.initParams(3);
     const table = rand(schema.tableRows * model.dim, 11, -0.05, 0.05);
     const res: Record<string, GradResult> = {};
+    let trace: KernelTrace | null = null;
     for (const engine of ['cpu', 'native'] as const) {
       await useEngine(engine);
-      res[engine] = model.grad(params, table, batch);
+      if (engine === 'native') startKernelTrace();
+      try {
+        res[engine] = model.grad(params, table, batch);
+      } finally {
+        if (engine === 'native') trace = stopKernelTrace();
+      }
     }
+    // the native run went through the addon's kernels, not quietly through tfjs's CPU ones
+    assert.ok((trace!.native.get('BatchMatMul') ?? 0) + (trace!.native.get('_FusedMatMul') ?? 0) > 0, `${name}: no native MatMul ran`);
+    assert.deepEqual([...trace!.fallback.keys()], [], `${name}: native kernels fell back to tfjs's CPU kernels`);
     const { cpu, native } = res;
     assert.ok(Math.abs(native.loss - cpu.loss) <= 1e-5 * Math.abs(cpu.loss), `${name}: loss ${native.loss} vs ${cpu.loss}`);
     assert.deepEqual([...native.rows], [...cpu.rows], `${name}: rows`);

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { nativeOptim } from '../../src/engine/native/optim.js';
-import { tsOptim, type AdamHyper } from '../../src/train/optim.js';
+import { tsOptim, type AdamHyper } from '../../src/engine/optim.js';
 import { rand } from './helpers.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';

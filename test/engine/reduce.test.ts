@@ -17,14 +17,17 @@ test('sum / mean / max / min / prod along axes vs cpu', async () => {
   ];
   for (const [shape, axes] of shapes) {
     for (const axis of axes) {
+      // the native reductions take one contiguous run of axes of a non-empty tensor; the rest go to
+      // tfjs's CPU kernels
+      const fallback = (Array.isArray(axis) && axis.some((a, i) => i > 0 && a !== axis[i - 1] + 1)) || shape.includes(0);
       for (const keepDims of [false, true]) {
         const x = () => t(shape, 3);
-        await checkBoth(() => tf.sum(x(), axis, keepDims), 1e-5, 1e-6, `sum ${shape} ${axis} ${keepDims}`);
-        await checkBoth(() => tf.mean(x(), axis, keepDims), 1e-5, 1e-6, `mean ${shape} ${axis} ${keepDims}`);
+        await checkBoth(() => tf.sum(x(), axis, keepDims), 1e-5, 1e-6, `sum ${shape} ${axis} ${keepDims}`, { fallback });
+        await checkBoth(() => tf.mean(x(), axis, keepDims), 1e-5, 1e-6, `mean ${shape} ${axis} ${keepDims}`, { fallback });
         if (shape.every((d) => d > 0)) {
-          await checkBoth(() => tf.max(x(), axis, keepDims), 0, 0, `max ${shape} ${axis} ${keepDims}`);
-          await checkBoth(() => tf.min(x(), axis, keepDims), 0, 0, `min ${shape} ${axis} ${keepDims}`);
-          await checkBoth(() => tf.prod(x(), axis, keepDims), 1e-5, 1e-30, `prod ${shape} ${axis} ${keepDims}`);
+          await checkBoth(() => tf.max(x(), axis, keepDims), 0, 0, `max ${shape} ${axis} ${keepDims}`, { fallback });
+          await checkBoth(() => tf.min(x(), axis, keepDims), 0, 0, `min ${shape} ${axis} ${keepDims}`, { fallback });
+          await checkBoth(() => tf.prod(x(), axis, keepDims), 1e-5, 1e-30, `prod ${shape} ${axis} ${keepDims}`, { fallback });
         }
       }
     }

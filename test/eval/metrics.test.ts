@@ -4,7 +4,7 @@ import { auc, gauc, logloss, pcoc, pearson } from '../../src/eval/metrics.js';
 import { evaluatePredictions, reportMarkdown, validationLoglosses } from '../../src/eval/report.js';
 import { allocColumns, type SampleColumns } from '../../src/data/batch.js';
 import type { Predictions } from '../../src/model/types.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { tinySchema } from '../train/fixtures.js';
 
 /** Oracle: the probability a random positive outranks a random negative, ties counting 1/2. */

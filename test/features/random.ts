@@ -1,6 +1,6 @@
 /** Seeded random inputs for the feature property tests (deterministic, so a failure reproduces). */
 
-import { mulberry32 } from '../../src/util/random.js';
+import { mulberry32 } from '../../src/util/rng.js';
 
 export type Rng = () => number;
 

@@ -118,7 +118,7 @@ test('a sample whose labels are all masked contributes nothing', () => {
 });
 
 test('intercept-only priors reach a rare base rate within a short run (ESMM direct, DNN atc)', async () => {
-  const { tsOptim } = await import('../../src/train/optim.js');
+  const { tsOptim } = await import('../../src/engine/optim.js');
   for (const [name, task, term] of [['esmm', 0, 'direct'], ['dnn', 1, 'atc']] as const) {
     const m = createModel(tinyConfig(name), schema);
     const params = m.initParams(1);

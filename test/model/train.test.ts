@@ -1,7 +1,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createModel, initTable, isCmdcmFamily, MODEL_NAMES } from '../../src/model/index.js';
-import { tsOptim } from '../../src/train/optim.js';
+import { tsOptim } from '../../src/engine/optim.js';
 import { cpuBackend, syntheticBatch, tinyConfig, tinySchema } from './fixtures.js';
 
 before(cpuBackend);

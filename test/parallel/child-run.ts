@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Trainer } from '../../src/train/trainer.js';
 import { readCheckpoint, CKPT_LATEST } from '../../src/train/checkpoint.js';
-import { createModel } from '../../src/parallel/testing-model.js';
+import { createModel } from './testing-model.js';
 import { maxRelDiff, randomSamples, smallSchema, trainConfig } from './helpers.js';
 
 /**

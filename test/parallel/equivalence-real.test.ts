@@ -11,7 +11,7 @@ const noShm = await shmSkip();
 // src/model's createModel on the native engine (cpu when the addon is missing).
 test('real CM-DCM model: 2 workers (threads and processes) follow the single-process step', async (t) => {
   const { createModel: createReal, defaultModelConfig } = await import('../../src/model/index.js');
-  const { syntheticSchema, syntheticSamples } = await import('../../src/parallel/testing-data.js');
+  const { syntheticSchema, syntheticSamples } = await import('./testing-data.js');
   const { useEngine } = await import('../../src/engine/index.js');
   const { loadAddon } = await import('../../src/native.js');
   const engine = loadAddon() ? 'native' : 'cpu';
@@ -49,7 +49,7 @@ test('real CM-DCM model: 2 workers (threads and processes) follow the single-pro
       continue;
     }
     const st = initTrainState(real, rs, cfg);
-    const runner = new ParallelStepRunner(real, { workers: 2, transport, engine, model: { config: cfgM }, schema: rs, batchSize: RB });
+    const runner = new ParallelStepRunner(real, { workers: 2, transport, engine, model: { config: cfgM }, schema: rs, batchSize: RB, tableOptimizer: cfg.tableOptimizer });
     await runner.attach(st);
     try {
       for (let k = 0; k < RK; k++) await runner.step(st, batch(k), stepHyper(cfg, 0.01));

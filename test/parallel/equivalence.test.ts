@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createModel } from '../../src/parallel/testing-model.js';
+import { createModel } from './testing-model.js';
 import { gatherColumns } from '../../src/data/batch.js';
 import { initTrainState, type TrainState } from '../../src/train/state.js';
 import { applyGradients, stepHyper, trainStep } from '../../src/train/step.js';
@@ -31,7 +31,7 @@ function reference(tableOptimizer: 'lazyAdam' | 'adagrad'): TrainState {
 async function parallel(workers: number, transport: Transport, tableOptimizer: 'lazyAdam' | 'adagrad'): Promise<TrainState> {
   const cfg = trainConfig({ tableOptimizer });
   const st = initTrainState(model, schema, cfg);
-  const runner = new ParallelStepRunner(model, { workers, transport, engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: B });
+  const runner = new ParallelStepRunner(model, { workers, transport, engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: B, tableOptimizer });
   await runner.attach(st);
   try {
     for (let k = 0; k < K; k++) {

@@ -1,11 +1,11 @@
 import { allocColumns, type SampleColumns, type Schema } from '../../src/data/batch.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { DEFAULT_TRAIN_CONFIG, type TrainConfig } from '../../src/train/config.js';
 
 process.env.CMDCM_LOG_LEVEL ??= 'silent';
 
-/** Where workers load the testing model from (dist/src/parallel/testing-model.js). */
-export const TESTING_MODEL = new URL('../../src/parallel/testing-model.js', import.meta.url).href;
+/** Where workers load the testing model from (dist/test/parallel/testing-model.js). */
+export const TESTING_MODEL = new URL('./testing-model.js', import.meta.url).href;
 
 /** A small schema: three target fields in one table, two dense features. */
 export function smallSchema(rowsPerField = 40): Schema {

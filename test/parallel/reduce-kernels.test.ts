@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/train/rng.js';
-import { tsOptim, type AdamHyper } from '../../src/train/optim.js';
+import { Rng } from '../../src/util/rng.js';
+import { tsOptim, type AdamHyper } from '../../src/engine/optim.js';
 import { nativeReduceKernels, tsReduceKernels, type RowState } from '../../src/parallel/reduce-kernels.js';
 import { ownedSlice } from '../../src/parallel/reduce.js';
 import { firstNonFinite } from '../../src/train/step.js';
@@ -70,8 +70,8 @@ for (const opt of ['lazyAdam', 'adagrad'] as const) {
       const tsK = tsReduceKernels(tsOptim);
       let nTs = 0, nNat = 0;
       for (let w = 0; w < W; w++) {
-        nTs += tsK.ownedRows(W, w, counts, rowIdx, rowGrad, cap, D, ts, H);
-        nNat += native!.ownedRows(W, w, counts, rowIdx, rowGrad, cap, D, nat, H);
+        nTs += tsK.ownedRows(W, w, counts, rowIdx, rowGrad, cap, D, ts, opt, H);
+        nNat += native!.ownedRows(W, w, counts, rowIdx, rowGrad, cap, D, nat, opt, H);
       }
       const touched = new Set<number>();
       for (let u = 0; u < W; u++) for (let k = 0; k < counts[u]; k++) touched.add(rowIdx[u * cap + k]);
@@ -94,12 +94,14 @@ test('reduce: the addon names what is wrong with its arguments', { skip }, () =>
   const W = 2, cap = 10, D = 4, T = 50;
   const { counts, rowIdx, rowGrad } = published(r, W, cap, D, T);
   const s: RowState = { table: new Float32Array(T * D), m: new Float32Array(T * D), v: new Float32Array(T * D) };
-  assert.throws(() => native!.ownedRows(W, 0, counts, rowIdx, rowGrad, cap, D, { ...s, table: new Float32Array(10 * D) }, H), /row \d+ outside the table's 10 rows/);
+  assert.throws(() => native!.ownedRows(W, 0, counts, rowIdx, rowGrad, cap, D, { ...s, table: new Float32Array(10 * D) }, 'lazyAdam', H), /row \d+ outside the table's 10 rows/);
   const unsorted = rowIdx.slice();
   [unsorted[0], unsorted[1]] = [unsorted[1], unsorted[0]];
-  assert.throws(() => native!.ownedRows(W, 0, counts, unsorted, rowGrad, cap, D, s, H), /worker 0's rows are not ascending/);
-  assert.throws(() => native!.ownedRows(W, 0, Int32Array.of(cap + 1, 0), rowIdx, rowGrad, cap, D, s, H), /published 11 rows, the capacity is 10/);
-  assert.throws(() => native!.ownedRows(W, 2, counts, rowIdx, rowGrad, cap, D, s, H), /worker 2 of 2/);
+  assert.throws(() => native!.ownedRows(W, 0, counts, unsorted, rowGrad, cap, D, s, 'lazyAdam', H), /worker 0's rows are not ascending/);
+  assert.throws(() => native!.ownedRows(W, 0, Int32Array.of(cap + 1, 0), rowIdx, rowGrad, cap, D, s, 'lazyAdam', H), /published 11 rows, the capacity is 10/);
+  assert.throws(() => native!.ownedRows(W, 2, counts, rowIdx, rowGrad, cap, D, s, 'lazyAdam', H), /worker 2 of 2/);
+  assert.throws(() => native!.ownedRows(W, 0, counts, rowIdx, rowGrad, cap, D, s, 'adam' as never, H), /optimizer must be 'lazyAdam' or 'adagrad'/);
+  assert.throws(() => native!.ownedRows(W, 0, counts, rowIdx, rowGrad, cap, D, { ...s, v: new Float32Array(0) }, 'lazyAdam', H), /row \d+ outside the table's 0 rows/);
   const P = 64;
   assert.throws(() => native!.denseAdam(new Float32Array(W * P - 1), P, W, 0, 32, new Float32Array(P), new Float32Array(P), new Float32Array(P), H), /grads holds 127 values/);
   assert.throws(() => native!.denseAdam(new Float32Array(W * P), P, W, 32, 65, new Float32Array(P), new Float32Array(P), new Float32Array(P), H), /slice \[32, 65\) outside the 64 parameters/);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { combineOwnedRows, microRange, ownedSlice, rowOwner, sumSlice } from '../../src/parallel/reduce.js';
 import { computeLayout, viewsOf, writeBatch, sliceBatch, CTRL_WORDS } from '../../src/parallel/layout.js';
 import { gatherColumns } from '../../src/data/batch.js';

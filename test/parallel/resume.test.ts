@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Trainer } from '../../src/train/trainer.js';
 import { readCheckpoint, CKPT_LATEST } from '../../src/train/checkpoint.js';
 import type { StepRunner } from '../../src/train/step.js';
-import { createModel } from '../../src/parallel/testing-model.js';
+import { createModel } from './testing-model.js';
 import { ParallelStepRunner } from '../../src/parallel/runner.js';
 import type { Transport } from '../../src/parallel/gpus.js';
 import { maxRelDiff, randomSamples, shmSkip, smallSchema, TESTING_MODEL, trainConfig } from './helpers.js';
@@ -22,7 +22,7 @@ const cfgAt = (maxSteps: number) => trainConfig({ batchSize: 16, epochs: 10, max
 
 function runner(workers: number, transport: Transport): StepRunner | undefined {
   if (workers === 0) return undefined; // the single-process trainer's own in-thread step
-  return new ParallelStepRunner(model, { workers, transport, engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16 });
+  return new ParallelStepRunner(model, { workers, transport, engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16, tableOptimizer: cfgAt(0).tableOptimizer });
 }
 
 async function run(runDir: string | undefined, maxSteps: number, workers: number, transport: Transport, resume = false) {

@@ -38,15 +38,21 @@ test('futex barrier across two processes', { skip }, async () => {
       const arrive = () => { const g = Atomics.load(ctrl, 1); if (Atomics.add(ctrl, 0, 1) === 1) { Atomics.store(ctrl, 0, 0); Atomics.add(ctrl, 1, 1); a.futexWake(buf, 4, 100); } else while (Atomics.load(ctrl, 1) === g) a.futexWait(buf, 4, g, 200); };
       data[0] = 41; arrive(); data[1] = 42; arrive(); process.exit(0);`;
     const child = fork('-e', [src], { execArgv: [], stdio: 'ignore' });
-    void child;
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const bar = new Barrier(ctrl, 2, futexWaiter());
-    // make the child wait on us first: it blocks in the futex until we arrive
-    await new Promise((r) => setTimeout(r, 150));
+    // handshake: the child arrives first (the barrier's arrival count, ctrl[0], says when), so it
+    // waits in the futex and our arrival is the one that wakes it
+    let childGone = false;
+    void exited.then(() => { childGone = true; });
+    while (Atomics.load(ctrl, 0) !== 1) {
+      assert.ok(!childGone, 'the child exited before it reached the barrier');
+      await new Promise((r) => setImmediate(r));
+    }
     bar.arrive();
     assert.equal(data[0], 41);
     bar.arrive();
     assert.equal(data[1], 42);
-    await new Promise((r) => child.on('exit', r));
+    assert.equal(await exited, 0);
   } finally {
     unlinkSegment(name);
   }

@@ -36,7 +36,7 @@ for (const transport of ['thread', 'process'] as const) {
 
 test('in-process: a failed step rejects every later step with the same error', async () => {
   const cfg = trainConfig({ batchSize: 16 });
-  const runner = new ParallelStepRunner(model, { workers: 2, transport: 'thread', engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16, fault: { worker: 0, step: 2, kind: 'throw' } });
+  const runner = new ParallelStepRunner(model, { workers: 2, transport: 'thread', engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16, tableOptimizer: cfg.tableOptimizer, fault: { worker: 0, step: 2, kind: 'throw' } });
   const { initTrainState } = await import('../../src/train/state.js');
   const { stepHyper } = await import('../../src/train/step.js');
   const { gatherColumns } = await import('../../src/data/batch.js');
@@ -55,7 +55,7 @@ test('in-process: a failed step rejects every later step with the same error', a
 
 test('in-process: a non-finite gradient in one worker skips the update in every worker', async () => {
   const cfg = trainConfig({ batchSize: 16 });
-  const runner = new ParallelStepRunner(model, { workers: 2, transport: 'thread', engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16 });
+  const runner = new ParallelStepRunner(model, { workers: 2, transport: 'thread', engine: 'cpu', model: { module: TESTING_MODEL, config: modelConfig }, schema, batchSize: 16, tableOptimizer: cfg.tableOptimizer });
   const { initTrainState } = await import('../../src/train/state.js');
   const { stepHyper, NonFiniteLossError } = await import('../../src/train/step.js');
   const { gatherColumns } = await import('../../src/data/batch.js');

@@ -5,7 +5,7 @@
  */
 import { allocColumns, type SampleColumns, type Schema } from '../../src/data/batch.js';
 import type { GradResult, Model, ModelName, ParamLayout, Predictions } from '../../src/model/types.js';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import type { Dataset, DatasetMeta, Split } from '../../src/data/dataset.js';
 import type { LogFormat } from '../../src/data/types.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { train, evaluate, predict, CmdcmError } from '../../src/index.js';
 import { trainRun } from '../../src/train/run.js';
 import { evaluateRun } from '../../src/eval/evaluate.js';
-import { isPlainData } from '../../src/train/off-thread.js';
+import { isPlainData } from '../../src/workflows/off-thread.js';
 import { smallSetup } from '../cli/train-fixture.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';

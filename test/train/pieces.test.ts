@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Rng } from '../../src/train/rng.js';
+import { Rng } from '../../src/util/rng.js';
 import { learningRate, type ScheduleConfig } from '../../src/train/schedule.js';
 import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig } from '../../src/train/config.js';
 import { encodeCheckpoint, decodeCheckpoint, CKPT_VERSION } from '../../src/train/checkpoint.js';

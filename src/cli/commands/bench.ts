@@ -16,7 +16,22 @@ const FLAGS = {
 
 const SYNOPSIS = 'kernels|step [flags]   (prints JSON lines)';
 
-/** `cmdcm bench kernels` / `cmdcm bench step`: JSON lines on stdout (see src/engine/bench-*.ts). */
+/**
+ * The benchmark drivers (bench/drivers/*.ts, compiled to dist/bench/drivers/): they sit outside
+ * src/ because they drive the whole stack (model, optimizer) and are no part of the library.
+ */
+async function driver<T>(name: 'kernels' | 'step'): Promise<T> {
+  const url = new URL(`../../../bench/drivers/${name}.js`, import.meta.url);
+  try {
+    return (await import(url.href)) as T;
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== 'ERR_MODULE_NOT_FOUND') throw e;
+    throw new CmdcmError(`bench: the benchmark drivers are not in this installation (looked for ${url.pathname}); run \`cmdcm bench\` from a cmdcm source checkout after \`npm run build\``);
+  }
+}
+
+/** `cmdcm bench kernels` / `cmdcm bench step`: JSON lines on stdout (see bench/drivers/*.ts). */
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals, help } = parseFlags(argv, FLAGS, { positionals: true });
   if (help) {
@@ -44,11 +59,11 @@ export async function run(argv: string[]): Promise<number> {
   const info = gemmInfo();
   out({ bench: 'info', gemm: info?.gemm ?? null, simd: info?.simd ?? null, blasBuilt: info?.blasBuilt ?? false, threads: 1, node: process.version });
   if (what === 'kernels') {
-    const { runKernelBench } = await import('../../engine/bench-kernels.js');
+    const { runKernelBench } = await driver<typeof import('../../../bench/drivers/kernels.js')>('kernels');
     await runKernelBench({ engines, ms: numFlag(values, 'ms', { min: 1 }) ?? 300 }, out);
     return 0;
   }
-  const { runStepBench } = await import('../../engine/bench-step.js');
+  const { runStepBench } = await driver<typeof import('../../../bench/drivers/step.js')>('step');
   const common = {
     batch: numFlag(values, 'batch', { int: true, min: 1 }) ?? 1024,
     rows: numFlag(values, 'rows', { int: true, min: 1000 }) ?? 1_000_000,

@@ -3,7 +3,7 @@ import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
 import { compareModels, compareMarkdown } from '../../eval/compare.js';
-import { TRAIN_FLAGS, engineFlag, transportFlag, gpusFlag } from '../../train/flags.js';
+import { TRAIN_FLAGS, engineFlag, transportFlag, gpusFlag } from '../flags/train.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { configInputs } from './train.js';
 
@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
     engine: engineFlag(values),
     workers: numFlag(values, 'workers', { int: true, min: 1 }) ?? 1,
     modelConfigs: inputs.modelConfig ? Object.fromEntries(list.map((m) => [m, inputs.modelConfig])) : undefined,
-    transport: transportFlag(values),
+    transport: noMpi(transportFlag(values)),
     gpus: await gpusFlag(values),
     onModelStart: (m, k, n, seed) => {
       bar?.done();
@@ -67,4 +67,10 @@ export async function run(argv: string[]): Promise<number> {
   const jsonPath = strFlag(values, 'json');
   if (jsonPath) await writeFileAtomic(jsonPath, JSON.stringify(rows.map(({ report, reports, ...r }) => ({ ...r, tasks: report.tasks, reliability: report.reliability, perSeed: reports.map((x) => x.tasks) })), null, 2) + '\n');
   return 0;
+}
+
+/** compare trains several models in one process; an MPI job trains one (MPI is finalized at its end). */
+function noMpi<T extends string | undefined>(t: T): Exclude<T, 'mpi'> {
+  if (t === 'mpi') throw flagError('transport', "mpi trains one model per job: run `cmdcm train --transport mpi` for each model under mpirun, then `cmdcm eval` on the runs");
+  return t as Exclude<T, 'mpi'>;
 }

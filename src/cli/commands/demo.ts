@@ -8,7 +8,7 @@ import { prepare } from '../../data/prepare.js';
 import { compareModels, compareMarkdown } from '../../eval/compare.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { engineFlag } from '../../train/flags.js';
+import { engineFlag } from '../flags/train.js';
 
 /**
  * The README's main job: generate → prepare → train CM-DCM and baselines → one comparison table.

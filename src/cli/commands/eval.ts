@@ -1,7 +1,7 @@
 import { parseFlags, helpText, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
 import { evaluateRun } from '../../eval/evaluate.js';
-import { engineFlag } from '../../train/flags.js';
+import { engineFlag } from '../flags/train.js';
 
 const FLAGS = {
   run: { type: 'string', help: 'run directory (from `cmdcm train`)' },

@@ -2,7 +2,7 @@ import { promises as fsp } from 'node:fs';
 import { parseFlags, helpText, numFlag, type FlagSpec } from '../args.js';
 import { CmdcmError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
-import { READ_FLAGS, readOptionsFromFlags } from '../../data/readers/options.js';
+import { READ_FLAGS, readOptionsFromFlags } from '../flags/read.js';
 import { formatDatasetMeta, formatLogSummary, readDatasetMeta, summarizeLogs } from '../../data/inspect.js';
 
 const FLAGS = {

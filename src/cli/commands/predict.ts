@@ -1,7 +1,9 @@
 import { parseFlags, helpText, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
 import { predictRun } from '../../train/predict-csv.js';
-import { engineFlag } from '../../train/flags.js';
+import { engineFlag } from '../flags/train.js';
+import { checkOutFile, ensureDir } from '../../util/fsx.js';
+import { dirname } from 'node:path';
 
 const FLAGS = {
   run: { type: 'string', help: 'run directory (from `cmdcm train`)' },
@@ -23,6 +25,9 @@ export async function run(argv: string[]): Promise<number> {
   if (!out) throw flagError('out', 'required: the CSV file to write');
   const ck = strFlag(values, 'checkpoint') ?? 'best';
   if (ck !== 'best' && ck !== 'latest') throw flagError('checkpoint', `expected best or latest, got '${ck}'`);
+  // before the work: a bad --out must not cost a whole prediction
+  checkOutFile(out, 'out');
+  await ensureDir(dirname(out), 'directory of --out');
   const r = await predictRun({ run: runDir, data, out, engine: engineFlag(values), checkpoint: ck });
   process.stderr.write(`cmdcm predict: ${r.n} target pre-window clicks scored, written to ${out}\n`);
   return 0;

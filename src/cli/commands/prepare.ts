@@ -1,6 +1,6 @@
 import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
-import { READ_FLAGS, readOptionsFromFlags } from '../../data/readers/options.js';
+import { READ_FLAGS, readOptionsFromFlags } from '../flags/read.js';
 import { prepare, DEFAULT_MEMORY_BUDGET_MB } from '../../data/prepare.js';
 
 const FLAGS: Record<string, FlagSpec> = {

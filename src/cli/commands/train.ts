@@ -5,10 +5,11 @@ import { Progress } from '../../util/progress.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
 import { parseJsonWithLocation } from '../../model/config.js';
 import { readConfigFile } from '../../train/config.js';
-import { TRAIN_FLAGS, trainOverridesFromFlags, combineTrainInputs, engineFlag, transportFlag, gpusFlag } from '../../train/flags.js';
+import { TRAIN_FLAGS, trainOverridesFromFlags, combineTrainInputs, engineFlag, transportFlag, gpusFlag } from '../flags/train.js';
 import { trainRun } from '../../train/run.js';
 import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../../util/errors.js';
+import { refusePrototypeKeys } from '../../util/json-safe.js';
 
 const FLAGS = {
   data: { type: 'string', help: 'prepared dataset directory (from `cmdcm prepare`)' },
@@ -34,6 +35,7 @@ export function configInputs(values: Record<string, unknown>) {
     }
     const j = parseJsonWithLocation(text, mcPath);
     if (typeof j !== 'object' || j === null || Array.isArray(j)) throw new CmdcmError(`${mcPath}: a model config must be a JSON object`);
+    refusePrototypeKeys(j, mcPath);
     modelConfig = { ...(modelConfig ?? {}), ...(j as Record<string, unknown>) };
     modelConfigSource = mcPath;
   }
@@ -65,6 +67,9 @@ export async function run(argv: string[]): Promise<number> {
   };
   process.once('SIGINT', onSig);
   process.once('SIGTERM', onSig);
+  // mpirun kills the job on SIGINT/SIGTERM but forwards SIGUSR2 to every rank: rank 0's stop is
+  // then every rank's, at the same step, with a final checkpoint
+  process.once('SIGUSR2', onSig);
   let bar: Progress | undefined;
   let base = 0;
   let plain: PlainProgress | undefined; // off a terminal: a line every PLAIN_PROGRESS_MS
@@ -100,11 +105,13 @@ export async function run(argv: string[]): Promise<number> {
     const s = res.summary;
     const best = s.best ? `best validation logloss ${s.best.metric.toFixed(5)} at step ${s.best.step}` : 'no validation yet';
     const why = s.finished === 'early-stop' ? 'early stop' : s.finished === 'interrupted' ? 'interrupted (continue with --resume)' : s.finished === 'max-steps' ? 'step budget reached' : 'all epochs done';
-    process.stdout.write(`trained ${model}: ${s.steps} steps, ${why}, ${best}, ${Math.round(s.samplesPerSec)} samples/s; run in ${out}\n`);
+    // under MPI the lead (rank 0) reports for the job
+    if (res.rank === 0) process.stdout.write(`trained ${model}: ${s.steps} steps, ${why}, ${best}, ${Math.round(s.samplesPerSec)} samples/s; run in ${out}\n`);
     return s.finished === 'interrupted' ? 130 : 0;
   } finally {
     bar?.done();
     process.removeListener('SIGINT', onSig);
     process.removeListener('SIGTERM', onSig);
+    process.removeListener('SIGUSR2', onSig);
   }
 }

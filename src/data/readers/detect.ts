@@ -1,3 +1,4 @@
+import { printable } from '../../util/printable.js';
 import { CmdcmError } from '../../util/errors.js';
 import type { LogFormat } from '../types.js';
 import type { ReadOptions } from './options.js';
@@ -67,7 +68,7 @@ function looksLikeDblabTmall(rows: string[][]): boolean {
 }
 
 function preview(f: string[]): string {
-  const s = f.join(',');
+  const s = printable(f.join(','));
   return s.length > 80 ? s.slice(0, 77) + '...' : s;
 }
 

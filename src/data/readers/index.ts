@@ -1,9 +1,9 @@
 /**
  * Behavior-log readers: format detection, streaming byte-level parsing (.gz too), bad-row
- * accounting, and the reader flags shared by `inspect` and `prepare`.
+ * accounting, and the read options (the CLI's reader flags are in src/cli/flags/read.ts).
  */
 export {
-  READ_FLAGS, readOptionsFromFlags, parseColumnsSpec, parseBehaviorsSpec, parseMaxBadRows,
+  parseColumnsSpec, parseBehaviorsSpec, parseMaxBadRows,
   DEFAULT_MAX_BAD_ROWS, DEFAULT_YEAR,
   type ReadOptions, type ColumnMapping, type GenericTimeFormat,
 } from './options.js';

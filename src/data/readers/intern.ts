@@ -1,4 +1,4 @@
-import { loadAddon } from '../../native.js';
+import { loadAddon, type AddonFunctions } from '../../native.js';
 
 /**
  * Id interning: raw id → dense index in first-seen order.
@@ -228,8 +228,7 @@ export class IdInterner {
   }
 }
 
-type InternRun = (table: Int32Array, bits: number, keys: Float64Array, stride: number, first: number, from: number, m: number,
-  out: Int32Array, outBase: number) => number;
+type InternRun = AddonFunctions['internSmallRun'];
 
 /**
  * The addon's probe loop for internBatch (native/data/intern.cc), unless the addon is missing or
@@ -237,7 +236,7 @@ type InternRun = (table: Int32Array, bits: number, keys: Float64Array, stride: n
  */
 function nativeRun(): InternRun | undefined {
   if (process.env.CMDCM_NO_NATIVE_SCAN === '1') return undefined;
-  return loadAddon()?.internSmallRun as InternRun | undefined;
+  return loadAddon()?.internSmallRun;
 }
 
 function rehash(old: Float64Array, bits: number): Float64Array {

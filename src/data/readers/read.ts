@@ -1,3 +1,4 @@
+import { noLinesReason } from '../../util/printable.js';
 import { CmdcmError } from '../../util/errors.js';
 import type { LogFormat, SideField, TimeResolution } from '../types.js';
 import { DEFAULT_MAX_BAD_ROWS, type ReadOptions } from './options.js';
@@ -5,7 +6,7 @@ import { openLog, type ByteSource } from './gz.js';
 import { CsvSplitter } from './csv.js';
 import { DETECT_LINES, resolveSpec } from './detect.js';
 import { N_ROLES, R_CATEGORY, type RowSpec } from './spec.js';
-import { loadAddon } from '../../native.js';
+import { loadAddon, type AddonFunctions } from '../../native.js';
 import { mmddTable, parseDateTime, parseMmdd, parseUint, parseUintLoose } from './bytes.js';
 
 export type BadReason = 'columns' | 'behavior' | 'time' | 'id';
@@ -76,8 +77,7 @@ const PEEK_BYTES = 256 * 1024;
 const BATCH_ROWS = 1 << 14;
 const TIME_KIND_CODE: Record<string, number> = { datetime: 0, unix: 1, mmdd: 2 };
 
-type ScanFn = (buf: Buffer, from: number, to: number, params: Int32Array, single: Int8Array, behKeys: Float64Array, behVals: Int32Array,
-  mmdd: Float64Array, outKey: Float64Array, outOff: Int32Array, outBeh: Uint8Array, outTime: Int32Array, state: Int32Array) => void;
+type ScanFn = AddonFunctions['scanLogRows'];
 
 /**
  * The addon's row scanner bound to one file's spec, or undefined (no addon, CMDCM_NO_NATIVE=1, or a
@@ -85,7 +85,7 @@ type ScanFn = (buf: Buffer, from: number, to: number, params: Int32Array, single
  */
 function nativeScanner(spec: RowSpec, mmdd: Float64Array, emit: (buf: Buffer, batch: RowBatch, lines: number) => void):
   ((buf: Buffer, from: number, to: number) => number) | undefined {
-  const scan = loadAddon()?.scanLogRows as ScanFn | undefined;
+  const scan: ScanFn | undefined = loadAddon()?.scanLogRows;
   const kind = TIME_KIND_CODE[spec.timeKind];
   if (!scan || kind === undefined || spec.nCols > 64) return undefined;
   const params = new Int32Array(5 + N_ROLES);
@@ -174,7 +174,7 @@ async function* readOpened(file: string, opts: ReadOptions, sink: RowSink, onPro
   }
   const head = Buffer.concat(pending);
   const lines = headLines(head, eof);
-  if (lines.length === 0) throw new CmdcmError(`${file}: no data lines (file is blank)`);
+  if (lines.length === 0) throw new CmdcmError(`${file}: ${noLinesReason(head, eof)}`);
   const spec = resolveSpec(file, lines, opts);
   sink.begin?.(spec, file);
 

@@ -18,6 +18,7 @@ import { tileConfig } from './kernels/Tile.js';
 import { transposeConfig } from './kernels/Transpose.js';
 import { unaryConfigs } from './kernels/unary.js';
 import { unsortedSegmentSumConfig } from './kernels/UnsortedSegmentSum.js';
+import { traceNative } from './util.js';
 
 /** The kernels the addon replaces; every other kernel of the 'native' backend is the CPU one. */
 export const NATIVE_KERNELS: KernelConfig[] = [
@@ -42,8 +43,9 @@ export function stopKernelProfile(): KernelProfile | null {
   return p;
 }
 
-function timed(name: string, f: KernelFunc): KernelFunc {
+function timed(name: string, f: KernelFunc, own = false): KernelFunc {
   return ((args: Parameters<KernelFunc>[0]) => {
+    if (own) traceNative(name);
     if (!profile) return f(args);
     const t0 = performance.now();
     const r = f(args);
@@ -72,6 +74,6 @@ export function registerNativeBackend(a: EngineAddon): void {
     if (replaced.has(k.kernelName)) continue;
     tf.registerKernel({ ...k, backendName: 'native', kernelFunc: timed(k.kernelName, k.kernelFunc) });
   }
-  for (const k of NATIVE_KERNELS) tf.registerKernel({ ...k, kernelFunc: timed(k.kernelName, k.kernelFunc) });
+  for (const k of NATIVE_KERNELS) tf.registerKernel({ ...k, kernelFunc: timed(k.kernelName, k.kernelFunc, true) });
   registered = true;
 }

@@ -62,7 +62,33 @@ export function cpuKernel(name: string): KernelFunc {
   return k.kernelFunc;
 }
 
+/**
+ * Which of the native backend's own kernels ran, and which of them handed a call to tfjs's CPU
+ * kernel instead (`fallback`), while a trace is on. The engine tests compare native with cpu; a
+ * kernel that quietly fell back would compare cpu with cpu, so they assert on this trace too.
+ */
+export interface KernelTrace {
+  native: Map<string, number>;
+  fallback: Map<string, number>;
+}
+let trace: KernelTrace | null = null;
+
+export function startKernelTrace(): KernelTrace {
+  trace = { native: new Map(), fallback: new Map() };
+  return trace;
+}
+export function stopKernelTrace(): KernelTrace | null {
+  const t = trace;
+  trace = null;
+  return t;
+}
+/** Called by the backend for every call of one of its own (addon-backed) kernels. */
+export function traceNative(name: string): void {
+  if (trace) trace.native.set(name, (trace.native.get(name) ?? 0) + 1);
+}
+
 export function fallback(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
+  if (trace) trace.fallback.set(name, (trace.fallback.get(name) ?? 0) + 1);
   return cpuKernel(name)(args as never) as TensorInfo | TensorInfo[];
 }
 

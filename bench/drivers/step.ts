@@ -1,10 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { Batch, FieldHash, Schema } from '../data/batch.js';
-import { allocColumns } from '../data/batch.js';
-import { createModel, defaultModelConfig } from '../model/index.js';
-import { optim, type AdamHyper } from '../train/optim.js';
-import { gemmInfo, startKernelProfile, stopKernelProfile, useEngine, type EngineName } from './index.js';
-import { mulberry32 } from '../util/random.js';
+import type { Batch, FieldHash, Schema } from '../../src/data/batch.js';
+import { allocColumns } from '../../src/data/batch.js';
+import { createModel, defaultModelConfig } from '../../src/model/index.js';
+import { optimKernels, type AdamHyper } from '../../src/engine/optim.js';
+import { gemmInfo, startKernelProfile, stopKernelProfile, useEngine, type EngineName } from '../../src/engine/index.js';
+import { mulberry32 } from '../../src/util/rng.js';
 
 /**
  * `cmdcm bench step`: samples/s of one full training step (forward, backward, Adam on the dense
@@ -89,6 +89,7 @@ export function benchBatch(schema: Schema, n: number, seed: number): Batch {
 
 export async function runStepBench(o: StepBenchOptions): Promise<StepBenchResult> {
   const engine = await useEngine(o.engine);
+  const k = optimKernels(engine);
   const schema = benchSchema(o.rows, o.seqLen);
   const model = createModel(defaultModelConfig('cmdcm'), schema);
   const params = model.initParams(o.seed);
@@ -106,8 +107,8 @@ export async function runStepBench(o: StepBenchOptions): Promise<StepBenchResult
     const t0 = performance.now();
     const g = model.grad(params, table, batches[step % batches.length]);
     const t1 = performance.now();
-    optim().adamDense(params, g.denseGrad, m, v, h);
-    optim().lazyAdamRows(table, tm, tv, D, g.rows, g.rowGrad, h);
+    k.adamDense(params, g.denseGrad, m, v, h);
+    k.lazyAdamRows(table, tm, tv, D, g.rows, g.rowGrad, h);
     const t2 = performance.now();
     loss = g.loss;
     return [t1 - t0, t2 - t1];

@@ -1,8 +1,10 @@
-import type { FlagSpec } from '../cli/args.js';
-import { numFlag, strFlag } from '../cli/args.js';
-import { flagError } from '../util/errors.js';
-import { DEFAULT_TRAIN_CONFIG as D, type TrainConfigInput } from './config.js';
-import { SCHEDULES, type ScheduleKind } from './schedule.js';
+import type { FlagSpec } from '../args.js';
+import { numFlag, strFlag } from '../args.js';
+import { flagError } from '../../util/errors.js';
+import { ENGINE_NAMES, type EngineName } from '../../engine/names.js';
+import { TABLE_OPTIMIZERS, type TableOptimizer } from '../../engine/optim.js';
+import { DEFAULT_TRAIN_CONFIG as D, type TrainConfigInput } from '../../train/config.js';
+import { SCHEDULES, type ScheduleKind } from '../../train/schedule.js';
 
 /** Trainer flags shared by `cmdcm train` and `cmdcm compare` (defaults shown are DEFAULT_TRAIN_CONFIG's). */
 export const TRAIN_FLAGS = {
@@ -21,7 +23,7 @@ export const TRAIN_FLAGS = {
   'max-steps': { type: 'string', help: 'stop after N steps in total (a budget; 0 = none)' },
   engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | auto (default: auto)' },
   workers: { type: 'string', help: 'data-parallel workers (default: 1)' },
-  transport: { type: 'string', help: 'workers as: thread | process (default: thread; process with --engine tensorflow, one per GPU)' },
+  transport: { type: 'string', help: 'workers as: thread | process | mpi (default: thread; process with --engine tensorflow, one per GPU; mpi: one rank per process under mpirun/srun, README "Beyond one host")' },
   gpus: { type: 'string', help: 'with --transport process: GPU ids for the workers, e.g. 0,1 (default: detected)' },
 } satisfies Record<string, FlagSpec>;
 
@@ -40,8 +42,8 @@ export function trainOverridesFromFlags(v: Record<string, unknown>): TrainConfig
   set('maxSteps', numFlag(v, 'max-steps', { int: true, min: 0 }));
   const to = strFlag(v, 'table-optimizer');
   if (to !== undefined) {
-    if (to !== 'lazyAdam' && to !== 'adagrad') throw flagError('table-optimizer', `expected lazyAdam or adagrad, got '${to}'`);
-    o.tableOptimizer = to;
+    if (!(TABLE_OPTIMIZERS as readonly string[]).includes(to)) throw flagError('table-optimizer', `expected ${TABLE_OPTIMIZERS.join(' or ')}, got '${to}'`);
+    o.tableOptimizer = to as TableOptimizer;
   }
   const lr = numFlag(v, 'lr');
   if (lr !== undefined) {
@@ -64,21 +66,19 @@ export function combineTrainInputs(file: TrainConfigInput | undefined, flags: Tr
   return { ...(file ?? {}), ...flags, schedule: { ...(file?.schedule ?? {}), ...(flags.schedule ?? {}) } };
 }
 
-export const ENGINES = ['native', 'cpu', 'tensorflow', 'auto'] as const;
-
-export function engineFlag(v: Record<string, unknown>): (typeof ENGINES)[number] | undefined {
+export function engineFlag(v: Record<string, unknown>): EngineName | undefined {
   const e = strFlag(v, 'engine');
   if (e === undefined) return undefined;
-  if (!(ENGINES as readonly string[]).includes(e)) throw flagError('engine', `expected ${ENGINES.join(', ')}, got '${e}'`);
-  return e as (typeof ENGINES)[number];
+  if (!(ENGINE_NAMES as readonly string[]).includes(e)) throw flagError('engine', `expected ${ENGINE_NAMES.join(', ')}, got '${e}'`);
+  return e as EngineName;
 }
 
-export const TRANSPORTS = ['thread', 'process'] as const;
+export const TRANSPORTS = ['thread', 'process', 'mpi'] as const;
 
 export function transportFlag(v: Record<string, unknown>): (typeof TRANSPORTS)[number] | undefined {
   const t = strFlag(v, 'transport');
   if (t === undefined) return undefined;
-  if (!(TRANSPORTS as readonly string[]).includes(t)) throw flagError('transport', `expected ${TRANSPORTS.join(' or ')}, got '${t}'`);
+  if (!(TRANSPORTS as readonly string[]).includes(t)) throw flagError('transport', `expected ${TRANSPORTS.join(', ')}, got '${t}'`);
   return t as (typeof TRANSPORTS)[number];
 }
 
@@ -86,6 +86,6 @@ export function transportFlag(v: Record<string, unknown>): (typeof TRANSPORTS)[n
 export async function gpusFlag(v: Record<string, unknown>): Promise<string[] | undefined> {
   const g = strFlag(v, 'gpus');
   if (g === undefined) return undefined;
-  const { parseGpuList } = await import('../parallel/gpus.js');
+  const { parseGpuList } = await import('../../parallel/gpus.js');
   return parseGpuList(g);
 }

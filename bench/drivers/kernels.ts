@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { gemmInfo, useEngine } from './index.js';
-import { engineAddon } from './native/addon.js';
+import { gemmInfo, useEngine } from '../../src/engine/index.js';
+import { engineAddon } from '../../src/engine/native/addon.js';
 
 /**
  * `cmdcm bench kernels`: GFLOP/s of the MatMul shapes of the default model (towers 400-256-128-64

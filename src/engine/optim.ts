@@ -1,10 +1,15 @@
+import { engineAddon } from './native/addon.js';
+import { nativeOptim } from './native/optim.js';
+import type { EngineName } from './names.js';
+
 /**
  * In-place optimizer updates on flat Float32Arrays (plain or SharedArrayBuffer-backed, so the
  * parallel trainer can apply them to shared parameter slices). Dense parameters use Adam; embedding
  * rows use lazy Adam or Adagrad, reading and writing only the rows a step touched.
  *
- * These TypeScript versions are the reference (and the fallback without the addon); the engine
- * module swaps in the addon's fused kernels when available (see `setOptimKernels`).
+ * The engine owns these kernels: `tsOptim` is the reference (and the fallback without the addon),
+ * `optimKernels(engine)` the set an engine runs with (the addon's fused twins, same bits). The
+ * trainer and the parallel workers receive them as an argument.
  */
 export interface AdamHyper {
   lr: number;
@@ -20,12 +25,15 @@ export interface AdagradHyper {
 }
 
 export interface OptimKernels {
+  /** 'addon': the fused kernels of native/engine/optim.cc (the parallel workers then fuse their reduce too) */
+  readonly backend: 'ts' | 'addon';
   adamDense(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, h: AdamHyper): void;
   lazyAdamRows(table: Float32Array, m: Float32Array, v: Float32Array, dim: number, rows: Int32Array, rowGrad: Float32Array, h: AdamHyper): void;
   adagradRows(table: Float32Array, acc: Float32Array, dim: number, rows: Int32Array, rowGrad: Float32Array, h: AdagradHyper): void;
 }
 
 export const tsOptim: OptimKernels = {
+  backend: 'ts',
   adamDense(p, g, m, v, h) {
     const { lr, beta1: b1, beta2: b2, eps } = h;
     const c1 = 1 - Math.pow(b1, h.step), c2 = 1 - Math.pow(b2, h.step);
@@ -63,13 +71,35 @@ export const tsOptim: OptimKernels = {
   },
 };
 
-let active: OptimKernels = tsOptim;
-
-/** The optimizer kernels in use (the addon's when the engine module installed them). */
-export function optim(): OptimKernels {
-  return active;
+/**
+ * The optimizer kernels for an engine: the addon's wherever it is loaded (the native and tensorflow
+ * engines, and 'auto', which picks cpu only when there is no addon), the TypeScript reference on
+ * cpu. Both compute the same bits; the addon's are faster.
+ */
+export function optimKernels(engine: EngineName): OptimKernels {
+  if (engine === 'cpu') return tsOptim;
+  const a = engineAddon();
+  return a ? nativeOptim(a) : tsOptim;
 }
 
-export function setOptimKernels(k: OptimKernels): void {
-  active = k;
+/** How the embedding rows are updated (TrainConfig.tableOptimizer). */
+export type TableOptimizer = 'lazyAdam' | 'adagrad';
+export const TABLE_OPTIMIZERS: readonly TableOptimizer[] = ['lazyAdam', 'adagrad'];
+
+/** The embedding rows' optimizer state: lazy Adam uses m and v; Adagrad keeps its accumulator in m and leaves v empty. */
+export interface RowState {
+  table: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
+}
+
+/**
+ * One update of the embedding rows `rows` by the table optimizer `which` (Adagrad reads `h.lr` and
+ * `h.eps` only). The one place in TypeScript that picks lazy Adam or Adagrad; the addon's fused
+ * reduce (native/parallel/reduce.cc) takes the same name.
+ */
+export function updateRows(k: OptimKernels, which: TableOptimizer, s: RowState, dim: number, rows: Int32Array, rowGrad: Float32Array, h: AdamHyper): void {
+  if (which === 'lazyAdam') k.lazyAdamRows(s.table, s.m, s.v, dim, rows, rowGrad, h);
+  else if (which === 'adagrad') k.adagradRows(s.table, s.m, dim, rows, rowGrad, h);
+  else throw new Error(`unknown table optimizer '${String(which)}'`);
 }

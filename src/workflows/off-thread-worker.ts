@@ -2,7 +2,7 @@
 // job starts from a callback, and results and errors go back as messages.
 import { parentPort, workerData } from 'node:worker_threads';
 import type { OffThreadKind, OffThreadMessage } from './off-thread.js';
-import type { TrainRunOptions } from './run.js';
+import type { TrainRunOptions } from '../train/run.js';
 
 const { kind, opts, events } = workerData as { kind: OffThreadKind; opts: Record<string, unknown>; events: string[] };
 const ac = new AbortController();
@@ -20,7 +20,7 @@ function stripState(d: unknown): unknown {
 async function job(): Promise<unknown> {
   switch (kind) {
     case 'train': {
-      const { trainRun } = await import('./run.js');
+      const { trainRun } = await import('../train/run.js');
       const on = Object.fromEntries(events.map((e) => [e, forward(e)]));
       return trainRun({ ...(opts as unknown as TrainRunOptions), offThread: false, signal: ac.signal, on });
     }
@@ -29,7 +29,7 @@ async function job(): Promise<unknown> {
       return evaluateRun({ ...(opts as { run: string }), signal: ac.signal, onProgress: events.includes('progress') ? (done: number, total: number) => post({ type: 'event', name: 'progress', data: [done, total] }) : undefined });
     }
     case 'predict': {
-      const { predictRun } = await import('./predict-csv.js');
+      const { predictRun } = await import('../train/predict-csv.js');
       return predictRun({ ...(opts as { run: string }), signal: ac.signal, onProgress: events.includes('progress') ? (done: number, total: number) => post({ type: 'event', name: 'progress', data: [done, total] }) : undefined });
     }
   }

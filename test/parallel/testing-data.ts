@@ -1,6 +1,6 @@
-import { allocColumns, type FieldHash, type SampleColumns, type Schema } from '../data/batch.js';
-import { DENSE_FEATURES } from '../data/dense-features.js';
-import { Rng } from '../train/rng.js';
+import { allocColumns, type FieldHash, type SampleColumns, type Schema } from '../../src/data/batch.js';
+import { DENSE_FEATURES } from '../../src/data/dense-features.js';
+import { Rng } from '../../src/util/rng.js';
 
 /**
  * TESTING / BENCH data: a schema shaped like the one `prepare` builds for the Tianchi 2014 format

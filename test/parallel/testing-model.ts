@@ -1,5 +1,5 @@
-import type { Batch, Schema } from '../data/batch.js';
-import type { GradResult, Model, ParamLayout, Predictions } from '../model/types.js';
+import type { Batch, Schema } from '../../src/data/batch.js';
+import type { GradResult, Model, ParamLayout, Predictions } from '../../src/model/types.js';
 
 /**
  * A TESTING model for the parallel trainer: one hidden layer over the sum of the target fields'
