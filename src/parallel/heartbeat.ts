@@ -16,8 +16,12 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 
 /** In the worker process: beat on `fd` from a thread of its own (unref'd: it never keeps the process up). */
 export function startHeartbeat(fd = HEARTBEAT_FD): void {
+  // The first beat goes out at once: the coordinator only times out a worker that has beaten, and
+  // a worker that loads fast (tfjs-core alone imports in ~0.3 s) can reach a stop before BEAT_MS.
   const src = `const fs = require('node:fs');
-setInterval(() => { try { fs.writeSync(${fd}, '.'); } catch (e) { if (e.code !== 'EAGAIN') process.exit(0); } }, ${BEAT_MS});`;
+const beat = () => { try { fs.writeSync(${fd}, '.'); } catch (e) { if (e.code !== 'EAGAIN') process.exit(0); } };
+beat();
+setInterval(beat, ${BEAT_MS});`;
   const w = new Worker(src, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 8 } });
   w.unref();
   w.on('error', () => { /* no heartbeat: the coordinator reports the silence */ });
