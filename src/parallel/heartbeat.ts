@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 /**
@@ -16,8 +16,14 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 
 /** In the worker process: beat on `fd` from a thread of its own (unref'd: it never keeps the process up). */
 export function startHeartbeat(fd = HEARTBEAT_FD): void {
+  // A first beat now, from this thread: the coordinator only watches a worker that has beaten, and
+  // on a loaded machine the beat thread may start after the worker was already stopped (the
+  // full test suite hung on exactly that).
+  try { writeSync(fd, '.'); } catch { /* no pipe: the coordinator reports the silence */ }
   const src = `const fs = require('node:fs');
-setInterval(() => { try { fs.writeSync(${fd}, '.'); } catch (e) { if (e.code !== 'EAGAIN') process.exit(0); } }, ${BEAT_MS});`;
+const beat = () => { try { fs.writeSync(${fd}, '.'); } catch (e) { if (e.code !== 'EAGAIN') process.exit(0); } };
+beat();
+setInterval(beat, ${BEAT_MS});`;
   const w = new Worker(src, { eval: true, resourceLimits: { maxOldGenerationSizeMb: 8 } });
   w.unref();
   w.on('error', () => { /* no heartbeat: the coordinator reports the silence */ });
