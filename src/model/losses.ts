@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { detach, type ForwardHooks } from './architecture.js';
+import { detach, type ForwardHooks } from './detach.js';
 import type { Counterfactual, LossWeights } from './config.js';
 
 /**

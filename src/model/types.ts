@@ -1,5 +1,4 @@
 import type { Batch } from '../data/batch.js';
-import type { BaseRates } from './priors.js';
 
 /** Model names accepted by `--model` (baselines and CM-DCM ablations run on the same pipeline). */
 export const MODEL_NAMES = ['cmdcm', 'dnn', 'esmm', 'escm2-ipw', 'escm2-dr', 'mmoe', 'cmdcm-nogate', 'cmdcm-nocf', 'cmdcm-nodirect'] as const;
@@ -66,4 +65,20 @@ export interface Model {
    */
   grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale?: number, out?: GradOut): GradResult;
   predict(params: Float32Array, table: Float32Array, batch: Batch): Predictions;
+}
+
+/**
+ * Train-split base rates the model's output biases start from (priors.ts computes them): masked
+ * label means, plus P(delayed | atc) for the transition tower and P(delayed | no atc) for the
+ * non-cart tower.
+ */
+export interface BaseRates {
+  /** masked means of the labels */
+  direct: number;
+  atc: number;
+  delayed: number;
+  /** P(delayed | atc) on clicks with both labels available: the transition tower's base rate */
+  transition: number;
+  /** P(delayed | no atc): the non-cart tower's base rate */
+  noncart: number;
 }
