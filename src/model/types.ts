@@ -82,3 +82,11 @@ export interface BaseRates {
   /** P(delayed | no atc): the non-cart tower's base rate */
   noncart: number;
 }
+
+/** The loss terms a model may have (losses.ts), in a stable order. */
+export const TERM_NAMES = ['direct', 'atc', 'ctcvr', 'cf', 'imp', 'delayed'] as const;
+export type TermName = (typeof TERM_NAMES)[number];
+
+/** The predictions every model fills (Predictions), and so the tasks an evaluation reports. */
+export const PREDICTED_TASKS = ['direct', 'atc', 'transition', 'delayed'] as const;
+export type PredictedTask = (typeof PREDICTED_TASKS)[number];
