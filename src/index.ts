@@ -32,7 +32,7 @@ export { auc, gauc, logloss, pcoc, pearson } from './eval/metrics.js';
 export { evaluatePredictions, reportMarkdown, EVAL_TASKS, SUSPICIOUS_AUC, type EvalReport, type TaskMetrics, type EvalTask } from './eval/report.js';
 export { type RunEvaluation } from './eval/evaluate.js';
 export { modeledTasks } from './eval/modeled.js';
-export { compareModels, compareMarkdown, type CompareOptions, type CompareRow } from './eval/compare.js';
+export { compareModels, compareMarkdown, type CompareOptions, type CompareRow } from './workflows/compare.js';
 export { readTruth, truthCorrelation } from './eval/truth.js';
 export { prepare, type PrepareOptions, type PrepareResult } from './data/prepare.js';
 export { generate, type GenerateOptions, type GenerateResult } from './data/generate.js';

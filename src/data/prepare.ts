@@ -13,7 +13,7 @@ import { loadOrSpill, spilledParts, tuningFor, lastDayOf, type SpilledEvents, ty
 import type { ItemDayStats } from './stats.js';
 import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
 import { resolveAsOf, formatAsOf, labelHorizons } from './asof.js';
-import { SeenBefore } from './stats.js';
+import { SeenBefore } from './seen.js';
 import { buildSamples, buildSamplesFromParts, type BuildStats, type EventPart } from './samples.js';
 import { planSamples, inRankOrder, type SampleOptions, type SamplePlan } from './sample-plan.js';
 import type { SampleChunk } from './chunks.js';

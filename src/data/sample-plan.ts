@@ -2,7 +2,7 @@ import type { GroupedEvents } from './types.js';
 import { BEHAVIORS, TASKS } from './types.js';
 import type { Schema, FieldHash } from './batch.js';
 import type { Calendar } from './calendar.js';
-import type { SeenBefore } from './stats.js';
+import type { SeenBefore } from './seen.js';
 import { GAP_BUCKETS, hashVocab, layoutHash } from '../features/index.js';
 import { CmdcmError } from '../util/errors.js';
 import { DENSE_FEATURES } from './dense-features.js';

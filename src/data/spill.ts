@@ -6,7 +6,8 @@ import { SIDE_FIELDS, SECONDS_PER_DAY } from './types.js';
 import type { ReadOptions } from './readers/options.js';
 import { readLog, type ReadReport } from './readers/read.js';
 import { EventStoreBuilder, estimateRows, sortByUserTime, type EventColumn, type LoadProgress } from './events.js';
-import { ItemStatsAccumulator, SeenBefore, type ItemDayStats } from './stats.js';
+import { ItemStatsAccumulator, type ItemDayStats } from './stats.js';
+import { SeenBefore } from './seen.js';
 import type { EventPart } from './samples.js';
 
 /**

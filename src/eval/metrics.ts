@@ -1,10 +1,12 @@
+// logloss is defined with the trainer's validation (a lower layer): one formula for both
+export { logloss, LOGLOSS_EPS } from '../train/validation.js';
+import { logloss } from '../train/validation.js';
+
 /**
  * Binary-classification metrics over flat arrays. Each returns `null` where it is undefined (AUC
  * without both classes, PCOC without positives), never NaN, so reports serialize cleanly.
  */
 
-/** Probability clip for logloss, so one confident mistake costs a finite amount. */
-export const LOGLOSS_EPS = 1e-7;
 
 /**
  * ROC AUC by the rank-sum (Mann–Whitney) formula with average ranks for tied scores, so a constant
@@ -61,18 +63,6 @@ export function gauc(pred: ArrayLike<number>, label: ArrayLike<number>, group: A
     used++;
   }
   return { gauc: wsum > 0 ? acc / wsum : null, groupsUsed: used };
-}
-
-export function logloss(pred: ArrayLike<number>, label: ArrayLike<number>, idx?: ArrayLike<number>): number | null {
-  const n = idx ? idx.length : pred.length;
-  if (n === 0) return null;
-  let s = 0;
-  for (let i = 0; i < n; i++) {
-    const j = idx ? idx[i] : i;
-    const p = Math.min(1 - LOGLOSS_EPS, Math.max(LOGLOSS_EPS, pred[j]));
-    s -= label[j] > 0.5 ? Math.log(p) : Math.log(1 - p);
-  }
-  return s / n;
 }
 
 /** Predicted over observed conversion rate: mean prediction / mean label (1 = calibrated). */

@@ -217,17 +217,4 @@ export function reportMarkdown(r: EvalReport, title = 'Evaluation'): string {
   return lines.join('\n') + '\n';
 }
 
-/**
- * Validation logloss per task (the trainer's early-stopping signal): delayed on all clicks with the
- * label, plus direct and atc. `sum` adds the available ones.
- */
-export function validationLoglosses(cols: SampleColumns, p: Predictions): { direct: number | null; atc: number | null; delayed: number | null; sum: number } {
-  const out = { direct: null as number | null, atc: null as number | null, delayed: null as number | null, sum: 0 };
-  for (const t of ['direct', 'atc', 'delayed'] as const) {
-    const { idx, label } = selectTask(t, cols);
-    const v = logloss(p[t], label, idx);
-    out[t] = v;
-    if (v !== null) out.sum += v;
-  }
-  return out;
-}
+export { validationLoglosses } from '../train/validation.js';

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../util/errors.js';
-import { MODEL_NAMES, type ModelName } from './types.js';
+import { MODEL_NAMES, PREDICTED_TASKS, TERM_NAMES, type ModelName, type PredictedTask, type TermName } from './types.js';
 import type { DelayedCalibration } from './calibration.js';
 
 /**
@@ -103,10 +103,55 @@ export interface ModelConfig {
   delayedCalibration: DelayedCalibration | null;
 }
 
-const CMDCM_FAMILY: readonly ModelName[] = ['cmdcm', 'cmdcm-nogate', 'cmdcm-nocf', 'cmdcm-nodirect', 'esmm', 'escm2-ipw', 'escm2-dr'];
+/**
+ * The model table: every name's network family and what it sets over the common defaults. Every
+ * place that depends on the model consults it: the architecture (model/index.ts, by family), the
+ * defaults (defaultModelConfig), the loss terms (termsOf), the modeled tasks (modeledTasks).
+ *  - 'cmdcm': shared input → (optional gates) → ATC, transition and optional direct towers;
+ *    ESMM / ESCM2 are this network without gates and without the direct task.
+ *  - 'dnn': one tower on the delayed label.  - 'mmoe': shared experts, a gate and a tower per task.
+ */
+export type ModelFamily = 'cmdcm' | 'dnn' | 'mmoe';
+
+export const MODEL_TABLE: Record<ModelName, { family: ModelFamily; defaults: Partial<ModelConfig> }> = {
+  'cmdcm': { family: 'cmdcm', defaults: { gating: true, directTask: true, counterfactual: 'ipw' } },
+  'cmdcm-nogate': { family: 'cmdcm', defaults: { gating: false, directTask: true, counterfactual: 'ipw' } },
+  'cmdcm-nocf': { family: 'cmdcm', defaults: { gating: true, directTask: true, counterfactual: 'none' } },
+  'cmdcm-nodirect': { family: 'cmdcm', defaults: { gating: true, directTask: false, counterfactual: 'ipw' } },
+  'esmm': { family: 'cmdcm', defaults: {} },
+  'escm2-ipw': { family: 'cmdcm', defaults: { counterfactual: 'ipw' } },
+  'escm2-dr': { family: 'cmdcm', defaults: { counterfactual: 'dr' } },
+  'dnn': { family: 'dnn', defaults: {} },
+  'mmoe': { family: 'mmoe', defaults: { directTask: true, towerUnits: [64] } },
+};
 
 export function isCmdcmFamily(name: ModelName): boolean {
-  return CMDCM_FAMILY.includes(name);
+  return MODEL_TABLE[name].family === 'cmdcm';
+}
+
+/** The loss terms of a configured model, in TERM_NAMES order. */
+export function termsOf(c: Pick<ModelConfig, 'name' | 'nonCartPath' | 'counterfactual'>): TermName[] {
+  const present = new Set<TermName>(['direct', 'atc']);
+  if (MODEL_TABLE[c.name].family !== 'cmdcm') present.add('delayed');
+  else {
+    present.add('ctcvr');
+    if (c.nonCartPath) present.add('delayed');
+    if (c.counterfactual !== 'none') present.add('cf');
+    if (c.counterfactual === 'dr') present.add('imp');
+  }
+  return TERM_NAMES.filter((t) => present.has(t));
+}
+
+/**
+ * Which predictions a model actually makes. The others come from intercept-only priors (a
+ * constant: DNN's direct and atc, direct of the CM-DCM family without a direct task), so reports
+ * show them as priors instead of flagging a collapse.
+ */
+export function modeledTasks(c: Pick<ModelConfig, 'name' | 'directTask'>): PredictedTask[] {
+  const family = MODEL_TABLE[c.name].family;
+  if (family === 'dnn') return ['transition', 'delayed'];
+  if (family === 'cmdcm' && !c.directTask) return ['atc', 'transition', 'delayed'];
+  return [...PREDICTED_TASKS];
 }
 
 /** Human-readable table of the defaults (for README / `--help`). */
@@ -180,26 +225,7 @@ export function defaultModelConfig(name: ModelName): ModelConfig {
     calibrateDelayed: true,
     delayedCalibration: null,
   };
-  switch (name) {
-    case 'cmdcm':
-      return { ...cfg, gating: true, directTask: true, counterfactual: 'ipw' };
-    case 'cmdcm-nogate':
-      return { ...cfg, gating: false, directTask: true, counterfactual: 'ipw' };
-    case 'cmdcm-nocf':
-      return { ...cfg, gating: true, directTask: true, counterfactual: 'none' };
-    case 'cmdcm-nodirect':
-      return { ...cfg, gating: true, directTask: false, counterfactual: 'ipw' };
-    case 'esmm':
-      return cfg;
-    case 'escm2-ipw':
-      return { ...cfg, counterfactual: 'ipw' };
-    case 'escm2-dr':
-      return { ...cfg, counterfactual: 'dr' };
-    case 'dnn':
-      return cfg;
-    case 'mmoe':
-      return { ...cfg, directTask: true, towerUnits: [64] };
-  }
+  return { ...cfg, ...structuredClone(MODEL_TABLE[name].defaults), name };
 }
 
 type Check = (v: unknown) => string | undefined;

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { detach, type ForwardHooks } from './architecture.js';
+import { detach, type ForwardHooks } from './detach.js';
 import type { Counterfactual, LossWeights } from './config.js';
 
 /**
@@ -57,8 +57,8 @@ export interface TermOptions {
   hooks: ForwardHooks;
 }
 
-export const TERM_NAMES = ['direct', 'atc', 'ctcvr', 'cf', 'imp', 'delayed'] as const;
-export type TermName = (typeof TERM_NAMES)[number];
+export { TERM_NAMES, type TermName } from './types.js';
+import { TERM_NAMES, type TermName } from './types.js';
 
 /** Per-sample binary cross-entropy from a logit: softplus(z) − y·z (no log(0) anywhere). */
 export function bceLogits(z: tf.Tensor1D, y: tf.Tensor1D): tf.Tensor1D {

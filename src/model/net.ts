@@ -9,6 +9,7 @@ import { selectColumns, seqMaskOf, transformDense, type InputInfo, type Inputs }
 import { lossTerms, TERM_NAMES, type BatchLabels, type Heads, type TermName } from './losses.js';
 import { initParams, LayoutBuilder, ParamView, specSize } from './params.js';
 import { rateLogit, standardizeInPlace, type BaseRates } from './priors.js';
+import { termsOf } from './config.js';
 import { applyCalibration } from './calibration.js';
 import type { GradOut, GradResult, Model, ModelName, ParamLayout, Predictions } from './types.js';
 
@@ -176,16 +177,7 @@ export class NetModel implements Model {
   }
 
   private probeTerms(): TermName[] {
-    const present = new Set<TermName>(['direct', 'atc']);
-    const c = this.config;
-    if (this.name === 'dnn' || this.name === 'mmoe') present.add('delayed');
-    else {
-      present.add('ctcvr');
-      if (c.nonCartPath) present.add('delayed');
-      if (c.counterfactual !== 'none') present.add('cf');
-      if (c.counterfactual === 'dr') present.add('imp');
-    }
-    return TERM_NAMES.filter((t) => present.has(t));
+    return termsOf(this.config);
   }
 
   /**

@@ -2,20 +2,14 @@ import type { SampleColumns } from '../data/batch.js';
 import type { DenseStats, DenseTransform } from './config.js';
 import { transformDense } from './inputs.js';
 
+import type { BaseRates } from './types.js';
+
 /**
  * Train-split statistics the model starts from (see DEFAULTS_DOC outputBias / denseStats). Both are
- * functions of the train split only, so a resumed or a parallel run derives the same values.
+ * functions of the train split only, so a resumed or a parallel run derives the same values. (The
+ * BaseRates type lives in types.ts, which every model module imports: here it would close a cycle.)
  */
-export interface BaseRates {
-  /** masked means of the labels */
-  direct: number;
-  atc: number;
-  delayed: number;
-  /** P(delayed | atc) on clicks with both labels available: the transition tower's base rate */
-  transition: number;
-  /** P(delayed | no atc): the non-cart tower's base rate */
-  noncart: number;
-}
+export type { BaseRates } from './types.js';
 
 /** Masked base rates of the train split; a task without any available label gets NaN (no prior). */
 export function baseRates(c: Pick<SampleColumns, 'n' | 'labels' | 'mask'>): BaseRates {

@@ -1,5 +1,4 @@
 import type { Batch } from '../data/batch.js';
-import type { BaseRates } from './priors.js';
 
 /** Model names accepted by `--model` (baselines and CM-DCM ablations run on the same pipeline). */
 export const MODEL_NAMES = ['cmdcm', 'dnn', 'esmm', 'escm2-ipw', 'escm2-dr', 'mmoe', 'cmdcm-nogate', 'cmdcm-nocf', 'cmdcm-nodirect'] as const;
@@ -67,3 +66,27 @@ export interface Model {
   grad(params: Float32Array, table: Float32Array, batch: Batch, lossScale?: number, out?: GradOut): GradResult;
   predict(params: Float32Array, table: Float32Array, batch: Batch): Predictions;
 }
+
+/**
+ * Train-split base rates the model's output biases start from (priors.ts computes them): masked
+ * label means, plus P(delayed | atc) for the transition tower and P(delayed | no atc) for the
+ * non-cart tower.
+ */
+export interface BaseRates {
+  /** masked means of the labels */
+  direct: number;
+  atc: number;
+  delayed: number;
+  /** P(delayed | atc) on clicks with both labels available: the transition tower's base rate */
+  transition: number;
+  /** P(delayed | no atc): the non-cart tower's base rate */
+  noncart: number;
+}
+
+/** The loss terms a model may have (losses.ts), in a stable order. */
+export const TERM_NAMES = ['direct', 'atc', 'ctcvr', 'cf', 'imp', 'delayed'] as const;
+export type TermName = (typeof TERM_NAMES)[number];
+
+/** The predictions every model fills (Predictions), and so the tasks an evaluation reports. */
+export const PREDICTED_TASKS = ['direct', 'atc', 'transition', 'delayed'] as const;
+export type PredictedTask = (typeof PREDICTED_TASKS)[number];

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 /**
@@ -16,8 +16,10 @@ export const DEFAULT_HEARTBEAT_TIMEOUT_MS = 30_000;
 
 /** In the worker process: beat on `fd` from a thread of its own (unref'd: it never keeps the process up). */
 export function startHeartbeat(fd = HEARTBEAT_FD): void {
-  // The first beat goes out at once: the coordinator only times out a worker that has beaten, and
-  // a worker that loads fast (tfjs-core alone imports in ~0.3 s) can reach a stop before BEAT_MS.
+  // A first beat now, from this thread: the coordinator only watches a worker that has beaten, and
+  // on a loaded machine the beat thread may start after the worker was already stopped (the
+  // full test suite hung on exactly that).
+  try { writeSync(fd, '.'); } catch { /* no pipe: the coordinator reports the silence */ }
   const src = `const fs = require('node:fs');
 const beat = () => { try { fs.writeSync(${fd}, '.'); } catch (e) { if (e.code !== 'EAGAIN') process.exit(0); } };
 beat();

@@ -12,7 +12,7 @@ import { withFsErrorsSync } from '../util/fs-errors.js';
 import { checkCheckpointFor } from './validate.js';
 import { trimMetricsAfter } from './metrics-file.js';
 import type { OptimKernels } from '../engine/optim.js';
-import { validationLoglosses } from '../eval/report.js';
+import { validationLoglosses } from './validation.js';
 import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
 import { initTrainState, epochPermutation, type TrainState } from './state.js';

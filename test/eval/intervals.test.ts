@@ -4,7 +4,7 @@ import { Rng } from '../../src/data/generate.js';
 import type { SampleColumns } from '../../src/data/batch.js';
 import type { Predictions } from '../../src/model/types.js';
 import { evaluatePredictions } from '../../src/eval/report.js';
-import { bootstrapIntervals, summarize, type Scored } from '../../src/eval/compare.js';
+import { bootstrapIntervals, summarize, type Scored } from '../../src/eval/compare-table.js';
 import { auc } from '../../src/eval/metrics.js';
 import { scoredOrder, weightedAuc, userBootstrap, percentileInterval } from '../../src/eval/bootstrap.js';
 

@@ -9,7 +9,7 @@ import { Predictor } from '../../src/train/predictor.js';
 import { predictRun, formatTime } from '../../src/train/predict-csv.js';
 import { readCheckpoint, CKPT_LATEST, CKPT_BEST } from '../../src/train/checkpoint.js';
 import { evaluateRun } from '../../src/eval/evaluate.js';
-import { compareModels, compareMarkdown } from '../../src/eval/compare.js';
+import { compareModels, compareMarkdown } from '../../src/workflows/compare.js';
 import { evaluatePredictions } from '../../src/eval/report.js';
 import { pearson } from '../../src/eval/metrics.js';
 import { trainEvents } from '../../src/index.js';

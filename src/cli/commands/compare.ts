@@ -2,7 +2,7 @@ import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.j
 import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
-import { compareModels, compareMarkdown } from '../../eval/compare.js';
+import { compareModels, compareMarkdown } from '../../workflows/compare.js';
 import { TRAIN_FLAGS, engineFlag, transportFlag, gpusFlag } from '../flags/train.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { configInputs } from './train.js';

@@ -5,7 +5,7 @@ import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { generate, GENERATE_DEFAULTS } from '../../data/generate.js';
 import { prepare } from '../../data/prepare.js';
-import { compareModels, compareMarkdown } from '../../eval/compare.js';
+import { compareModels, compareMarkdown } from '../../workflows/compare.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { engineFlag } from '../flags/train.js';
