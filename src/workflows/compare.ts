@@ -78,7 +78,7 @@ export async function compareModels(opts: CompareOptions): Promise<CompareRow[]>
         const runDir = K > 1 ? join(root, model, `seed-${seed}`) : join(root, model);
         const res = await trainRun({ data: ds, model, out: runDir, train: { ...opts.train, seed }, modelConfig: opts.modelConfigs?.[model], engine: opts.engine, workers: opts.workers, transport: opts.transport, gpus: opts.gpus, on: opts.on, signal: opts.signal });
         const predictor = await Predictor.load(runDir, { engine: opts.engine });
-        const preds = predictor.predict(test);
+        const preds = await predictor.predictAsync(test, { signal: opts.signal });
         s.seeds.push(seed);
         s.preds.push(preds);
         s.reports.push(evaluatePredictions(test, preds, { modeled: modeledTasks(predictor.config.modelConfig) }));
