@@ -1,5 +1,4 @@
 import { promises as fsp } from 'node:fs';
-import { Worker } from 'node:worker_threads';
 import { join, dirname, basename } from 'node:path';
 import { CmdcmError, flagError } from '../util/errors.js';
 import { buildDirAtomic } from '../util/atomic.js';
@@ -10,15 +9,12 @@ import type { ReadOptions } from './readers/options.js';
 import type { ReadReport } from './readers/read.js';
 import { loadEvents, ingestEvents, type EventSource, type LoadProgress } from './events.js';
 import { loadOrSpill, spilledParts, tuningFor, lastDayOf, type SpilledEvents, type SpillTuning } from './spill.js';
-import type { ItemDayStats } from './stats.js';
 import { buildCalendar, checkCalendarRange, sidecarPathFor, dateOfDay, type Calendar, type PromoSidecar } from './calendar.js';
 import { resolveAsOf, formatAsOf, labelHorizons } from './asof.js';
 import { SeenBefore } from './seen.js';
-import { buildSamples, buildSamplesFromParts, type BuildStats, type EventPart } from './samples.js';
-import { planSamples, inRankOrder, type SampleOptions, type SamplePlan } from './sample-plan.js';
-import type { SampleChunk } from './chunks.js';
+import { buildShards, buildShardsFrom, mergeStats, runWorker, splitUsers, type ShardsPart } from './shard-writer.js';
+import { planSamples, inRankOrder, type SampleOptions } from './sample-plan.js';
 import { resolutionSeconds } from './types.js';
-import { writeShardColumns } from './shards.js';
 import { DATASET_FORMAT_VERSION, validPromo, type DatasetMeta } from './dataset.js';
 import { prepareGuarded } from './prepare-guard.js';
 
@@ -283,55 +279,6 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
 }
 
 
-export interface WorkerJob {
-  cmdcmPrepareWorker: true;
-  g: GroupedEvents;
-  cal: Calendar;
-  plan: SamplePlan;
-  tmp: string;
-  tag: string;
-  shardSize: number;
-  validDays: number;
-  asOf: number;
-  users: [number, number];
-}
-
-export interface ShardsPart { stats: BuildStats; shards: DatasetMeta['shards'] }
-
-/** Build the samples of users `range` and write them as shards `p<promo>-<tag><k>.bin`. */
-export async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tmp: string, tag: string, shardSize: number, validDays: number,
-  asOf: number, users: [number, number], bar?: Progress): Promise<ShardsPart> {
-  const { sink, shards } = shardSink(cal, tmp, tag);
-  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, asOf, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
-  return { stats, shards };
-}
-
-/** `buildShards` over the log in parts (the out-of-core path): the same shards as one `buildShards` over it. */
-async function buildShardsFrom(parts: AsyncIterable<EventPart>, resolution: GroupedEvents['resolution'], cal: Calendar, plan: SamplePlan, tmp: string,
-  shardSize: number, validDays: number, global: { itemStats: ItemDayStats; lastDay: number; asOf: number }, bar?: Progress): Promise<ShardsPart> {
-  const { sink, shards } = shardSink(cal, tmp, '');
-  const stats = await buildSamplesFromParts(parts, resolution, cal, plan, sink,
-    { shardSize, validDays, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)), ...global });
-  return { stats, shards };
-}
-
-function shardSink(cal: Calendar, tmp: string, tag: string): { sink: (chunk: SampleChunk) => Promise<void>; shards: DatasetMeta['shards'] } {
-  const shards: DatasetMeta['shards'] = [];
-  const counter = new Map<string, number>();
-  const sink = async (chunk: SampleChunk) => {
-    // the target's test clicks in shards of their own (p<target>t-…): the training shards then do
-    // not change with what happens after asOf
-    const kind = `p${chunk.promo}${chunk.test ? 't' : ''}`;
-    const k = counter.get(kind) ?? 0;
-    counter.set(kind, k + 1);
-    const file = `shards/${kind}-${tag}${String(k).padStart(4, '0')}.bin`;
-    // listed before the write: buildSamples lets two writes overlap, and the list keeps call order
-    shards.push({ file, n: chunk.n, promo: chunk.promo, test: chunk.test });
-    await writeShardColumns(join(tmp, file), { attrs: { promo: chunk.promo, test: chunk.test, n: chunk.n, promotion: cal.promotions[chunk.promo].date }, columns: chunk.columns });
-  };
-  return { sink, shards };
-}
-
 /** What planSamples reads of a log (vocabularies, clock, which side fields) for a spilled one. */
 function spilledHeader(s: SpilledEvents): GroupedEvents {
   const none = new Int32Array(0);
@@ -341,51 +288,6 @@ function spilledHeader(s: SpilledEvents): GroupedEvents {
   };
   for (const f of s.sideFields) g[f] = none;
   return g;
-}
-
-/** Contiguous user ranges with about equal event counts. */
-function splitUsers(g: GroupedEvents, parts: number): [number, number][] {
-  const nUsers = g.userStart.length - 1;
-  const out: [number, number][] = [];
-  let from = 0;
-  for (let p = 1; p <= parts; p++) {
-    let to = nUsers;
-    if (p < parts) {
-      const want = (g.n * p) / parts;
-      let lo = from, hi = nUsers;
-      while (lo < hi) { const m = (lo + hi) >>> 1; if (g.userStart[m] < want) lo = m + 1; else hi = m; }
-      to = lo;
-    }
-    out.push([from, to]);
-    from = to;
-  }
-  return out;
-}
-
-function mergeStats(all: BuildStats[]): BuildStats {
-  const m: BuildStats = JSON.parse(JSON.stringify(all[0]));
-  for (const s of all.slice(1)) {
-    m.samples += s.samples;
-    m.usersWithSamples += s.usersWithSamples;
-    s.perPromo.forEach((v, i) => { m.perPromo[i] += v; });
-    s.perPromoLate.forEach((v, i) => { m.perPromoLate[i] += v; });
-    s.positives.forEach((v, i) => v.forEach((x, t) => { m.positives[i][t] += x; }));
-    m.targetTest += s.targetTest;
-    s.delayHours.atc.forEach((x, h) => { m.delayHours.atc[h] += x; });
-    s.delayHours.direct.forEach((x, h) => { m.delayHours.direct[h] += x; });
-  }
-  return m;
-}
-
-function runWorker(job: WorkerJob): Promise<ShardsPart> {
-  return new Promise((resolve, reject) => {
-    // The worker's entry is its own module: a top-level await here would make `require('cmdcm')` fail.
-    const w = new Worker(new URL('./prepare-worker.js', import.meta.url), { workerData: job });
-    let done = false;
-    w.once('message', (r: ShardsPart) => { done = true; resolve(r); });
-    w.once('error', reject);
-    w.once('exit', (code) => { if (!done) reject(new Error(`prepare worker exited with code ${code}`)); });
-  });
 }
 
 /**
