@@ -35,7 +35,7 @@ export function isPlainData(v: unknown, depth = 0): boolean {
 
 function revive(e: Extract<OffThreadMessage, { type: 'error' }>['error']): Error {
   let err: Error;
-  if (e.name === 'CmdcmError') err = new CmdcmError(e.message, { exitCode: e.exitCode });
+  if (e.name === 'CmdcmError') err = new CmdcmError(e.message, { exitCode: e.exitCode, code: e.code });
   else {
     err = new Error(e.message);
     err.name = e.name;

@@ -222,3 +222,12 @@ test('inspect of a dataset directory whose meta.json is null, a number or of the
     assertUserError(await cmdcmIn(['inspect', d]), 1, re);
   }
 });
+
+test('CmdcmError carries a stable code for embedding programs', async () => {
+  const { CmdcmError, flagError } = await import('../../src/util/errors.js');
+  assert.equal(flagError('epochs', 'must be a positive integer').code, 'ERR_CMDCM_FLAG');
+  assert.equal(new CmdcmError('x', { exitCode: 2 }).code, 'ERR_CMDCM_USAGE');
+  assert.equal(new CmdcmError('x').code, 'ERR_CMDCM');
+  const { openDataset } = await import('../../src/data/dataset.js');
+  await assert.rejects(openDataset('/nonexistent/cmdcm-ds'), (e: Error & { code?: string }) => e instanceof CmdcmError && e.code === 'ERR_CMDCM');
+});
