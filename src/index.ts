@@ -41,6 +41,7 @@ export { readEvents, type ReadOptions, type ReadReport } from './data/readers/in
 export { openDataset, type Dataset, type DatasetMeta, type Split } from './data/dataset.js';
 export { allocColumns, gatherColumns, type SampleColumns, type Schema, type Batch } from './data/batch.js';
 export { createModel, defaultModelConfig, resolveModelConfig, MODEL_NAMES, type ModelName, type ModelConfig, type Model, type Predictions } from './model/index.js';
+export type { ModelConfigInput } from './model/config.js';
 export { useEngine, optimKernels, tsOptim, type EngineName, type OptimKernels } from './engine/index.js';
 export { CmdcmError } from './util/errors.js';
 

@@ -57,6 +57,10 @@ export interface PrepareOptions extends SampleOptions {
   threads?: number;
   /** show a progress line on a TTY (default true) */
   progress?: boolean;
+  /** progress for a host application: events read, then events built into samples (of `total`) */
+  onProgress?: (p: { stage: 'read' | 'build'; done: number; total?: number }) => void;
+  /** stops the prepare (a CmdcmError) at its next progress point; the temp directory is removed, an existing dataset kept */
+  signal?: AbortSignal;
   /** test hook: runs inside the temp dir after the shards are written, before meta.json */
   beforeCommit?: (tmpDir: string) => Promise<void> | void;
   /**
@@ -126,12 +130,25 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
     let sp: SpilledEvents | undefined;
     let reports: ReadReport[] = [];
     const showProgress = opts.progress ?? true;
+    // one progress channel per stage: the TTY bar, the host's callback, and the abort check
+    const stage = (name: 'read' | 'build', label: string, total: number | undefined, unit: string) => {
+      const bar = showProgress ? new Progress(label, total, unit) : undefined;
+      return {
+        tick: (done: number) => {
+          if (opts.signal?.aborted) throw new CmdcmError(`prepare: aborted while ${name === 'read' ? 'reading the log' : 'building samples'}; ${opts.out} is unchanged`);
+          bar?.tick(done);
+          opts.onProgress?.({ stage: name, done, total });
+        },
+        done: () => bar?.done(),
+      };
+    };
+    if (opts.signal?.aborted) throw new CmdcmError(`prepare: aborted before it started; ${opts.out} is unchanged`);
     if (opts.grouped) g = opts.grouped;
     else if (opts.events) g = await ingestEvents(opts.events, { format: opts.eventsFormat, resolution: opts.eventsResolution });
     else {
       if (!opts.logs || opts.logs.length === 0) throw flagError('log', 'required: at least one log file');
-      const bar = showProgress ? new Progress('reading', undefined, 'rows') : undefined;
-      const tick = bar && ((p: LoadProgress) => bar.tick(p.events));
+      const bar = stage('read', 'reading', undefined, 'rows');
+      const tick = (p: LoadProgress) => bar.tick(p.events);
       if (mode === 'never') {
         const r = await loadEvents(opts.logs, opts.read ?? {}, tick);
         g = r.events;
@@ -144,7 +161,8 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
         if (r.kind === 'memory') g = r.events;
         else sp = r.spilled;
       }
-      bar?.done();
+      bar.done();
+      if (opts.signal?.aborted) throw new CmdcmError(`prepare: aborted after reading the log; ${opts.out} is unchanged`);
       for (const rep of reports) {
         log().info({ file: rep.file, format: rep.describe, rows: rep.rows, badRows: rep.badRows, bad: rep.bad }, 'read log');
         for (const ex of rep.examples) log().warn(ex);
@@ -196,20 +214,20 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
     let parts: ShardsPart[];
     if (g) {
       const ranges = splitUsers(g, threads);
-      const bar = showProgress ? new Progress('building samples', ranges[0][1] > 0 ? g.userStart[ranges[0][1]] : 0, 'events') : undefined;
+      const bar = stage('build', 'building samples', ranges[0][1] > 0 ? g.userStart[ranges[0][1]] : 0, 'events');
       const light: GroupedEvents = { ...g, vocab: { user: [], item: [], category: [] } };
       const jobs = ranges.slice(1).map((users, i) => runWorker({
         cmdcmPrepareWorker: true, g: light, cal, plan, tmp, tag: `w${i + 1}-`, shardSize, validDays, asOf, users,
       }));
       // this thread takes the first range while the workers run
-      const mine = buildShards(g, cal, plan, tmp, '', shardSize, validDays, asOf, ranges[0], bar);
+      const mine = buildShards(g, cal, plan, tmp, '', shardSize, validDays, asOf, ranges[0], bar.tick);
       parts = await Promise.all([mine, ...jobs]);
-      bar?.done();
+      bar.done();
     } else {
       // one thread: the ranges come off the disk in order, and a worker per range would need its own copy of the plan and statistics
       if (threads > 1) log().info({ threads }, 'out-of-core prepare builds samples on one thread');
       const s = sp!;
-      const bar = showProgress ? new Progress('building samples', s.n, 'events') : undefined;
+      const bar = stage('build', 'building samples', s.n, 'events');
       let range = 0;
       const ranges = async function* () {
         for await (const part of spilledParts(s, tuning.rangeEvents)) {
@@ -220,8 +238,8 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
       };
       log().info({ runs: s.runs.length, events: s.n, rangeEvents: tuning.rangeEvents, budgetMB }, 'out-of-core prepare: log spilled to runs');
       parts = [await buildShardsFrom(ranges(), resolution, cal, plan, tmp, shardSize, validDays,
-        { itemStats: s.itemStats, lastDay: lastDayOf(s), asOf }, bar)];
-      bar?.done();
+        { itemStats: s.itemStats, lastDay: lastDayOf(s), asOf }, bar.tick)];
+      bar.done();
       spillInfo = { runs: s.runs.length, ranges: range, runEvents: tuning.runEvents, rangeEvents: tuning.rangeEvents };
       await fsp.rm(s.dir, { recursive: true, force: true });
     }
@@ -230,6 +248,7 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
     // in the order of the samples' user / item indices (plan.ids)
     await fsp.writeFile(join(tmp, 'vocab', 'users.txt'), inRankOrder(vocab.user, plan.ids.user).join('\n') + (vocab.user.length ? '\n' : ''));
     await fsp.writeFile(join(tmp, 'vocab', 'items.txt'), inRankOrder(vocab.item, plan.ids.item).join('\n') + (vocab.item.length ? '\n' : ''));
+    if (opts.signal?.aborted) throw new CmdcmError(`prepare: aborted after building samples; ${opts.out} is unchanged`);
     await opts.beforeCommit?.(tmp);
 
     const target = cal.target;

@@ -8,7 +8,6 @@ import type { SamplePlan } from './sample-plan.js';
 import type { SampleChunk } from './chunks.js';
 import { writeShardColumns } from './shards.js';
 import type { DatasetMeta } from './dataset.js';
-import type { Progress } from '../util/progress.js';
 
 /**
  * The last stage of prepare: samples built per range of users (on this thread, on worker threads,
@@ -33,18 +32,18 @@ export interface ShardsPart { stats: BuildStats; shards: DatasetMeta['shards'] }
 
 /** Build the samples of users `range` and write them as shards `p<promo>-<tag><k>.bin`. */
 export async function buildShards(g: GroupedEvents, cal: Calendar, plan: SamplePlan, tmp: string, tag: string, shardSize: number, validDays: number,
-  asOf: number, users: [number, number], bar?: Progress): Promise<ShardsPart> {
+  asOf: number, users: [number, number], onProgress?: (eventsDone: number) => void): Promise<ShardsPart> {
   const { sink, shards } = shardSink(cal, tmp, tag);
-  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, asOf, users, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)) });
+  const stats = await buildSamples(g, cal, plan, sink, { shardSize, validDays, asOf, users, reuseBuffers: true, onProgress });
   return { stats, shards };
 }
 
 /** `buildShards` over the log in parts (the out-of-core path): the same shards as one `buildShards` over it. */
 export async function buildShardsFrom(parts: AsyncIterable<EventPart>, resolution: GroupedEvents['resolution'], cal: Calendar, plan: SamplePlan, tmp: string,
-  shardSize: number, validDays: number, global: { itemStats: ItemDayStats; lastDay: number; asOf: number }, bar?: Progress): Promise<ShardsPart> {
+  shardSize: number, validDays: number, global: { itemStats: ItemDayStats; lastDay: number; asOf: number }, onProgress?: (eventsDone: number) => void): Promise<ShardsPart> {
   const { sink, shards } = shardSink(cal, tmp, '');
   const stats = await buildSamplesFromParts(parts, resolution, cal, plan, sink,
-    { shardSize, validDays, reuseBuffers: true, onProgress: bar && ((done) => bar.tick(done)), ...global });
+    { shardSize, validDays, reuseBuffers: true, onProgress, ...global });
   return { stats, shards };
 }
 

@@ -104,6 +104,13 @@ export interface ModelConfig {
 }
 
 /**
+ * A partial model config as the library takes it: every key typed (a misspelt one does not
+ * compile), loss weights partial too. Config files and flags arrive as JSON and are checked key by
+ * key at run time (resolveModelConfig).
+ */
+export type ModelConfigInput = Partial<Omit<ModelConfig, 'lossWeights'>> & { lossWeights?: Partial<LossWeights> };
+
+/**
  * The model table: every name's network family and what it sets over the common defaults. Every
  * place that depends on the model consults it: the architecture (model/index.ts, by family), the
  * defaults (defaultModelConfig), the loss terms (termsOf), the modeled tasks (modeledTasks).

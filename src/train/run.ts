@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDataset, type Dataset } from '../data/dataset.js';
 import { createModel, fitDenseStats, fullyLabelledRows } from '../model/index.js';
-import { resolveModelConfig, type ModelConfig } from '../model/config.js';
+import { resolveModelConfig, type ModelConfig, type ModelConfigInput } from '../model/config.js';
 import { MODEL_NAMES, type Model, type ModelName } from '../model/types.js';
 import { optimKernels, useEngine, type EngineName } from '../engine/index.js';
 import type { OptimKernels } from '../engine/optim.js';
@@ -34,7 +34,8 @@ export interface TrainRunOptions {
   /** run directory */
   out: string;
   /** partial model config (JSON), merged over defaultModelConfig(model) */
-  modelConfig?: Record<string, unknown>;
+  /** a misspelt key does not compile; JSON from a file (unknown keys) is checked at run time (resolveModelConfig) */
+  modelConfig?: ModelConfigInput;
   /** where modelConfig came from, for error messages */
   modelConfigSource?: string;
   train?: TrainConfigInput;

@@ -9,6 +9,7 @@ import { trainRun, type TrainRunOptions } from '../train/run.js';
 import { Predictor } from '../train/predictor.js';
 import { predictionRows, type PredictionRows } from '../train/predict-csv.js';
 import type { TrainConfigInput } from '../train/config.js';
+import type { ModelConfigInput } from '../model/config.js';
 import { DEFAULT_TRAIN_CONFIG } from '../train/config.js';
 import { evaluatePredictions } from '../eval/report.js';
 import { readTruth, truthColumns, truthCorrelation } from '../eval/truth.js';
@@ -42,7 +43,7 @@ export interface CompareOptions {
   /** bootstrap replicates for the intervals (default 200) */
   bootstrap?: number;
   /** per-model partial model configs */
-  modelConfigs?: Partial<Record<ModelName, Record<string, unknown>>>;
+  modelConfigs?: Partial<Record<ModelName, ModelConfigInput>>;
   engine?: EngineName;
   workers?: number;
   transport?: TrainRunOptions['transport'];

@@ -166,3 +166,17 @@ test('a parallel build (2 threads) gives the same samples as one thread', async 
     assert.deepEqual(rows(y), rows(x), split);
   }
 });
+
+test('prepare reports progress per stage and stops on its signal, leaving nothing behind', async () => {
+  await gen();
+  const seen = new Set<string>();
+  const ok = join(root, 'progress');
+  await prepare({ logs: [log], promos: 'auto', out: ok, progress: false, onProgress: (p) => { seen.add(p.stage); assert.ok(p.done >= 0); } });
+  assert.deepEqual([...seen].sort(), ['build', 'read']);
+  const ac = new AbortController();
+  const out = join(root, 'aborted');
+  await assert.rejects(prepare({ logs: [log], promos: 'auto', out, progress: false, signal: ac.signal, onProgress: (p) => { if (p.stage === 'read') ac.abort(); } }),
+    (e: Error) => e instanceof CmdcmError && /prepare: aborted (while reading the log|after reading the log)/.test(e.message));
+  assert.ok(!existsSync(out), 'no dataset at --out');
+  assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('.aborted')), [], 'no temp or lock left');
+});

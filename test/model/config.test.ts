@@ -133,3 +133,11 @@ test('the gates see the user statistics only (u_* columns), or every column when
   const tower = m.layout.specs.find((x) => x.name === 'tower/atc/0/w')!.shape[0];
   assert.equal(tower, (s.fields.length + 1) * m.dim + s.dense.length);
 });
+
+test('the library\'s model config is typed: a misspelt key does not compile (checked by tsc)', () => {
+  // @ts-expect-error 'gatting' is no ModelConfig key: tsc fails on this file if it ever compiles
+  const bad: import('../../src/model/config.js').ModelConfigInput = { gatting: true };
+  const good: import('../../src/model/config.js').ModelConfigInput = { gating: false, lossWeights: { cf: 0.01 } };
+  assert.throws(() => resolveModelConfig(bad, 'test', 'cmdcm'), /unknown key "gatting"/);
+  assert.equal(resolveModelConfig(good, 'test', 'cmdcm').lossWeights.cf, 0.01);
+});
