@@ -1,5 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { flagError } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
 
 /**
  * Thin wrapper over node:util parseArgs: strict flags, `--help` text from the same table, and
@@ -24,7 +25,17 @@ export function parseFlags<T extends Record<string, FlagSpec>>(argv: string[], s
     options[k] = o as never;
   }
   options.help = { type: 'boolean', short: 'h' };
-  const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: opts.positionals ?? false, strict: true });
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: opts.positionals ?? false, strict: true });
+  } catch (e) {
+    // node's message names the flag but suggests nothing: add the closest flag of this command
+    const err = e as NodeJS.ErrnoException;
+    const m = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-{1,2})([^']+)'/.exec(err.message) : null;
+    if (m) throw flagError(m[2], `unknown flag for this command${didYouMean(m[2], Object.keys(spec), '--')}; see --help`);
+    throw e;
+  }
+  const { values, positionals } = parsed;
   return { values: values as Record<string, string | boolean | string[] | undefined>, positionals, help: Boolean(values.help) };
 }
 

@@ -1,6 +1,7 @@
 import { CmdcmError } from '../util/errors.js';
 import { describeFsError } from '../util/fs-errors.js';
 import { printable } from '../util/printable.js';
+import { didYouMean } from '../util/suggest.js';
 
 /**
  * `cmdcm <command> [flags]`. Each command lives in ./commands/<name>.ts and exports
@@ -23,10 +24,42 @@ export const COMMANDS: Record<string, string> = {
 export function usage(): string {
   const w = Math.max(...Object.keys(COMMANDS).map((k) => k.length));
   return ['usage: cmdcm <command> [flags]   (cmdcm <command> --help for its flags)', '', 'commands:',
-    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)].join('\n');
+    ...Object.entries(COMMANDS).map(([k, v]) => `  ${k.padEnd(w)}  ${v}`), '',
+    'every command also takes --quiet (no progress or warnings), --log-level LEVEL, --json-logs (JSON log lines on stderr)'].join('\n');
+}
+
+/**
+ * Flags every command takes, anywhere on the line: `--quiet` (no progress lines, no human
+ * warnings), `--log-level LEVEL` (the stderr logger's level: JSON lines at and above it), and
+ * `--json-logs` (the stderr logger at info: machine-readable lines for CI). They set the
+ * environment the rest of cmdcm reads (CMDCM_QUIET, CMDCM_NO_PROGRESS, CMDCM_LOG_LEVEL).
+ */
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+export function takeGlobalFlags(argv: string[]): string[] {
+  const rest: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') { rest.push(...argv.slice(i)); break; }
+    if (a === '--quiet') { process.env.CMDCM_QUIET = '1'; process.env.CMDCM_NO_PROGRESS = '1'; continue; }
+    if (a === '--json-logs') { process.env.CMDCM_LOG_LEVEL ??= 'info'; continue; }
+    if (a === '--log-level' || a.startsWith('--log-level=')) {
+      const v = a.includes('=') ? a.slice(a.indexOf('=') + 1) : argv[++i];
+      if (v === undefined || !LOG_LEVELS.includes(v)) throw new CmdcmError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${v === undefined ? 'nothing' : `'${printable(v)}'`}`, { exitCode: 2, code: 'ERR_CMDCM_FLAG' });
+      process.env.CMDCM_LOG_LEVEL = v;
+      continue;
+    }
+    rest.push(a);
+  }
+  return rest;
 }
 
 export async function main(argv: string[]): Promise<number> {
+  try {
+    argv = takeGlobalFlags(argv);
+  } catch (e) {
+    process.stderr.write(`cmdcm: ${(e as Error).message}\n`);
+    return 2;
+  }
   const [cmd, ...rest] = argv;
   if (!cmd || cmd === '--help' || cmd === '-h' || cmd === 'help') {
     process.stdout.write(usage() + '\n');
@@ -39,7 +72,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (!(cmd in COMMANDS)) {
-    process.stderr.write(`cmdcm: unknown command '${cmd}'\n\n${usage()}\n`);
+    process.stderr.write(`cmdcm: unknown command '${printable(cmd)}'${didYouMean(cmd, Object.keys(COMMANDS))}\n\n${usage()}\n`);
     return 2;
   }
   try {

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { CmdcmError } from '../util/errors.js';
+import { didYouMean } from '../util/suggest.js';
 import { MODEL_NAMES, PREDICTED_TASKS, TERM_NAMES, type ModelName, type PredictedTask, type TermName } from './types.js';
 import type { DelayedCalibration } from './calibration.js';
 
@@ -207,7 +208,7 @@ export const DEFAULTS_DOC: Record<keyof ModelConfig | string, string> = {
  * while 1.0 lets the clipped-weight variance dominate. `lossWeights.cf` overrides it.
  */
 export function defaultModelConfig(name: ModelName): ModelConfig {
-  if (!MODEL_NAMES.includes(name)) throw new CmdcmError(`unknown model '${name}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  if (!MODEL_NAMES.includes(name)) throw new CmdcmError(`unknown model '${name}'${didYouMean(name, MODEL_NAMES)} (expected one of ${MODEL_NAMES.join(', ')})`);
   const cfg: ModelConfig = {
     name,
     dim: 16,

@@ -1,4 +1,5 @@
 import { existsSync, statSync, promises as fsp } from 'node:fs';
+import { didYouMean } from '../util/suggest.js';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { openDataset, type Dataset } from '../data/dataset.js';
@@ -110,7 +111,7 @@ async function loadParallelFactory(): Promise<ParallelRunnerFactory> {
 const MIN_SAMPLES_PER_WORKER = 512;
 
 export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
-  if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}'${didYouMean(opts.model, MODEL_NAMES)} (expected one of ${MODEL_NAMES.join(', ')})`);
   // Under MPI every rank runs this function on the shared dataset and run directory; rank 0 (the
   // lead) alone writes the run directory, validates and logs to train.log.
   if (opts.transport === 'mpi' && (opts.workers ?? 1) > 1) {

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import { didYouMean } from '../util/suggest.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openDataset, type Dataset } from '../data/dataset.js';
@@ -56,7 +57,7 @@ export interface CompareOptions {
 
 export async function compareModels(opts: CompareOptions): Promise<CompareRow[]> {
   if (opts.models.length === 0) throw new CmdcmError('--models: give at least one model');
-  for (const m of opts.models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new CmdcmError(`--models: unknown model '${m}' (expected some of ${MODEL_NAMES.join(', ')})`);
+  for (const m of opts.models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw new CmdcmError(`--models: unknown model '${m}'${didYouMean(m, MODEL_NAMES)} (expected some of ${MODEL_NAMES.join(', ')})`);
   const K = opts.seeds ?? 1;
   if (!Number.isInteger(K) || K < 1 || K > 100) throw new CmdcmError(`--seeds: must be an integer in [1, 100], got ${K}`);
   const B = opts.bootstrap ?? 200;

@@ -1,4 +1,5 @@
 import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.js';
+import { didYouMean } from '../../util/suggest.js';
 import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
 import { MODEL_NAMES, type ModelName } from '../../model/types.js';
@@ -28,7 +29,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!data) throw flagError('data', 'required: the prepared dataset directory');
   if (!models) throw flagError('models', `required: comma-separated models (of ${MODEL_NAMES.join(', ')})`);
   const list = models.split(',').map((s) => s.trim()).filter(Boolean);
-  for (const m of list) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw flagError('models', `unknown model '${m}' (expected some of ${MODEL_NAMES.join(', ')})`);
+  for (const m of list) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw flagError('models', `unknown model '${m}'${didYouMean(m, MODEL_NAMES)} (expected some of ${MODEL_NAMES.join(', ')})`);
   const inputs = configInputs(values);
   let bar: Progress | undefined;
   let base = 0;

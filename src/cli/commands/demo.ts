@@ -1,4 +1,5 @@
 import { join, resolve } from 'node:path';
+import { didYouMean } from '../../util/suggest.js';
 import { mkdirSync } from 'node:fs';
 import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
@@ -37,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const dir = resolve(strFlag(values, 'dir') ?? 'demo-out');
   const models = (strFlag(values, 'models') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
-  for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw flagError('models', `unknown model '${m}' (expected some of ${MODEL_NAMES.join(', ')})`);
+  for (const m of models) if (!(MODEL_NAMES as readonly string[]).includes(m)) throw flagError('models', `unknown model '${m}'${didYouMean(m, MODEL_NAMES)} (expected some of ${MODEL_NAMES.join(', ')})`);
   const seed = numFlag(values, 'seed', { int: true, min: 0 }) ?? GENERATE_DEFAULTS.seed;
   const epochs = numFlag(values, 'epochs', { int: true, min: 1 }) ?? 1;
   const workers = numFlag(values, 'workers', { int: true, min: 1 }) ?? 1;

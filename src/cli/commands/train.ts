@@ -1,4 +1,5 @@
 import { PlainProgress, plainProgressWanted } from '../plain-progress.js';
+import { didYouMean } from '../../util/suggest.js';
 import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.js';
 import { flagError } from '../../util/errors.js';
 import { Progress } from '../../util/progress.js';
@@ -55,7 +56,7 @@ export async function run(argv: string[]): Promise<number> {
   const data = strFlag(values, 'data'), model = strFlag(values, 'model'), out = strFlag(values, 'out');
   if (!data) throw flagError('data', 'required: the prepared dataset directory');
   if (!model) throw flagError('model', `required: one of ${MODEL_NAMES.join(', ')}`);
-  if (!(MODEL_NAMES as readonly string[]).includes(model)) throw flagError('model', `unknown model '${model}' (expected one of ${MODEL_NAMES.join(', ')})`);
+  if (!(MODEL_NAMES as readonly string[]).includes(model)) throw flagError('model', `unknown model '${model}'${didYouMean(model, MODEL_NAMES)} (expected one of ${MODEL_NAMES.join(', ')})`);
   if (!out) throw flagError('out', 'required: the run directory');
   const workers = numFlag(values, 'workers', { int: true, min: 1 }) ?? 1;
   const inputs = configInputs(values);
