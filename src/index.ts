@@ -25,6 +25,7 @@ export { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainCon
 export { learningRate, type ScheduleConfig, type ScheduleKind } from './train/schedule.js';
 export { readCheckpoint, saveCheckpoint, loadLastGoodCheckpoint, CKPT_VERSION, type Checkpoint } from './train/checkpoint.js';
 export { Predictor, type PredictorOptions } from './train/predictor.js';
+export { OnlineScorer, type LiveClick } from './train/online-scorer.js';
 export { formatTime, rowsToCsv, PREDICTION_COLUMNS, type PredictionRows } from './train/predict-csv.js';
 export { readRunConfig, type RunConfig } from './train/run-dir.js';
 export { Rng } from './util/rng.js';
