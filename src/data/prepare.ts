@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import { promises as fsp } from 'node:fs';
 import { join, dirname, basename } from 'node:path';
 import { CmdcmError, flagError } from '../util/errors.js';
@@ -61,6 +62,8 @@ export interface PrepareOptions extends SampleOptions {
   onProgress?: (p: { stage: 'read' | 'build'; done: number; total?: number }) => void;
   /** stops the prepare (a CmdcmError) at its next progress point; the temp directory is removed, an existing dataset kept */
   signal?: AbortSignal;
+  /** where prepare's log lines go (pino-compatible); default the process-wide stderr logger (warnings only) */
+  logger?: Pick<Logger, 'info' | 'warn'>;
   /** test hook: runs inside the temp dir after the shards are written, before meta.json */
   beforeCommit?: (tmpDir: string) => Promise<void> | void;
   /**
@@ -96,6 +99,7 @@ export async function prepare(opts: PrepareOptions): Promise<PrepareResult> {
 }
 
 async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
+  const logger = opts.logger ?? log();
   const t0 = Date.now();
   await sweepDeadTemps(opts.out);
   const seqLen = opts.seqLen ?? 50;
@@ -164,8 +168,8 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
       bar.done();
       if (opts.signal?.aborted) throw new CmdcmError(`prepare: aborted after reading the log; ${opts.out} is unchanged`);
       for (const rep of reports) {
-        log().info({ file: rep.file, format: rep.describe, rows: rep.rows, badRows: rep.badRows, bad: rep.bad }, 'read log');
-        for (const ex of rep.examples) log().warn(ex);
+        logger.info({ file: rep.file, format: rep.describe, rows: rep.rows, badRows: rep.badRows, bad: rep.bad }, 'read log');
+        for (const ex of rep.examples) logger.warn(ex);
       }
     }
     tLoad = Date.now();
@@ -225,7 +229,7 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
       bar.done();
     } else {
       // one thread: the ranges come off the disk in order, and a worker per range would need its own copy of the plan and statistics
-      if (threads > 1) log().info({ threads }, 'out-of-core prepare builds samples on one thread');
+      if (threads > 1) logger.info({ threads }, 'out-of-core prepare builds samples on one thread');
       const s = sp!;
       const bar = stage('build', 'building samples', s.n, 'events');
       let range = 0;
@@ -236,7 +240,7 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
           range++;
         }
       };
-      log().info({ runs: s.runs.length, events: s.n, rangeEvents: tuning.rangeEvents, budgetMB }, 'out-of-core prepare: log spilled to runs');
+      logger.info({ runs: s.runs.length, events: s.n, rangeEvents: tuning.rangeEvents, budgetMB }, 'out-of-core prepare: log spilled to runs');
       parts = [await buildShardsFrom(ranges(), resolution, cal, plan, tmp, shardSize, validDays,
         { itemStats: s.itemStats, lastDay: lastDayOf(s), asOf }, bar.tick)];
       bar.done();
@@ -293,7 +297,7 @@ async function prepareLocked(opts: PrepareOptions): Promise<PrepareResult> {
     return m;
   });
   const res: PrepareResult = { dir: opts.out, meta, timings: { load: tLoad - t0, build: tBuild - tLoad, total: Date.now() - t0 }, outOfCore: spillInfo };
-  log().info({ out: opts.out, samples: meta.counts.samples, perSplit: meta.counts.perSplit, timings: res.timings }, 'prepared dataset');
+  logger.info({ out: opts.out, samples: meta.counts.samples, perSplit: meta.counts.perSplit, timings: res.timings }, 'prepared dataset');
   return res;
 }
 

@@ -171,8 +171,11 @@ test('prepare reports progress per stage and stops on its signal, leaving nothin
   await gen();
   const seen = new Set<string>();
   const ok = join(root, 'progress');
-  await prepare({ logs: [log], promos: 'auto', out: ok, progress: false, onProgress: (p) => { seen.add(p.stage); assert.ok(p.done >= 0); } });
+  const lines: string[] = [];
+  const logger = { info: (_o: unknown, m?: string) => { lines.push(m ?? String(_o)); }, warn: (_o: unknown, m?: string) => { lines.push(m ?? String(_o)); } };
+  await prepare({ logs: [log], promos: 'auto', out: ok, progress: false, logger: logger as never, onProgress: (p) => { seen.add(p.stage); assert.ok(p.done >= 0); } });
   assert.deepEqual([...seen].sort(), ['build', 'read']);
+  assert.ok(lines.includes('read log') && lines.includes('prepared dataset'), 'the host logger got prepare\'s lines');
   const ac = new AbortController();
   const out = join(root, 'aborted');
   await assert.rejects(prepare({ logs: [log], promos: 'auto', out, progress: false, signal: ac.signal, onProgress: (p) => { if (p.stage === 'read') ac.abort(); } }),
