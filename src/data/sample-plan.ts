@@ -100,28 +100,42 @@ export function planSamples(g: GroupedEvents, cal: Calendar, opts: SampleOptions
   // behavior and gap rows are offset + code (HACKING.md "Sequence packing"), not hashed
   const sizeOf = (name: string) => (name === 'behavior' || name === 'gap' ? distinct[name] : opts.hashSizes?.[name] ?? bucketsFor(distinct[name], maxBuckets));
   const { hash, tableRows } = layoutHash(all.map((name) => ({ name, size: sizeOf(name) })));
-  const fh = (name: string): FieldHash => hash.find((h) => h.name === name)!;
   const schema: Schema = { fields, seqLen, seqTokens: ['item', 'category', 'behavior', 'gap'], dense: [...DENSE_FEATURES], hash, tableRows };
   assertNoLabelColumns(schema.dense);
   assertNoLabelColumns(schema.fields);
-  const nums = (n: number, from = 0) => Array.from({ length: n }, (_, i) => String(i + from));
+  const rows = planRows(schema, g, maxPre);
+  const ids = {
+    user: stringRanks(g.vocab.user, opts.seen?.marksOf('user')),
+    item: stringRanks(g.vocab.item, opts.seen?.marksOf('item')),
+  };
+  return { schema, rows, ids };
+}
+
+/**
+ * Each id's table row under a schema's hash ranges: the ids of `g` hashed into their field's range,
+ * the days-to-promotion rows (index = days, 1..maxPre) and the hour rows, and the row of a missing
+ * side value. planSamples uses it with the ranges it chose; the online scorer with a run's.
+ */
+export function planRows(schema: Schema, g: GroupedEvents, maxPre: number): SamplePlan['rows'] {
+  const fh = (name: string): FieldHash => {
+    const h = schema.hash.find((x) => x.name === name);
+    if (!h) throw new CmdcmError(`the schema has no '${name}' table range`);
+    return h;
+  };
+  const nums = (n: number) => Array.from({ length: n }, (_, i) => String(i));
   const missing: Record<string, number> = {};
   const rows: SamplePlan['rows'] = {
     user: hashVocab(fh('user'), g.vocab.user),
     item: hashVocab(fh('item'), g.vocab.item),
     category: hashVocab(fh('category'), g.vocab.category),
     missing,
-    // index = days to promotion (1..maxPre); index 0 unused
     dtp: hashVocab(fh('dtp'), nums(maxPre + 1)),
-    hour: g.resolution === 'day' ? new Int32Array(24) : hashVocab(fh('hour'), nums(24)),
+    hour: schema.fields.includes('hour') ? hashVocab(fh('hour'), nums(24)) : new Int32Array(24),
   };
-  for (const f of side) {
-    rows[f] = hashVocab(fh(f), g.vocab[f]!);
+  for (const f of ['seller', 'brand', 'geohash'] as const) {
+    if (!schema.fields.includes(f)) continue;
+    rows[f] = hashVocab(fh(f), g.vocab[f] ?? []);
     missing[f] = hashVocab(fh(f), [''])[0];
   }
-  const ids = {
-    user: stringRanks(g.vocab.user, opts.seen?.marksOf('user')),
-    item: stringRanks(g.vocab.item, opts.seen?.marksOf('item')),
-  };
-  return { schema, rows, ids };
+  return rows;
 }

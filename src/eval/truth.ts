@@ -70,20 +70,12 @@ export function readTruth(path: string): TruthTable {
  * says how many predictions found their truth row.
  */
 export function truthCorrelation(truth: TruthTable, column: string, ids: { user: string[]; item: string[]; time: string[] }, pred: ArrayLike<number>): { r: number | null; matched: number } {
-  const col = truth.columns.indexOf(column);
-  if (col < 0) throw new CmdcmError(`${truth.path}: no '${column}' column`);
-  const used = new Map<string, number>();
+  const t = truthColumns(truth, ids, [column]).cols[column];
   const x: number[] = [], y: number[] = [];
-  for (let i = 0; i < ids.user.length; i++) {
-    const k = key(ids.user[i], ids.item[i], ids.time[i]);
-    const a = truth.rows.get(k);
-    if (!a) continue;
-    const u = used.get(k) ?? 0;
-    const row = a[Math.min(u, a.length - 1)];
-    used.set(k, u + 1);
-    if (!Number.isFinite(row[col])) continue;
+  for (let i = 0; i < t.length; i++) {
+    if (!Number.isFinite(t[i])) continue;
     x.push(pred[i]);
-    y.push(row[col]);
+    y.push(t[i]);
   }
   return { r: pearson(x, y), matched: x.length };
 }

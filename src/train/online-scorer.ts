@@ -4,7 +4,7 @@ import type { Calendar } from '../data/calendar.js';
 import { openDataset, type DatasetMeta } from '../data/dataset.js';
 import { ingestEvents } from '../data/events.js';
 import { buildSamples } from '../data/samples.js';
-import type { SamplePlan } from '../data/sample-plan.js';
+import { planRows, type SamplePlan } from '../data/sample-plan.js';
 import type { SampleChunk } from '../data/chunks.js';
 import { packChunk } from '../data/sequences.js';
 import { hashVocab } from '../features/index.js';
@@ -123,33 +123,12 @@ export class OnlineScorer {
 }
 
 /**
- * The plan of a run's schema for the ids of `g`: each id's table row by hashing it into the
- * schema's range for its field (what planSamples does with sizes it chose; here the run fixed
- * them), the same days-to-promotion and hour rows, and the events' own numbering as ids.
+ * The plan of a run's schema for the ids of `g`: the rows of planRows (what planSamples does with
+ * the sizes it chose; here the run fixed them) and the events' own numbering as ids.
  */
 function planFromSchema(schema: Schema, g: GroupedEvents, cal: Calendar): SamplePlan {
-  const fh = (name: string) => {
-    const h = schema.hash.find((x) => x.name === name);
-    if (!h) throw new CmdcmError(`the run's schema has no '${name}' table range`);
-    return h;
-  };
-  const maxPre = Math.max(...cal.promotions.map((p) => p.preDays));
-  const nums = (k: number) => Array.from({ length: k }, (_, i) => String(i));
-  const missing: Record<string, number> = {};
-  const rows: SamplePlan['rows'] = {
-    user: hashVocab(fh('user'), g.vocab.user),
-    item: hashVocab(fh('item'), g.vocab.item),
-    category: hashVocab(fh('category'), g.vocab.category),
-    missing,
-    dtp: hashVocab(fh('dtp'), nums(maxPre + 1)),
-    hour: schema.fields.includes('hour') ? hashVocab(fh('hour'), nums(24)) : new Int32Array(24),
-  };
-  for (const f of ['seller', 'brand', 'geohash'] as const) {
-    if (!schema.fields.includes(f)) continue;
-    rows[f] = hashVocab(fh(f), g.vocab[f] ?? []);
-    missing[f] = hashVocab(fh(f), [''])[0];
-  }
   const identity = (k: number) => Int32Array.from({ length: k }, (_, i) => i);
+  const rows = planRows(schema, g, Math.max(...cal.promotions.map((p) => p.preDays)));
   return { schema, rows, ids: { user: identity(g.vocab.user.length), item: identity(g.vocab.item.length) } };
 }
 
