@@ -84,14 +84,14 @@ export function truthCorrelation(truth: TruthTable, column: string, ids: { user:
  * The truth columns of each sample, joined on (user, item, time) as truthCorrelation joins: NaN
  * where a sample has no truth row. Used for the oracle row of `compare`.
  */
-export function truthColumns(truth: TruthTable, ids: { user: string[]; item: string[]; time: string[] }, columns: readonly string[]): { cols: Record<string, Float32Array>; matched: number } {
+export function truthColumns(truth: TruthTable, ids: { user: string[]; item: string[]; time: string[] }, columns: readonly string[]): { cols: Record<string, Float64Array>; matched: number } {
   const at = columns.map((c) => {
     const i = truth.columns.indexOf(c);
     if (i < 0) throw new CmdcmError(`${truth.path}: no '${c}' column`);
     return i;
   });
   const n = ids.user.length;
-  const cols: Record<string, Float32Array> = Object.fromEntries(columns.map((c) => [c, new Float32Array(n).fill(NaN)]));
+  const cols: Record<string, Float64Array> = Object.fromEntries(columns.map((c) => [c, new Float64Array(n).fill(NaN)]));
   const used = new Map<string, number>();
   let matched = 0;
   for (let i = 0; i < n; i++) {

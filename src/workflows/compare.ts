@@ -100,7 +100,8 @@ export async function compareModels(opts: CompareOptions): Promise<CompareRow[]>
   if (truth && ids) {
     const t = truthColumns(truth, ids, ['p_direct', 'p_atc', 'p_transition', 'p_delayed']);
     if (t.matched === test.n) {
-      const preds: Predictions = { direct: t.cols.p_direct, atc: t.cols.p_atc, transition: t.cols.p_transition, delayed: t.cols.p_delayed };
+      const f32 = (a: Float64Array) => Float32Array.from(a);
+      const preds: Predictions = { direct: f32(t.cols.p_direct), atc: f32(t.cols.p_atc), transition: f32(t.cols.p_transition), delayed: f32(t.cols.p_delayed) };
       scored.push({ model: 'oracle', seeds: [], preds: [preds], reports: [evaluatePredictions(test, preds)], pearson: [1], steps: [0], seconds: [0] });
     } else {
       warnings.push(`${truth.path} covers ${t.matched} of the ${test.n} test clicks: no oracle row`);
