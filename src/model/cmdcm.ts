@@ -51,24 +51,31 @@ export function cmdcmArchitecture(cfg: ModelConfig, info: InputInfo): Architectu
     forward(p: ParamView, x: Inputs, hooks: ForwardHooks): Heads {
       const e = embedInputs(p, x, cfg, info);
       let emb = e.emb;
-      let gin: tf.Tensor2D | null = null;
+      // gate inputs: the ATC / direct towers' and the delayed path's (delayedDenseMask: history
+      // columns that never vary where a delayed label is known reach only the former)
+      let gin: tf.Tensor2D | null = null, ginD: tf.Tensor2D | null = null;
       if (cfg.gating) {
         const u = detach('gateInput', e.user, hooks);
-        gin = e.gateDense && useEmb ? (tf.concat([e.gateDense, u], 1) as tf.Tensor2D) : e.gateDense ?? u;
+        const withUser = (d: tf.Tensor2D | null) => (d && useEmb ? (tf.concat([d, u], 1) as tf.Tensor2D) : d ?? u);
+        gin = withUser(e.gateDense);
+        ginD = e.gateDenseDelayed === e.gateDense ? gin : withUser(e.gateDenseDelayed);
         if (cfg.gateEmbedding) {
-          const g = gate(gin, p, 'gate/emb');
+          // it scales the input of every tower, the delayed path's included
+          const g = gate(ginD, p, 'gate/emb');
           emb = tf.mul(emb, hooks.constantGates ? stopGradient(g) : g);
         }
       }
       const input = withDense(emb, e.dense);
-      const logit = (t: Task) => towerLogit(input, p, `tower/${t}`, nLayers, towerGates(p, gin, t, hooks));
+      const inputD = e.denseDelayed === e.dense ? input : withDense(emb, e.denseDelayed);
+      const delayedPath = (t: Task) => t === 'transition' || t === 'noncart';
+      const logit = (t: Task) => towerLogit(delayedPath(t) ? inputD : input, p, `tower/${t}`, nLayers, towerGates(p, delayedPath(t) ? ginD : gin, t, hooks));
       const heads: Heads = {
         direct: cfg.directTask ? logit('direct') : priorLogit(p, 'prior/direct', x.n),
         atc: logit('atc'),
         transition: logit('transition'),
       };
       if (cfg.nonCartPath) heads.noncart = logit('noncart');
-      if (cfg.counterfactual === 'dr') heads.imputation = tf.softplus(towerLogit(input, p, 'tower/imputation', nLayers));
+      if (cfg.counterfactual === 'dr') heads.imputation = tf.softplus(towerLogit(inputD, p, 'tower/imputation', nLayers));
       return heads;
     },
   };

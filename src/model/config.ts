@@ -98,6 +98,18 @@ export interface ModelConfig {
   standardizeDense: boolean;
   /** the fitted statistics (set by `train` from the train split, stored with the run); null = not fit yet */
   denseStats: DenseStats | null;
+  /**
+   * Per-task dense columns: standardize on every train row, and zero for the delayed path
+   * (transition / non-cart towers and their gates, dnn, mmoe) the columns that are constant on the
+   * rows with a delayed label (`delayedDenseMask`, fit by train). The user-history columns then
+   * reach the ATC / direct towers, trained on the target's own censored labels where history
+   * varies, without untrained weights on the delayed path. Off: every tower gets the columns as
+   * standardized on the fully labelled rows (history columns zeroed everywhere when a world has
+   * one historical promotion).
+   */
+  perTaskDense: boolean;
+  /** 1 = the delayed path sees the column (set by train with perTaskDense); null = all columns */
+  delayedDenseMask: number[] | null;
   /** after training, fit a Platt calibration of p_delayed on held-out historical clicks (calibration.ts) */
   calibrateDelayed: boolean;
   /** the fitted calibration (set by `train`, stored with the run); null = none */
@@ -194,6 +206,8 @@ export const DEFAULTS_DOC: Record<keyof ModelConfig | string, string> = {
   standardizeDense:
     'true: (x − mean)/std per dense column, statistics of the train samples with every label available (delayed unmasked); a column constant on them → 0 (it could only act as an untrained or bias-trained input at test time)',
   denseStats: 'null; `train` fits it on the train split and stores it in the run config, so eval/predict/Predictor apply the same transform',
+  perTaskDense: 'false (opt-in, see ModelConfig.perTaskDense)',
+  delayedDenseMask: 'null; `train` fits it with perTaskDense',
   calibrateDelayed: 'true: after training, p_delayed is mapped through σ(a + b·logit(p)) fit on held-out historical clicks (the valid split, else the fully labelled train clicks); monotone, so rankings are unchanged',
   delayedCalibration: 'null; `train` fits it and stores it in the run config',
   outputBias: 'each task tower\'s output bias starts at the logit of its train-split base rate (masked mean; transition: P(delayed | atc), non-cart: P(delayed | no atc)), not at logit 0',
@@ -230,6 +244,8 @@ export function defaultModelConfig(name: ModelName): ModelConfig {
     nonCartPath: false,
     standardizeDense: true,
     denseStats: null,
+    perTaskDense: false,
+    delayedDenseMask: null,
     calibrateDelayed: true,
     delayedCalibration: null,
   };
@@ -276,6 +292,8 @@ const CHECKS: Record<Exclude<keyof ModelConfig, 'lossWeights'>, Check> = {
   nonCartPath: bool,
   standardizeDense: bool,
   denseStats,
+  perTaskDense: bool,
+  delayedDenseMask: (v) => (v === null || (Array.isArray(v) && v.every((x) => x === 0 || x === 1)) ? undefined : 'null or an array of 0 and 1'),
   calibrateDelayed: bool,
   delayedCalibration: (v) => {
     if (v === null) return undefined;

@@ -23,7 +23,7 @@ export function dnnArchitecture(cfg: ModelConfig, info: InputInfo): Architecture
       return {
         direct: priorLogit(p, 'prior/direct', x.n),
         atc: priorLogit(p, 'prior/atc', x.n),
-        delayed: towerLogit(withDense(e.emb, e.dense), p, 'tower/delayed', cfg.towerUnits.length),
+        delayed: towerLogit(withDense(e.emb, e.denseDelayed), p, 'tower/delayed', cfg.towerUnits.length),
       };
     },
   };

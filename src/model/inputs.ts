@@ -70,6 +70,13 @@ export interface Inputs {
   dense: tf.Tensor2D | null;
   /** N × gateDenseCols.length, the gates' dense input; null without dense features */
   gateDense: tf.Tensor2D | null;
+  /**
+   * The same for the delayed path (transition / non-cart towers, dnn, mmoe): with
+   * ModelConfig.delayedDenseMask the columns constant on the rows with a delayed label are zero
+   * here; otherwise the very tensors above
+   */
+  denseDelayed: tf.Tensor2D | null;
+  gateDenseDelayed: tf.Tensor2D | null;
 }
 
 /**
@@ -118,6 +125,8 @@ export interface Embedded {
   user: tf.Tensor2D;
   dense: tf.Tensor2D | null;
   gateDense: tf.Tensor2D | null;
+  denseDelayed: tf.Tensor2D | null;
+  gateDenseDelayed: tf.Tensor2D | null;
 }
 
 export function embedInputs(p: ParamView, x: Inputs, cfg: ModelConfig, info: InputInfo): Embedded {
@@ -146,7 +155,7 @@ export function embedInputs(p: ParamView, x: Inputs, cfg: ModelConfig, info: Inp
   }
   const emb = tf.concat([tf.reshape(fe, [n, F * D]), pooled], 1) as tf.Tensor2D;
   const user = info.userField >= 0 ? col(info.userField) : (tf.zeros([n, D]) as tf.Tensor2D);
-  return { emb, user, dense: x.dense, gateDense: x.gateDense };
+  return { emb, user, dense: x.dense, gateDense: x.gateDense, denseDelayed: x.denseDelayed, gateDenseDelayed: x.gateDenseDelayed };
 }
 
 export function withDense(emb: tf.Tensor2D, dense: tf.Tensor2D | null): tf.Tensor2D {

@@ -26,7 +26,8 @@ export function mmoeArchitecture(cfg: ModelConfig, info: InputInfo): Architectur
     },
     forward(p, x) {
       const e = embedInputs(p, x, cfg, info);
-      const input = withDense(e.emb, e.dense);
+      // the experts feed the delayed head too: they see the delayed path's dense columns
+      const input = withDense(e.emb, e.denseDelayed);
       const experts = tf.stack(Array.from({ length: K }, (_, k) => mlp(input, p, `expert/${k}`, cfg.expertUnits.length)), 1); // N × K × H
       const logit = (t: (typeof TASKS)[number]) => {
         const g = tf.softmax(dense(input, p, `mix/${t}`, 'linear')); // N × K

@@ -204,7 +204,15 @@ export class NetModel implements Model {
     // Before the train split's statistics are fit (the trainer fits them before the first step)
     // the features enter unscaled.
     if (dense && this.config.standardizeDense && this.config.denseStats) dense = standardizeInPlace(dense, S, this.config.denseStats);
+    const mask = this.config.delayedDenseMask;
+    let denseDelayed = dense;
+    if (dense && mask) {
+      denseDelayed = hostF32(dense.length);
+      for (let i = 0; i < dense.length; i++) denseDelayed[i] = mask[i % S] ? dense[i] : 0;
+    }
     return {
+      denseDelayed,
+      gateDenseDelayed: denseDelayed && denseDelayed !== dense ? selectColumns(denseDelayed, S, this.info.gateDenseCols, hostF32) : null,
       n,
       rows: g.rows,
       values: g.values,
@@ -223,7 +231,7 @@ export class NetModel implements Model {
 
   private tensorInputs(h: ReturnType<NetModel['hostInputs']>, rowsT: tf.Tensor2D): Inputs {
     const L = this.info.seqLen;
-    return {
+    const x: Inputs = {
       n: h.n,
       emb: rowsT,
       fieldIdx: h.fieldIdx,
@@ -231,7 +239,13 @@ export class NetModel implements Model {
       seqMask: tf.tensor2d(h.seqMask, [h.n, L]),
       dense: h.dense ? tf.tensor2d(h.dense, [h.n, this.info.denseDim]) : null,
       gateDense: h.gateDense ? tf.tensor2d(h.gateDense, [h.n, this.info.gateDenseCols.length]) : null,
+      denseDelayed: null,
+      gateDenseDelayed: null,
     };
+    // the delayed path's copies, or the same tensors when no column is masked
+    x.denseDelayed = h.denseDelayed && h.denseDelayed !== h.dense ? tf.tensor2d(h.denseDelayed, [h.n, this.info.denseDim]) : x.dense;
+    x.gateDenseDelayed = h.gateDenseDelayed ? tf.tensor2d(h.gateDenseDelayed, [h.n, this.info.gateDenseCols.length]) : x.gateDense;
+    return x;
   }
 
   private labels(batch: Batch): BatchLabels {

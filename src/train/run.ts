@@ -182,7 +182,11 @@ async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: stri
   // Fit once, on the train split, and store with the run: a resumed run keeps the stored statistics
   // (same trajectory), and eval/predict/Predictor read them from the run's config.
   if (modelCfg.standardizeDense && !modelCfg.denseStats) {
-    modelCfg = { ...modelCfg, denseStats: fitDenseStats(train.dense, ds.schema.dense.length, modelCfg.denseTransform, fullyLabelledRows(train)) };
+    const S = ds.schema.dense.length;
+    const labelled = fitDenseStats(train.dense, S, modelCfg.denseTransform, fullyLabelledRows(train));
+    modelCfg = modelCfg.perTaskDense
+      ? { ...modelCfg, denseStats: fitDenseStats(train.dense, S, modelCfg.denseTransform, null), delayedDenseMask: labelled.std.map((s) => (s > 0 ? 1 : 0)) }
+      : { ...modelCfg, denseStats: labelled };
   }
   const model = createModel(modelCfg, ds.schema);
   const runCfg: RunConfig = {

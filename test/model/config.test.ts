@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { CmdcmError } from '../../src/util/errors.js';
 import { createModel, defaultModelConfig, loadModelConfigFile, resolveModelConfig, MODEL_NAMES, DEFAULTS_DOC } from '../../src/model/index.js';
 import { userStatColumns } from '../../src/model/inputs.js';
-import { tinySchema } from './fixtures.js';
+import { syntheticBatch, tinySchema } from './fixtures.js';
 
 test('defaults: the documented values and what each name switches', () => {
   const c = defaultModelConfig('cmdcm');
@@ -140,4 +140,23 @@ test('the library\'s model config is typed: a misspelt key does not compile (che
   const good: import('../../src/model/config.js').ModelConfigInput = { gating: false, lossWeights: { cf: 0.01 } };
   assert.throws(() => resolveModelConfig(bad, 'test', 'cmdcm'), /unknown key "gatting"/);
   assert.equal(resolveModelConfig(good, 'test', 'cmdcm').lossWeights.cf, 0.01);
+});
+
+test('perTaskDense: a column masked for the delayed path moves p_atc but never p_transition (dnn: p_delayed)', () => {
+  const s = tinySchema(); // dense: u_win_click, i_cart_rate
+  const batch = syntheticBatch(s, 16, 5);
+  for (const name of ['cmdcm', 'dnn'] as const) {
+    const m = createModel({ ...defaultModelConfig(name), dim: 4, towerUnits: [8], attentionUnits: [4], gateUnits: 4, perTaskDense: true, delayedDenseMask: [1, 0] }, s);
+    const params = m.initParams(3), table = new Float32Array(s.tableRows * m.dim).map((_, i) => Math.sin(i) * 0.1);
+    const a = m.predict(params, table, batch);
+    const moved = { ...batch, dense: batch.dense.map((v, i) => (i % 2 === 1 ? v + 3 : v)) };
+    const b = m.predict(params, table, moved);
+    const same = (x: Float32Array, y: Float32Array) => x.every((v, i) => v === y[i]);
+    if (name === 'cmdcm') {
+      assert.ok(same(a.transition, b.transition), 'the masked column does not reach the transition tower');
+      assert.ok(!same(a.atc, b.atc), 'it reaches the ATC tower');
+    } else {
+      assert.ok(same(a.delayed, b.delayed), 'the masked column does not reach dnn');
+    }
+  }
 });

@@ -22,6 +22,9 @@ const cases: [TermName, ModelName, Parameters<typeof tinyConfig>[1], number?][] 
   // the default gates: tower gates on the user statistics only
   ['ctcvr', 'cmdcm', { gateEmbedding: false, gateUserEmbedding: false }],
   ['atc', 'cmdcm', { gateEmbedding: false, gateUserEmbedding: true }],
+  // per-task dense: the delayed path sees the masked columns
+  ['ctcvr', 'cmdcm', { perTaskDense: true, delayedDenseMask: [1, 0] }],
+  ['delayed', 'dnn', { perTaskDense: true, delayedDenseMask: [0, 1] }],
   ['cf', 'cmdcm', { counterfactual: 'ipw' }],
   ['cf', 'cmdcm', { counterfactual: 'dr' }],
   ['imp', 'cmdcm', { counterfactual: 'dr' }],
