@@ -20,22 +20,8 @@ export function sliceColumns(schema: Schema, cols: SampleColumns, start: number,
 
 /** Predictions for every sample of `cols`, forward passes of at most `batchSize` samples. */
 export function predictColumns(model: Model, params: Float32Array, table: Float32Array, schema: Schema, cols: SampleColumns, batchSize: number): Predictions {
-  // 0 would loop forever, a fraction or NaN would slice nonsense
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`predictColumns: batchSize must be a positive integer, got ${batchSize}`);
-  const out: Predictions = {
-    direct: new Float32Array(cols.n),
-    atc: new Float32Array(cols.n),
-    transition: new Float32Array(cols.n),
-    delayed: new Float32Array(cols.n),
-  };
-  for (let s = 0; s < cols.n; s += batchSize) {
-    const e = Math.min(cols.n, s + batchSize);
-    const p = model.predict(params, table, sliceColumns(schema, cols, s, e));
-    out.direct.set(p.direct, s);
-    out.atc.set(p.atc, s);
-    out.transition.set(p.transition, s);
-    out.delayed.set(p.delayed, s);
-  }
+  const out = predictionsFor(cols.n, batchSize, 'predictColumns');
+  for (let s = 0; s < cols.n; s += batchSize) predictPass(model, params, table, schema, cols, s, Math.min(cols.n, s + batchSize), out);
   return out;
 }
 
@@ -46,22 +32,28 @@ export function predictColumns(model: Model, params: Float32Array, table: Float3
  */
 export async function predictColumnsAsync(model: Model, params: Float32Array, table: Float32Array, schema: Schema, cols: SampleColumns, batchSize: number,
   opts: { signal?: AbortSignal; onProgress?: (done: number, total: number) => void } = {}): Promise<Predictions> {
-  const out: Predictions = {
-    direct: new Float32Array(cols.n),
-    atc: new Float32Array(cols.n),
-    transition: new Float32Array(cols.n),
-    delayed: new Float32Array(cols.n),
-  };
+  const out = predictionsFor(cols.n, batchSize, 'predictColumnsAsync');
   for (let s = 0; s < cols.n; s += batchSize) {
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const e = Math.min(cols.n, s + batchSize);
-    const p = model.predict(params, table, sliceColumns(schema, cols, s, e));
-    out.direct.set(p.direct, s);
-    out.atc.set(p.atc, s);
-    out.transition.set(p.transition, s);
-    out.delayed.set(p.delayed, s);
+    predictPass(model, params, table, schema, cols, s, e, out);
     opts.onProgress?.(e, cols.n);
     await yieldToEventLoop();
   }
   return out;
+}
+
+/** The output arrays of n predictions; a batch size that is not a positive integer is refused (0 would loop forever). */
+function predictionsFor(n: number, batchSize: number, fn: string): Predictions {
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw new RangeError(`${fn}: batchSize must be a positive integer, got ${batchSize}`);
+  return { direct: new Float32Array(n), atc: new Float32Array(n), transition: new Float32Array(n), delayed: new Float32Array(n) };
+}
+
+/** One forward pass over samples [s, e) into `out` at s. */
+function predictPass(model: Model, params: Float32Array, table: Float32Array, schema: Schema, cols: SampleColumns, s: number, e: number, out: Predictions): void {
+  const p = model.predict(params, table, sliceColumns(schema, cols, s, e));
+  out.direct.set(p.direct, s);
+  out.atc.set(p.atc, s);
+  out.transition.set(p.transition, s);
+  out.delayed.set(p.delayed, s);
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import type { FaultInjection } from '../../src/parallel/worker-core.js';
 import { shmSkip } from '../parallel/helpers.js';
 import { runChild } from '../parallel/child-run.js';
-import { predictColumns } from '../../src/train/columns.js';
+import { predictColumns, predictColumnsAsync } from '../../src/train/columns.js';
 import { assertNoTemps, assertUserError, cmdcm, cmdcmIn, copyTree, snapshot, tinyDataset, tinyRun } from './helpers.js';
 
 const S = await tinyDataset();
@@ -33,6 +33,8 @@ test('evalBatchSize 0, negative, a string or a fraction in config.json: eval and
   }
   // the library's own guard below the config: a batch size of 0 never loops
   assert.throws(() => predictColumns({} as never, new Float32Array(0), new Float32Array(0), {} as never, { n: 5 } as never, 0), /batchSize must be a positive integer/);
+  // and its yielding twin (validation, Predictor.predictAsync) the same
+  await assert.rejects(predictColumnsAsync({} as never, new Float32Array(0), new Float32Array(0), {} as never, { n: 5 } as never, 0), /predictColumnsAsync: batchSize must be a positive integer/);
 });
 
 test('--out under /proc: prepare, train and predict fail at once with the path named (no spinning mkdir)', async () => {
