@@ -92,14 +92,6 @@ export function validPromo(meta: Pick<DatasetMeta, 'promotions' | 'target'>): nu
   return best;
 }
 
-/** Which split a sample belongs to, from its promotion and click time (local seconds). */
-export function splitOf(meta: Pick<DatasetMeta, 'promotions' | 'target' | 'validDays' | 'asOf'>, promo: number, time: number): Split {
-  if (promo === meta.target) return time >= meta.asOf ? 'test' : 'train';
-  const vp = validPromo(meta);
-  if (promo === vp && Math.floor(time / 86400) >= meta.promotions[vp].day - meta.validDays) return 'valid';
-  return 'train';
-}
-
 export async function openDataset(dir: string): Promise<Dataset> {
   try {
     const st = await fsp.stat(dir);

@@ -130,13 +130,13 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
   const sideMissing = sideCols.map((f) => rows.missing[f]);
   const hasHour = schema.fields.includes('hour');
 
-  const labeler = new WindowLabeler(nItems, resolutionSeconds(resolution));
+  const res = resolutionSeconds(resolution);
+  const labeler = new WindowLabeler(nItems, res);
   // feature state per item, valid where its stamp is the current (user, window)'s
   const uiSt = new Int32Array(nItems).fill(-1), uiClicks = new Int32Array(nItems), uiCarted = new Uint8Array(nItems);
   const convSt = new Int32Array(nItems).fill(-1);
   let stamp = 0;
   const ic4 = new Int32Array(4);
-  const res = resolutionSeconds(resolution);
 
   // one buffer per promotion, and slot nP for the target's test clicks
   const TEST = nP;

@@ -2,6 +2,7 @@ import type { SampleColumns } from '../data/batch.js';
 import { T_ATC, T_DELAYED, T_DIRECT } from '../data/types.js';
 import type { ModelName, Predictions } from '../model/types.js';
 import type { EvalReport } from './report.js';
+import { auc } from './metrics.js';
 import { meanStd, percentileInterval, scoredOrder, userBootstrap, weightedAuc, type ScoredOrder } from './bootstrap.js';
 
 /**
@@ -113,7 +114,7 @@ export function bootstrapIntervals(test: SampleColumns, scored: Scored[], rows: 
   const ys = tasks.map((t) => label(t.col));
   // orders[task][model][seed]
   const orders: ScoredOrder[][][] = tasks.map((t, ti) => scored.map((s) => s.preds.map((p) => scoredOrder(p[t.key], idx[ti]))));
-  const full = tasks.map((_, ti) => scored.map((s) => meanOf(orders[ti][scored.indexOf(s)].map((o) => weightedAuc(o, ys[ti], ones(test.n))))));
+  const full = tasks.map((t, ti) => scored.map((s) => meanOf(s.preds.map((p) => auc(p[t.key], ys[ti], idx[ti])))));
   const draws: number[][][] = tasks.map(() => scored.map(() => []));
   // one set of user draws over all test clicks: every task's AUC sees the same resampled users
   const all = Int32Array.from({ length: test.n }, (_, i) => i);
@@ -144,12 +145,6 @@ export function bootstrapIntervals(test: SampleColumns, scored: Scored[], rows: 
 function meanOf(xs: (number | null)[]): number | null {
   const a = xs.filter((x): x is number => x !== null);
   return a.length ? a.reduce((s, x) => s + x, 0) / a.length : null;
-}
-
-let onesCache = new Float64Array(0);
-function ones(n: number): Float64Array {
-  if (onesCache.length < n) onesCache = new Float64Array(n).fill(1);
-  return onesCache;
 }
 
 const f = (v: number | null | undefined, d = 4) => (v === null || v === undefined ? 'n/a' : v.toFixed(d));

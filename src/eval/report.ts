@@ -12,8 +12,9 @@ import { auc, gauc, logloss, pcoc } from './metrics.js';
  * Overall and broken down by days-to-promotion. Guards: an AUC ≥ 0.999 is flagged as a likely label
  * leak, and constant predictions (a collapsed model, AUC exactly 0.5) are flagged too.
  */
-export const EVAL_TASKS = ['direct', 'atc', 'transition', 'delayed'] as const;
-export type EvalTask = (typeof EVAL_TASKS)[number];
+/** The tasks a report scores: every prediction a model makes (model/types.ts). */
+export { PREDICTED_TASKS as EVAL_TASKS, type PredictedTask as EvalTask } from '../model/types.js';
+import { PREDICTED_TASKS as EVAL_TASKS, type PredictedTask as EvalTask } from '../model/types.js';
 
 /** At or above this AUC a report warns of a label leak: real conversion data is never that separable. */
 export const SUSPICIOUS_AUC = 0.999;
