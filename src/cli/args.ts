@@ -33,6 +33,9 @@ export function parseFlags<T extends Record<string, FlagSpec>>(argv: string[], s
     const err = e as NodeJS.ErrnoException;
     const m = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'(-{1,2})([^']+)'/.exec(err.message) : null;
     if (m) throw flagError(m[2], `unknown flag for this command${didYouMean(m[2], Object.keys(spec), '--')}; see --help`);
+    // node's three-line explanation of `--flag -1`, as one line saying how to write it
+    const amb = err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' ? /^Option '--([^']+)' argument is ambiguous/.exec(err.message) : null;
+    if (amb) throw flagError(amb[1], `a value starting with '-' must be written --${amb[1]}=VALUE`);
     throw e;
   }
   const { values, positionals } = parsed;

@@ -42,3 +42,19 @@ test('global flags are taken anywhere on the line and set the environment the re
     process.env = saved;
   }
 });
+
+test('the flags added for the as-of backtest refuse bad values on one line, naming the flag', () => {
+  const cases: [string[], RegExp][] = [
+    [['compare', '--data', 'd', '--models', 'cmdcm', '--seeds', '0'], /^cmdcm compare: --seeds: /],
+    [['compare', '--data', 'd', '--models', 'cmdcm', '--bootstrap', '-1'], /^cmdcm compare: --bootstrap: a value starting with '-' must be written --bootstrap=VALUE$/m],
+    [['compare', '--data', 'd', '--models', 'cmdcm', '--bootstrap=-1'], /^cmdcm compare: --bootstrap: /],
+    [['generate', '--out', 'x.csv', '--confounding=-1'], /^cmdcm generate: --confounding: /],
+    [['prepare', '--log', 'x.csv', '--promo', '2014-12-12:10', '--out', 'o', '--test-days', '2', '--as-of', '2014-12-10'], /^cmdcm prepare: --as-of: give either --as-of or --test-days, not both/],
+  ];
+  for (const [args, want] of cases) {
+    const r = cmdcm(args);
+    assert.equal(r.code, 2, args.join(' '));
+    assert.match(r.stderr, want);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
