@@ -11,6 +11,7 @@ static Napi::Object Init(Napi::Env env, Napi::Object exports) {
   cmdcm::InitParallelReduce(env, exports);
   cmdcm::InitData(env, exports);
   cmdcm::InitEmbedding(env, exports);
+  cmdcm::InitCuda(env, exports);
   return exports;
 }
 

@@ -14,4 +14,5 @@ void InitShm(Napi::Env env, Napi::Object exports);       // native/parallel/shm.
 void InitParallelReduce(Napi::Env env, Napi::Object exports); // native/parallel/reduce.cc
 void InitData(Napi::Env env, Napi::Object exports);      // native/data/*.cc
 void InitEmbedding(Napi::Env env, Napi::Object exports); // native/model/embedding.cc
+void InitCuda(Napi::Env env, Napi::Object exports);      // native/cuda/cuda.cc (the cuda engine)
 }  // namespace cmdcm

@@ -87,5 +87,6 @@ if (what === 'sources') console.log(sources().join(' '));
 else if (what === 'defines') console.log(blas ? 'CMDCM_HAVE_OPENBLAS=1' : 'CMDCM_HAVE_OPENBLAS=0');
 // The CPU target (-march) and its record for the loader: native/cpu-target.cjs.
 else if (what === 'cflags') console.log([...require('./cpu-target.cjs').cflags(path.join(root, '..', 'build')), '-fPIC', ...(blas ? blas.inc.map((i) => '-I' + i) : [])].join(' '));
-else if (what === 'libraries') console.log(blas ? blas.libs.join(' ') : '');
+// -ldl: the cuda engine opens libcuda, NVRTC and cuBLAS with dlopen at run time (native/cuda/loader.cc)
+else if (what === 'libraries') console.log([...(blas ? blas.libs : []), '-ldl'].join(' '));
 else { console.error('usage: build-config.cjs sources|defines|cflags|libraries'); process.exit(2); }
