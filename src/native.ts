@@ -67,6 +67,25 @@ export interface AddonFunctions {
   reduceOwnedRows(workers: number, w: number, counts: Int32Array, rowIdx: Int32Array, rowGrad: Float32Array, cap: number, dim: number,
     table: Float32Array, m: Float32Array, v: Float32Array, optimizer: 'lazyAdam' | 'adagrad', lr: number, b1: number, b2: number, eps: number, step: number): number;
   firstNonFinite(a: Float32Array): number;
+  // native/cuda: the cuda engine's devices (the GPU through dlopen'ed libcuda/NVRTC/cuBLAS, or the CPU shim)
+  cudaProbe(): { ok: boolean; why: string; devices: number; driverVersion: number };
+  cudaOpen(kind: 'gpu' | 'shim', ordinal: number): number;
+  cudaClose(device: number): void;
+  cudaInfo(device: number): { kind: 'gpu' | 'shim'; name: string; major: number; minor: number; totalMem: number; liveBytes: number;
+    cachedBytes: number; live: number; driver: string; nvrtc: string; cublas: string };
+  cudaAlloc(device: number, bytes: number): number;
+  cudaFree(device: number, ptr: number): void;
+  cudaUpload(device: number, ptr: number, byteOffset: number, values: Float32Array | Int32Array): void;
+  cudaDownload(device: number, ptr: number, byteOffset: number, out: Float32Array | Int32Array): void;
+  cudaCopy(device: number, dst: number, dstByteOffset: number, src: number, srcByteOffset: number, bytes: number): void;
+  cudaCompile(source: string, major: number, minor: number): { image: Uint8Array; kind: 'cubin' | 'ptx' };
+  cudaLoadModule(device: number, image: Uint8Array): void;
+  cudaFunction(device: number, name: string): number;
+  cudaLaunch(device: number, fn: number, grid: number, block: number, ptrs: Float64Array, n: number, ints: Int32Array, floats: Float32Array): void;
+  cudaGemm(device: number, a: number, b: number, c: number, batch: number, M: number, N: number, K: number, transA: boolean, transB: boolean,
+    strideA: number, strideB: number): void;
+  cudaSync(device: number): void;
+  cudaReleaseCached(device: number): void;
 }
 export type Addon = Partial<AddonFunctions>;
 

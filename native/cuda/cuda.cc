@@ -150,6 +150,7 @@ Napi::Value Alloc(const Napi::CallbackInfo& info) {
   Args a(info, "cudaAlloc");
   Device* d = Get(a, 0);
   const size_t bytes = a.Size(1, "bytes");
+  a.Require(bytes > 0, "argument bytes must be at least 1 (a 0-element tensor has no buffer)");
   if (!a) return a.Fail();
   uint64_t p = 0;
   const std::string err = d->Alloc(bytes, &p);

@@ -30,7 +30,7 @@ std::string Device::Alloc(size_t bytes, uint64_t* out) {
       if (!err.empty()) return err;
     }
   }
-  live_[*out] = size;
+  live_[*out] = Block{size, bytes};
   liveBytes_ += size;
   return "";
 }
@@ -38,7 +38,7 @@ std::string Device::Alloc(size_t bytes, uint64_t* out) {
 void Device::Free(uint64_t ptr) {
   auto it = live_.find(ptr);
   if (it == live_.end()) return;
-  const size_t size = it->second;
+  const size_t size = it->second.rounded;
   live_.erase(it);
   liveBytes_ -= size;
   freeLists_[size].push_back(ptr);

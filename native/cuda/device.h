@@ -49,10 +49,10 @@ class Device {
   std::string Alloc(size_t bytes, uint64_t* out);
   void Free(uint64_t ptr);
   void ReleaseCached();
-  // The size of the live allocation that starts at ptr, or 0 when ptr is not one.
+  // The size asked for of the live allocation that starts at ptr, or 0 when ptr is not one.
   size_t SizeOf(uint64_t ptr) const {
     auto it = live_.find(ptr);
-    return it == live_.end() ? 0 : it->second;
+    return it == live_.end() ? 0 : it->second.asked;
   }
   size_t LiveBytes() const { return liveBytes_; }
   size_t CachedBytes() const { return cachedBytes_; }
@@ -62,7 +62,10 @@ class Device {
   void ReleaseAll();
 
  private:
-  std::unordered_map<uint64_t, size_t> live_;                    // ptr -> rounded size
+  struct Block {
+    size_t rounded, asked;
+  };
+  std::unordered_map<uint64_t, Block> live_;
   std::unordered_map<size_t, std::vector<uint64_t>> freeLists_;  // rounded size -> blocks
   size_t liveBytes_ = 0, cachedBytes_ = 0;
 };

@@ -8,6 +8,8 @@ import { engineAddon, type EngineAddon } from './native/addon.js';
 import { registerGradientOverrides } from './gradients.js';
 import { registerNativeBackend } from './native/backend.js';
 import { installPool } from './native/pool.js';
+import { registerCudaBackend, cudaDevice } from './cuda/backend.js';
+import { deviceKindFromEnv, gpuProblem, openDevice } from './cuda/device.js';
 
 export { startKernelProfile, stopKernelProfile, type KernelProfile } from './native/backend.js';
 export { optimKernels, tsOptim, type OptimKernels, type AdamHyper, type AdagradHyper, type TableOptimizer } from './optim.js';
@@ -17,7 +19,10 @@ export { optimKernels, tsOptim, type OptimKernels, type AdamHyper, type AdagradH
  * - 'native': tfjs's CPU backend with its hot kernels in the C++ addon (src/engine/native/);
  * - 'cpu': pure tfjs, the slow reference;
  * - 'tensorflow': @tensorflow/tfjs-node-gpu or @tensorflow/tfjs-node, when the user installed one;
- * - 'auto': tensorflow on a GPU host that has it, else native, else cpu with a warning.
+ * - 'cuda': cmdcm's own GPU backend (src/engine/cuda/: libcuda, NVRTC and cuBLAS opened at run time;
+ *   CMDCM_CUDA_DEVICE=shim runs it on the CPU shim, for tests);
+ * - 'auto': cuda where a GPU is usable, else tensorflow on a GPU host that has it, else native, else
+ *   cpu with a warning.
  * Callable in every worker thread: each thread has its own tfjs and loads its own addon instance.
  */
 export { ENGINE_NAMES, type EngineName } from './names.js';
@@ -97,8 +102,15 @@ async function useTensorflow(): Promise<string> {
     'or pick --engine native');
 }
 
+async function useCuda(): Promise<string> {
+  if (!cudaDevice()) registerCudaBackend(openDevice(deviceKindFromEnv()));
+  if (!(await tf.setBackend('cuda'))) throw new CmdcmError("engine 'cuda': tfjs could not initialize the backend");
+  await tf.ready();
+  return 'cuda';
+}
+
 /** Selects the compute engine for this thread; returns the engine actually in use. */
-export async function useEngine(name: EngineName = 'auto'): Promise<'native' | 'cpu' | 'tensorflow'> {
+export async function useEngine(name: EngineName = 'auto'): Promise<'native' | 'cpu' | 'tensorflow' | 'cuda'> {
   // PROD silences tfjs's console banners (e.g. "looks like you are running TensorFlow.js in
   // Node.js" from the cpu backend, which our native engine extends); it changes no numerics.
   tf.env().set('PROD', true);
@@ -107,7 +119,15 @@ export async function useEngine(name: EngineName = 'auto'): Promise<'native' | '
     case 'native': return (await useNative()) as 'native';
     case 'cpu': return (await useCpu()) as 'cpu';
     case 'tensorflow': return (await useTensorflow()) as 'tensorflow';
+    case 'cuda': return (await useCuda()) as 'cuda';
     case 'auto': {
+      if (cudaDevice() || (deviceKindFromEnv() === 'gpu' && gpuProblem() === '')) {
+        try {
+          return (await useCuda()) as 'cuda';
+        } catch (e) {
+          warnOnce('engine-cuda', `engine 'auto': the GPU is not usable by the cuda engine, trying the others: ${(e as Error).message}`);
+        }
+      }
       if (installedTensorflowPackage() && gpuPresent()) {
         try {
           return (await useTensorflow()) as 'tensorflow';

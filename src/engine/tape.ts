@@ -8,7 +8,7 @@ import * as tf from '@tensorflow/tfjs-core';
  *
  * Inside `firstOrderGradients(fn)` a saved tensor is a second reference to the same data (the
  * backend's refcount + 1, exactly what the Identity kernel does) without the kernel call or the tape
- * node. Only for the in-process typed-array backends (native, cpu), whose refcounting we know;
+ * node. Only for the backends whose refcounting we know (native, cpu, and cuda: backend.ts);
  * elsewhere `fn` runs unchanged. Nothing inside `fn` may take a higher-order gradient.
  */
 interface EngineInternals {
@@ -24,7 +24,7 @@ function leanClone(this: EngineInternals, x: tf.Tensor): tf.Tensor {
 
 export function firstOrderGradients<T>(fn: () => T): T {
   const name = tf.getBackend();
-  if (name !== 'native' && name !== 'cpu') return fn();
+  if (name !== 'native' && name !== 'cpu' && name !== 'cuda') return fn();
   const eng = tf.engine() as unknown as EngineInternals;
   // an own property shadows the prototype's clone for the duration of fn
   const had = Object.prototype.hasOwnProperty.call(eng, 'clone');

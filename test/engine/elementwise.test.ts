@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { checkBoth, rand } from './helpers.js';
+import { ENGINE, checkBoth, rand } from './helpers.js';
 import { useEngine } from '../../src/engine/index.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
@@ -65,7 +65,7 @@ test('select with a condition of the leading dim picks whole rows', async () => 
   // tf.where broadcasts its condition itself, so only a direct kernel call passes one like this;
   // tfjs's CPU Select would repeat t[i] / e[i] along the row, so the oracle is written out here
   const { startKernelTrace, stopKernelTrace } = await import('../../src/engine/native/util.js');
-  await useEngine('native');
+  await useEngine(ENGINE);
   startKernelTrace();
   const r = tf.engine().runKernel('Select', { condition: tf.tensor1d([1, 0, 1], 'bool'), t: tf.tensor2d([[1, 2], [3, 4], [5, 6]]), e: tf.tensor2d([[-1, -2], [-3, -4], [-5, -6]]) }) as tf.Tensor;
   const trace = stopKernelTrace()!;

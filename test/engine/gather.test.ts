@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { useEngine } from '../../src/engine/index.js';
 import { startKernelTrace, stopKernelTrace } from '../../src/engine/native/util.js';
-import { checkBoth, rand } from './helpers.js';
+import { checkBoth, ENGINE, rand } from './helpers.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
 
@@ -20,7 +20,7 @@ test('gather along axes 0, 1, last; int32 params; repeated and 2-d indices', asy
 });
 
 test('gather out of range throws on native too', async () => {
-  await useEngine('native');
+  await useEngine(ENGINE);
   assert.throws(() => tf.gather(tf.zeros([3, 2]), tf.tensor1d([3], 'int32')).dataSync(), /index value 3 is not in \[0, 2\]/);
 });
 
@@ -34,7 +34,7 @@ test('unsortedSegmentSum and the gather gradient vs cpu', async () => {
 test('unsortedSegmentSum into a 2M-segment output: right sums, computed by the native kernel', async () => {
   // The native kernel visits only the rows its ids touch, where tfjs's CPU kernel compares every id
   // with every one of the 2M segments (seconds); how long it takes is bench/ business, not a test's.
-  await useEngine('native');
+  await useEngine(ENGINE);
   startKernelTrace();
   const r = tf.unsortedSegmentSum(tf.ones([4, 2]), tf.tensor1d([1999999, 5, 5, 0], 'int32'), 2_000_000);
   const v = r.dataSync();

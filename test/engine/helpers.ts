@@ -3,6 +3,13 @@ import assert from 'node:assert/strict';
 import { useEngine } from '../../src/engine/index.js';
 import { startKernelTrace, stopKernelTrace, type KernelTrace } from '../../src/engine/native/util.js';
 
+/**
+ * The engine these tests compare with cpu: 'native', or 'cuda' when test/engine/cuda/*.test.ts
+ * imports them with CMDCM_TEST_ENGINE=cuda (on the CPU shim device in CI, on the GPU in
+ * bench/device-check.sh). Its kernels record into the same trace as the native ones.
+ */
+export const ENGINE = (process.env.CMDCM_TEST_ENGINE ?? 'native') as 'native' | 'cuda';
+
 /** Deterministic pseudo-random floats in [lo, hi). */
 export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
   let s = seed >>> 0 || 1;
@@ -20,7 +27,7 @@ export function rand(n: number, seed: number, lo = -1, hi = 1): Float32Array {
  * backend's own kernels ran and which fell back to tfjs's CPU kernel.
  */
 export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: tf.Tensor[]; native: tf.Tensor[]; trace: KernelTrace }> {
-  const run = async (engine: 'cpu' | 'native') => {
+  const run = async (engine: 'cpu' | 'native' | 'cuda') => {
     await useEngine(engine);
     const r = tf.tidy(f);
     const list = Array.isArray(r) ? r : [r];
@@ -33,7 +40,7 @@ export async function onBoth(f: () => tf.Tensor | tf.Tensor[]): Promise<{ cpu: t
   startKernelTrace();
   let native: tf.Tensor[], trace: KernelTrace;
   try {
-    native = await run('native');
+    native = await run(ENGINE);
   } finally {
     trace = stopKernelTrace()!;
   }

@@ -5,7 +5,7 @@ import { optimKernels, useEngine } from '../../src/engine/index.js';
 import { startKernelTrace, stopKernelTrace, type KernelTrace } from '../../src/engine/native/util.js';
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { createModel, defaultModelConfig } from '../../src/model/index.js';
-import { rand } from './helpers.js';
+import { ENGINE, rand } from './helpers.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
 
@@ -18,10 +18,10 @@ test('CM-DCM trains on native along the cpu loss curve for 50 steps (Adam + lazy
   const model = createModel({ ...defaultModelConfig('cmdcm'), towerUnits: [64, 32], gateUnits: 16 }, schema);
   const curves: Record<string, number[]> = {};
   let trace: KernelTrace | null = null;
-  for (const engine of ['cpu', 'native'] as const) {
+  for (const engine of ['cpu', ENGINE] as const) {
     const k = optimKernels(await useEngine(engine));
-    assert.equal(k.backend, engine === 'native' ? 'addon' : 'ts');
-    if (engine === 'native') startKernelTrace();
+    assert.equal(k.backend, engine === ENGINE ? 'addon' : 'ts');
+    if (engine === ENGINE) startKernelTrace();
     const params = model.initParams(5);
     const table = rand(schema.tableRows * model.dim, 12, -0.05, 0.05);
     const m = new Float32Array(params.length), v = new Float32Array(params.length);
@@ -34,10 +34,10 @@ test('CM-DCM trains on native along the cpu loss curve for 50 steps (Adam + lazy
       k.adamDense(params, g.denseGrad, m, v, h);
       k.lazyAdamRows(table, tm, tv, model.dim, g.rows, g.rowGrad, h);
     }
-    if (engine === 'native') trace = stopKernelTrace();
+    if (engine === ENGINE) trace = stopKernelTrace();
     curves[engine] = losses;
   }
-  const { cpu, native } = curves;
+  const { cpu } = curves, native = curves[ENGINE];
   assert.ok(cpu[49] < cpu[0], `the loss should fall (${cpu[0]} -> ${cpu[49]})`);
   // Float rounding differs (summation order, vector exp), and 50 Adam steps amplify it slightly.
   cpu.forEach((l, i) => assert.ok(Math.abs(native[i] - l) <= 5e-4 * Math.abs(l), `step ${i + 1}: native ${native[i]} vs cpu ${l}`));

@@ -6,7 +6,7 @@ import { startKernelTrace, stopKernelTrace, type KernelTrace } from '../../src/e
 import { engineAddon } from '../../src/engine/native/addon.js';
 import { createModel, defaultModelConfig } from '../../src/model/index.js';
 import { MODEL_NAMES, type GradResult } from '../../src/model/types.js';
-import { rand } from './helpers.js';
+import { ENGINE, rand } from './helpers.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
 
@@ -32,19 +32,19 @@ test('full-model gradients on native equal those on cpu within 1e-4, for every m
     const table = rand(schema.tableRows * model.dim, 11, -0.05, 0.05);
     const res: Record<string, GradResult> = {};
     let trace: KernelTrace | null = null;
-    for (const engine of ['cpu', 'native'] as const) {
+    for (const engine of ['cpu', ENGINE] as const) {
       await useEngine(engine);
-      if (engine === 'native') startKernelTrace();
+      if (engine === ENGINE) startKernelTrace();
       try {
         res[engine] = model.grad(params, table, batch);
       } finally {
-        if (engine === 'native') trace = stopKernelTrace();
+        if (engine === ENGINE) trace = stopKernelTrace();
       }
     }
     // the native run went through the addon's kernels, not quietly through tfjs's CPU ones
     assert.ok((trace!.native.get('BatchMatMul') ?? 0) + (trace!.native.get('_FusedMatMul') ?? 0) > 0, `${name}: no native MatMul ran`);
     assert.deepEqual([...trace!.fallback.keys()], [], `${name}: native kernels fell back to tfjs's CPU kernels`);
-    const { cpu, native } = res;
+    const { cpu } = res, native = res[ENGINE];
     assert.ok(Math.abs(native.loss - cpu.loss) <= 1e-5 * Math.abs(cpu.loss), `${name}: loss ${native.loss} vs ${cpu.loss}`);
     assert.deepEqual([...native.rows], [...cpu.rows], `${name}: rows`);
     const dense = relErr(native.denseGrad, cpu.denseGrad), rows = relErr(native.rowGrad, cpu.rowGrad);

@@ -16,6 +16,12 @@ const i32 = (n: number) => new Int32Array(n);
 const u8 = (n: number) => new Uint8Array(n);
 const H = [0.01, 0.9, 0.999, 1e-8, 1] as const;
 
+// the cuda engine's entry points take a device: a CPU shim device (native/cuda/shim_device.cc), and buffers of it
+let shimDevice = 0;
+const dev = (a: AddonFunctions) => (shimDevice ||= a.cudaOpen('shim', 0));
+const buf = (a: AddonFunctions, bytes: number) => a.cudaAlloc(dev(a), bytes);
+const launchArgs = () => [new Float64Array(8), 1, i32(32), f32(4)] as const;
+
 type Bad = [what: string, call: (a: AddonFunctions) => unknown, error: typeof TypeError | typeof RangeError, message?: RegExp];
 
 /** Per export, calls that must throw. `x as never` passes a value of the wrong type on purpose. */
@@ -146,6 +152,59 @@ const BAD: Record<keyof AddonFunctions, Bad[]> = {
     ['unknown optimizer', (a) => a.reduceOwnedRows(1, 0, i32(1), i32(1), f32(2), 1, 2, f32(8), f32(8), f32(8), 'sgd' as never, ...H), TypeError],
     ['counts a Float32Array', (a) => a.reduceOwnedRows(1, 0, f32(1) as never, i32(1), f32(2), 1, 2, f32(8), f32(8), f32(8), 'lazyAdam', ...H), TypeError],
   ],
+  cudaProbe: [],
+  cudaOpen: [
+    ['an unknown kind', (a) => a.cudaOpen('tpu' as never, 0), RangeError, /kind must be 'gpu' or 'shim'/],
+    ['kind a number', (a) => a.cudaOpen(1 as never, 0), TypeError, /argument kind must be a string/],
+    ['a negative ordinal', (a) => a.cudaOpen('shim', -1), RangeError, /argument ordinal/],
+  ],
+  cudaClose: [
+    ['a device never opened', (a) => a.cudaClose(100000), RangeError, /device 100000 is not open/],
+    ['device a string', (a) => a.cudaClose('x' as never), TypeError, /argument device must be a number/],
+  ],
+  cudaInfo: [['device 0', (a) => a.cudaInfo(0), RangeError]],
+  cudaAlloc: [
+    ['negative bytes', (a) => a.cudaAlloc(dev(a), -1), RangeError, /argument bytes/],
+    ['device a string', (a) => a.cudaAlloc('x' as never, 4), TypeError],
+  ],
+  cudaFree: [['an address that is no allocation', (a) => a.cudaFree(dev(a), 12345), RangeError, /ptr is not a live allocation/]],
+  cudaUpload: [
+    ['more bytes than the buffer', (a) => a.cudaUpload(dev(a), buf(a, 16), 0, f32(5)), RangeError, /does not fit the allocation/],
+    ['an offset past the end', (a) => a.cudaUpload(dev(a), buf(a, 16), 256, f32(1)), RangeError],
+    ['a Float64Array', (a) => a.cudaUpload(dev(a), buf(a, 16), 0, new Float64Array(1) as never), TypeError, /Float32Array or Int32Array/],
+  ],
+  cudaDownload: [
+    ['more bytes than the buffer', (a) => a.cudaDownload(dev(a), buf(a, 16), 4, i32(64)), RangeError],
+    ['an unaligned offset', (a) => a.cudaDownload(dev(a), buf(a, 16), 2, i32(1)), RangeError],
+  ],
+  cudaCopy: [
+    ['past the source', (a) => a.cudaCopy(dev(a), buf(a, 1024), 0, buf(a, 16), 0, 1024), RangeError],
+    ['src not an allocation', (a) => a.cudaCopy(dev(a), buf(a, 16), 0, 7, 0, 4), RangeError, /src is not a live allocation/],
+  ],
+  cudaCompile: [
+    ['source a number', (a) => a.cudaCompile(1 as never, 9, 0), TypeError, /argument source must be a string/],
+    ['major 0', (a) => a.cudaCompile('', 0, 0), RangeError, /argument major/],
+  ],
+  cudaLoadModule: [
+    ['an empty image', (a) => a.cudaLoadModule(dev(a), u8(0)), RangeError, /image is empty/],
+    ['image a Float32Array', (a) => a.cudaLoadModule(dev(a), f32(4) as never), TypeError],
+  ],
+  cudaFunction: [['name a number', (a) => a.cudaFunction(dev(a), 3 as never), TypeError, /argument name must be a string/]],
+  cudaLaunch: [
+    ['a function id never given', (a) => a.cudaLaunch(dev(a), 100000, 1, 1, ...launchArgs()), RangeError, /argument fn/],
+    ['ptrs of 7', (a) => a.cudaLaunch(dev(a), a.cudaFunction(dev(a), 'cm_fill'), 1, 1, new Float64Array(7), 1, i32(32), f32(4)), RangeError, /8, 32 and 4/],
+    ['a pointer that is no allocation', (a) => a.cudaLaunch(dev(a), a.cudaFunction(dev(a), 'cm_fill'), 1, 1, Float64Array.of(4096, 0, 0, 0, 0, 0, 0, 0), 1, i32(32), f32(4)),
+      RangeError, /ptrs\[0\] is not a live allocation/],
+    ['block over 1024', (a) => a.cudaLaunch(dev(a), a.cudaFunction(dev(a), 'cm_fill'), 1, 2048, ...launchArgs()), RangeError, /argument block/],
+    ['ints a Float32Array', (a) => a.cudaLaunch(dev(a), a.cudaFunction(dev(a), 'cm_fill'), 1, 1, new Float64Array(8), 1, f32(32) as never, f32(4)), TypeError],
+  ],
+  cudaGemm: [
+    ['c smaller than M × N', (a) => a.cudaGemm(dev(a), buf(a, 24), buf(a, 24), buf(a, 8), 1, 2, 2, 3, false, false, 0, 0), RangeError, /c is smaller/],
+    ['a smaller than its batch strides', (a) => a.cudaGemm(dev(a), buf(a, 24), buf(a, 24), buf(a, 64), 2, 2, 2, 3, false, false, 6, 0), RangeError, /a is smaller/],
+    ['M a string', (a) => a.cudaGemm(dev(a), buf(a, 24), buf(a, 24), buf(a, 16), 1, 'x' as never, 2, 3, false, false, 0, 0), TypeError],
+  ],
+  cudaSync: [['a device never opened', (a) => a.cudaSync(99999), RangeError]],
+  cudaReleaseCached: [['device a string', (a) => a.cudaReleaseCached('x' as never), TypeError]],
   firstNonFinite: [['an Int32Array', (a) => a.firstNonFinite(i32(4) as never), TypeError, /argument a must be a Float32Array, got Int32Array/]],
 };
 

@@ -23,7 +23,8 @@ CM_DEV float cm_bin(int op, float a, float b) {
   return 0.f;
 }
 
-// ptr: a, b, out (float, or int32 0/1 for comparisons: op >= 10). i[0] op, i[1] rank (<= 8),
+// ptr: a, b, out (float, or int32 0/1 for comparisons: op >= 10). Ops 20-22 are LogicalAnd, LogicalOr
+// and LogicalNot (of a; b is ignored) on bools (int32 0/1). i[0] op, i[1] rank (<= 8),
 // i[2..9] dims, i[10..17] a's strides, i[18..25] b's strides (0 where broadcast). n = output size.
 CM_KERNEL cm_binary(KParams p) {
   const float* a = CM_F(0);
@@ -37,6 +38,11 @@ CM_KERNEL cm_binary(KParams p) {
       rem /= dim;
       ia += c * p.i[10 + d];
       ib += c * p.i[18 + d];
+    }
+    if (op >= 20) {
+      const int x = CM_I(0)[ia], y = CM_I(1)[ib];
+      CM_I(2)[idx] = op == 20 ? (x && y) : op == 21 ? (x || y) : !x;
+      continue;
     }
     const float r = cm_bin(op, a[ia], b[ib]);
     if (op >= 10) CM_I(2)[idx] = (int)r;

@@ -87,6 +87,11 @@ export function traceNative(name: string): void {
   if (trace) trace.native.set(name, (trace.native.get(name) ?? 0) + 1);
 }
 
+/** Called by another backend (cuda) whose kernel handed a call to tfjs's CPU kernel. */
+export function traceFallback(name: string): void {
+  if (trace) trace.fallback.set(name, (trace.fallback.get(name) ?? 0) + 1);
+}
+
 export function fallback(name: string, args: KernelArgs): TensorInfo | TensorInfo[] {
   if (trace) trace.fallback.set(name, (trace.fallback.get(name) ?? 0) + 1);
   return cpuKernel(name)(args as never) as TensorInfo | TensorInfo[];
