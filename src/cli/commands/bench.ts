@@ -2,7 +2,7 @@ import { helpText, numFlag, parseFlags, strFlag, type FlagSpec } from '../args.j
 import { CmdcmError, flagError } from '../../util/errors.js';
 
 const FLAGS = {
-  engine: { type: 'string', default: 'both', help: 'native, cpu or both' },
+  engine: { type: 'string', default: 'both', help: 'native, cpu, cuda or both (native and cpu)' },
   gemm: { type: 'string', help: "native GEMM: 'openblas' (when built with it) or 'in-tree'" },
   ms: { type: 'string', default: '300', help: 'kernels: time budget per shape (ms)' },
   steps: { type: 'string', default: '10', help: 'step: timed steps on native' },
@@ -43,8 +43,8 @@ export async function run(argv: string[]): Promise<number> {
     throw new CmdcmError(`bench: expected 'kernels' or 'step', got ${positionals.length ? `'${positionals.join(' ')}'` : 'nothing'}\n${helpText('bench', SYNOPSIS, FLAGS)}`, { exitCode: 2 });
   }
   const eng = strFlag(values, 'engine') ?? 'both';
-  if (!['native', 'cpu', 'both'].includes(eng)) throw flagError('engine', `expected native, cpu or both, got '${eng}'`);
-  const engines = (eng === 'both' ? ['native', 'cpu'] : [eng]) as ('native' | 'cpu')[];
+  if (!['native', 'cpu', 'cuda', 'both'].includes(eng)) throw flagError('engine', `expected native, cpu, cuda or both, got '${eng}'`);
+  const engines = (eng === 'both' ? ['native', 'cpu'] : [eng]) as ('native' | 'cpu' | 'cuda')[];
   const gemm = strFlag(values, 'gemm');
   if (gemm !== undefined && gemm !== 'openblas' && gemm !== 'in-tree') throw flagError('gemm', `expected openblas or in-tree, got '${gemm}'`);
   const { gemmInfo } = await import('../../engine/index.js');
@@ -59,8 +59,10 @@ export async function run(argv: string[]): Promise<number> {
   const info = gemmInfo();
   out({ bench: 'info', gemm: info?.gemm ?? null, simd: info?.simd ?? null, blasBuilt: info?.blasBuilt ?? false, threads: 1, node: process.version });
   if (what === 'kernels') {
+    // a GPU runs asynchronously: its kernels are timed inside whole steps (`bench step`), which read results back
+    if (engines.includes('cuda')) throw flagError('engine', "bench kernels times native and cpu; measure the cuda engine with 'cmdcm bench step --engine cuda'");
     const { runKernelBench } = await driver<typeof import('../../../bench/drivers/kernels.js')>('kernels');
-    await runKernelBench({ engines, ms: numFlag(values, 'ms', { min: 1 }) ?? 300 }, out);
+    await runKernelBench({ engines: engines as ('native' | 'cpu')[], ms: numFlag(values, 'ms', { min: 1 }) ?? 300 }, out);
     return 0;
   }
   const { runStepBench } = await driver<typeof import('../../../bench/drivers/step.js')>('step');
@@ -80,6 +82,11 @@ export async function run(argv: string[]): Promise<number> {
     });
     const { profile, ...line } = r;
     out(line);
+    if (engine === 'cuda') {
+      const { cudaDevice } = await import('../../engine/cuda/backend.js');
+      const d = cudaDevice()?.info();
+      if (d) out({ bench: 'device', engine, kind: d.kind, name: d.name, sm: `${d.major}.${d.minor}`, totalMem: d.totalMem, liveBytes: d.liveBytes, cachedBytes: d.cachedBytes });
+    }
     if (profile) for (const p of profile) out({ bench: 'profile', engine, ...p });
     results[engine] = r.samples_per_s;
   }
