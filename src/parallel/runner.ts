@@ -43,7 +43,8 @@ export interface ParallelOptions {
 }
 
 export function resolveTransport(engine: EngineName, transport: Transport | undefined): Transport {
-  const t = transport ?? (engine === 'tensorflow' ? 'process' : 'thread');
+  // GPU engines default to one worker process per GPU (its own CUDA context / TensorFlow runtime)
+  const t = transport ?? (engine === 'tensorflow' || engine === 'cuda' ? 'process' : 'thread');
   if (t !== 'thread' && t !== 'process') throw new CmdcmError(`--transport: expected 'thread' or 'process', got '${t}'`, { exitCode: 2 });
   if (t === 'thread' && engine === 'tensorflow') {
     throw new CmdcmError('--transport thread cannot run --engine tensorflow: tfjs-node cannot be loaded in several worker threads of one process (tensorflow/tfjs#8388); use --transport process', { exitCode: 2 });

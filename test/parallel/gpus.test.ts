@@ -49,6 +49,8 @@ test('detection: CUDA_VISIBLE_DEVICES narrows, else nvidia-smi output, else none
 test('transport defaults: processes for tensorflow, threads otherwise; threads refuse tensorflow', () => {
   assert.equal(resolveTransport('tensorflow', undefined), 'process');
   assert.equal(resolveTransport('native', undefined), 'thread');
+  assert.equal(resolveTransport('cuda', undefined), 'process');
+  assert.equal(resolveTransport('cuda', 'thread'), 'thread');
   assert.equal(resolveTransport('cpu', 'process'), 'process');
   assert.throws(() => resolveTransport('tensorflow', 'thread'), /tfjs#8388/);
   assert.throws(() => resolveTransport('cpu', 'mpi' as never), /--transport/);

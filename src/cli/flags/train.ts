@@ -23,7 +23,7 @@ export const TRAIN_FLAGS = {
   'max-steps': { type: 'string', help: 'stop after N steps in total (a budget; 0 = none)' },
   engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | cuda | auto (default: auto: cuda where a GPU is usable, else native)' },
   workers: { type: 'string', help: 'data-parallel workers (default: 1)' },
-  transport: { type: 'string', help: 'workers as: thread | process | mpi (default: thread; process with --engine tensorflow, one per GPU; mpi: one rank per process under mpirun/srun, README "Beyond one host")' },
+  transport: { type: 'string', help: 'workers as: thread | process | mpi (default: thread; process with --engine tensorflow or cuda, one per GPU; mpi: one rank per process under mpirun/srun, README "Beyond one host")' },
   gpus: { type: 'string', help: 'with --transport process: GPU ids for the workers, one process per GPU (engines cuda, tensorflow), e.g. 0,1 (default: detected)' },
 } satisfies Record<string, FlagSpec>;
 
