@@ -105,9 +105,9 @@ export function kernelDir(): string {
  * `#include "common.cuh"` (NVRTC is given no include path).
  */
 export function kernelSource(dir = kernelDir()): string {
-  const strip = (s: string) => s.replace(/^#include "common\.cuh"\s*$/gm, '');
+  const strip = (s: string) => s.replace(/^#include "common\.cuh"\s*$/gm, '').replace(/^#pragma once\s*$/gm, '');
   const files = readdirSync(dir).filter((f) => f.endsWith('.cu')).sort();
-  return [readFileSync(join(dir, 'common.cuh'), 'utf8'), ...files.map((f) => `// ---- ${f}\n` + strip(readFileSync(join(dir, f), 'utf8')))].join('\n');
+  return [strip(readFileSync(join(dir, 'common.cuh'), 'utf8')), ...files.map((f) => `// ---- ${f}\n` + strip(readFileSync(join(dir, f), 'utf8')))].join('\n');
 }
 
 /** Where compiled kernels are cached: $CMDCM_CUDA_CACHE, else $XDG_CACHE_HOME/cmdcm/cuda, else ~/.cache/cmdcm/cuda. */

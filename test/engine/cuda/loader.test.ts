@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -77,6 +77,22 @@ test('the NVRTC program holds every kernel of native/cuda/kernels, and the CPU s
     assert.throws(() => a!.cudaFunction(dev, 'cm_nonexistent'), /the CPU shim has no kernel cm_nonexistent/);
   } finally {
     a!.cudaClose(dev);
+  }
+});
+
+test("the NVRTC program's GPU branch (__CUDACC__) is valid C++14 (checked with the host compiler and a stand-in for CUDA's built-ins)", () => {
+  const cxx = ['c++', 'g++', 'clang++'].find((c) => spawnSync(c, ['--version']).status === 0);
+  if (!cxx) return;
+  const dir = mkdtempSync(join(tmpdir(), 'cmdcm-nvrtc-syntax-'));
+  try {
+    const mock = ['#define __CUDACC__ 1', '#define __global__', '#define __device__', '#define __forceinline__ inline', '#include <math.h>',
+      'struct uint3 { unsigned x, y, z; };', 'extern uint3 threadIdx, blockIdx, blockDim, gridDim;', 'float __int_as_float(int);',
+      'float atomicAdd(float*, float);', ''].join('\n');
+    writeFileSync(join(dir, 'k.cu'), mock + kernelSource());
+    const r = spawnSync(cxx, ['-std=c++14', '-fsyntax-only', '-Wall', '-Werror', '-x', 'c++', join(dir, 'k.cu')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 
