@@ -26,7 +26,7 @@ const FLAGS = {
   users: { type: 'string', default: String(DEMO_USERS), help: 'synthetic users (half the generator default, so the demo takes minutes)' },
   items: { type: 'string', default: String(DEMO_ITEMS), help: 'synthetic items' },
   epochs: { type: 'string', default: '1', help: 'training epochs per model' },
-  engine: { type: 'string', default: 'auto', help: 'native | cpu | tensorflow | auto' },
+  engine: { type: 'string', default: 'auto', help: 'native | cpu | tensorflow | cuda | auto' },
   workers: { type: 'string', default: '1', help: 'worker threads per training run' },
 } satisfies Record<string, FlagSpec>;
 

@@ -8,7 +8,7 @@ const FLAGS = {
   data: { type: 'string', help: "dataset directory (default: the run's own, from its config.json)" },
   checkpoint: { type: 'string', help: "which parameters: best (best validation logloss) | latest (default: best)" },
   json: { type: 'boolean', help: 'print the JSON report instead of the Markdown table' },
-  engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | auto (default: auto)' },
+  engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | cuda | auto (default: auto)' },
 } satisfies Record<string, FlagSpec>;
 
 export async function run(argv: string[]): Promise<number> {

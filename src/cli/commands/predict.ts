@@ -10,7 +10,7 @@ const FLAGS = {
   data: { type: 'string', help: 'dataset directory whose target pre-window clicks to score' },
   out: { type: 'string', help: 'CSV to write: user_id,item_id,time,p_direct,p_atc,p_transition,p_delayed' },
   checkpoint: { type: 'string', help: 'which parameters: best | latest (default: best)' },
-  engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | auto (default: auto)' },
+  engine: { type: 'string', help: 'compute engine: native | cpu | tensorflow | cuda | auto (default: auto)' },
 } satisfies Record<string, FlagSpec>;
 
 export async function run(argv: string[]): Promise<number> {
