@@ -32,7 +32,8 @@ async function probe(): Promise<void> {
       await useEngine('cuda');
       device = cudaDevice()?.info() ?? null;
     } catch (e) {
-      error = (e as Error).message;
+      // the whole chain: an NVRTC failure keeps its compiler log in the cause
+      error = [(e as Error).message, ((e as Error).cause as Error | undefined)?.message].filter(Boolean).join('\n');
     }
   }
   out({ ...p, device, error });

@@ -21,6 +21,25 @@ cd "$(dirname "$0")/.."
 ROOT=$PWD
 DRY=0
 [ "${1:-}" = --dry-run ] && DRY=1
+if [ $DRY = 1 ] && [ -z "${CMDCM_DRY_SANDBOX:-}" ]; then
+  # what the device tool does: a fresh copy of the tracked and untracked-unignored files plus the
+  # carried .device (the bundle only), and no `node` on PATH (a stand-in that fails)
+  [ -f .device/bundle.tar.xz ] || { echo "no .device/bundle.tar.xz: run bench/device-pack.sh first" >&2; exit 2; }
+  SB=$(mktemp -d /tmp/cmdcm-device-dry-XXXXXX)
+  mkdir -p "$SB/repo/.device" "$SB/bin"
+  git ls-files -co --exclude-standard | grep -v '^node_modules$' | tar -cf - -T - | tar -xf - -C "$SB/repo"
+  cp .device/bundle.tar.xz "$SB/repo/.device/"
+  printf '#!/bin/sh\necho "node is not installed on the device machine" >&2\nexit 127\n' >"$SB/bin/node"
+  chmod +x "$SB/bin/node"
+  echo "device-check --dry-run in $SB/repo (output in ${OUT:-$SB/out})" >&2
+  PATH=$SB/bin:$PATH CMDCM_DRY_SANDBOX=1 OUT=${OUT:-$SB/out} bash "$SB/repo/bench/device-check.sh" --dry-run
+  rc=$?
+  if [ "${KEEP:-0}" != 1 ]; then
+    rm -rf "$SB/repo" "$SB/bin"
+    [ -d "$SB/out" ] || rmdir "$SB"
+  fi
+  exit $rc
+fi
 OUT=${OUT:-$ROOT/.device/out}
 mkdir -p "$OUT"
 LOG=$OUT/device-check.log

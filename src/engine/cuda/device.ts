@@ -187,7 +187,8 @@ export function openDevice(kind: DeviceKind): CudaDevice {
       loadKernels(dev);
     } catch (e) {
       dev.close();
-      throw e;
+      if (e instanceof CmdcmError) throw e;
+      throw new CmdcmError(`engine 'cuda': the kernels did not load on the GPU: ${(e as Error).message}`, { cause: e });
     }
   }
   return dev;
