@@ -108,6 +108,10 @@ for B in $BATCHES; do
   timeout 120 "$NODE" bin/cmdcm.js bench step --engine cuda --batch "$B" --rows $ROWS $CUDA_STEPS >"$OUT/bench-cuda-$B.jsonl" 2>>"$LOG"
   say "bench cuda $B: exit $? $(grep '"step"' "$OUT/bench-cuda-$B.jsonl" | head -c 300)"
 done
+# where a cuda step's time goes (each kernel between two syncs: slower than the step above)
+# shellcheck disable=SC2086
+timeout 120 "$NODE" bin/cmdcm.js bench step --engine cuda --batch "$(echo $BATCHES | cut -d' ' -f2)" --rows $ROWS --steps 2 --warmup 1 --profile >"$OUT/profile-cuda.jsonl" 2>>"$LOG"
+say "profile cuda: exit $? ($(grep -c '"profile"' "$OUT/profile-cuda.jsonl") kernels)"
 SHARED=""
 for d in shared ../shared; do [ -f "$d/bench/torch_ref.py" ] && SHARED=$d && break; done
 for B in $BATCHES; do

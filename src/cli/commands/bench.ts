@@ -11,7 +11,7 @@ const FLAGS = {
   batch: { type: 'string', default: '1024', help: 'step: batch size' },
   rows: { type: 'string', default: '1000000', help: 'step: embedding table rows' },
   seq: { type: 'string', default: '50', help: 'step: behavior sequence length' },
-  profile: { type: 'boolean', help: 'step: per-kernel time breakdown (native)' },
+  profile: { type: 'boolean', help: 'step: per-kernel time breakdown (native; cuda: each kernel between two device syncs)' },
 } satisfies Record<string, FlagSpec>;
 
 const SYNOPSIS = 'kernels|step [flags]   (prints JSON lines)';
@@ -78,7 +78,7 @@ export async function run(argv: string[]): Promise<number> {
       ...common, engine,
       steps: engine === 'cpu' ? numFlag(values, 'cpu-steps', { int: true, min: 1 }) ?? 1 : numFlag(values, 'steps', { int: true, min: 1 }) ?? 10,
       warmup: engine === 'cpu' ? Math.min(1, numFlag(values, 'warmup', { int: true, min: 0 }) ?? 2) : numFlag(values, 'warmup', { int: true, min: 0 }) ?? 2,
-      profile: Boolean(values.profile) && engine === 'native',
+      profile: Boolean(values.profile) && engine !== 'cpu',
     });
     const { profile, ...line } = r;
     out(line);

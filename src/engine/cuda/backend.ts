@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '../tf-setup.js'; // the cpu backend and tfjs's gradients (cmdcm depends on tfjs-core, not the full tfjs)
 import type { BackendValues, DataType, KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { activeKernelProfile } from '../native/backend.js';
 import { traceNative } from '../native/util.js';
 import type { CudaDevice } from './device.js';
 import { CUDA_KERNELS } from './kernels/index.js';
@@ -162,10 +163,23 @@ export class CudaBackend extends tf.KernelBackend implements CudaBackendLike {
   }
 }
 
-function traced(name: string, f: KernelFunc): KernelFunc {
+/**
+ * Traces the backend's own kernels (startKernelTrace) and, while a kernel profile is recorded
+ * (`cmdcm bench step --profile`), times each kernel between two device synchronizations: the GPU
+ * runs asynchronously, so that is the only per-kernel time that means anything (it slows the step).
+ */
+function timed(name: string, f: KernelFunc, own: boolean, device: CudaDevice): KernelFunc {
   return ((args: Parameters<KernelFunc>[0]) => {
-    traceNative(name);
-    return f(args);
+    if (own) traceNative(name);
+    const profile = activeKernelProfile();
+    if (!profile) return f(args);
+    device.sync();
+    const t0 = performance.now();
+    const r = f(args);
+    device.sync();
+    profile.ms.set(name, (profile.ms.get(name) ?? 0) + performance.now() - t0);
+    profile.calls.set(name, (profile.calls.get(name) ?? 0) + 1);
+    return r;
   }) as KernelFunc;
 }
 
@@ -181,9 +195,10 @@ export function registerCudaBackend(device: CudaDevice): void {
   const own = new Set(CUDA_KERNELS.map((k) => k.kernelName));
   for (const k of tf.getKernelsForBackend('cpu')) {
     if (own.has(k.kernelName)) continue;
-    tf.registerKernel({ kernelName: k.kernelName, backendName: 'cuda', kernelFunc: fallbackKernel(k.kernelName, k.kernelFunc) as unknown as KernelFunc });
+    const f = fallbackKernel(k.kernelName, k.kernelFunc) as unknown as KernelFunc;
+    tf.registerKernel({ kernelName: k.kernelName, backendName: 'cuda', kernelFunc: timed(k.kernelName, f, false, device) });
   }
-  for (const k of CUDA_KERNELS) tf.registerKernel({ ...k, backendName: 'cuda', kernelFunc: traced(k.kernelName, k.kernelFunc) } as KernelConfig);
+  for (const k of CUDA_KERNELS) tf.registerKernel({ ...k, backendName: 'cuda', kernelFunc: timed(k.kernelName, k.kernelFunc, true, device) } as KernelConfig);
   registeredDevice = device;
 }
 

@@ -37,6 +37,10 @@ export function startKernelProfile(): KernelProfile {
   profile = { ms: new Map(), calls: new Map() };
   return profile;
 }
+/** The profile being recorded, if any (the cuda backend records into it too). */
+export function activeKernelProfile(): KernelProfile | null {
+  return profile;
+}
 export function stopKernelProfile(): KernelProfile | null {
   const p = profile;
   profile = null;
