@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { useEngine } from '../../../src/engine/index.js';
+import { optimKernels, useEngine } from '../../../src/engine/index.js';
 import { cudaAddon } from '../../../src/engine/cuda/addon.js';
 import { cacheDir, cacheKey, deviceKindFromEnv, gpuProblem, kernelSource, loadKernels, type CudaDevice } from '../../../src/engine/cuda/device.js';
 import { CmdcmError } from '../../../src/util/errors.js';
@@ -57,6 +57,12 @@ test('cmdcm bench step --engine cuda without a GPU: exit 1 and that one line', {
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 1, r.stderr);
   assert.match(lines[0], /engine 'cuda' cannot use a GPU: cannot load the NVIDIA driver library libcuda\.so\.1/);
+});
+
+test("the kernel sources ship with the package (files: native), and the cuda engine's optimizers are the addon's host kernels", () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { files: string[] };
+  assert.ok(pkg.files.includes('native'), 'package.json files must include native/ (native/cuda/kernels/*.cu reach NVRTC at run time)');
+  if (a) assert.equal(optimKernels('cuda').backend, 'addon');
 });
 
 test('CMDCM_CUDA_DEVICE picks the device kind and refuses anything else', () => {
