@@ -1,5 +1,7 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { benchBatch, benchSchema } from './drivers/step.js';
 import { optimKernels, useEngine } from '../src/engine/index.js';
 import type { AdamHyper } from '../src/engine/optim.js';
@@ -23,7 +25,22 @@ function out(o: unknown): void {
 
 async function probe(): Promise<void> {
   const a = cudaAddon();
-  if (!a) return out({ ok: false, why: 'the addon is not loaded' });
+  if (!a) {
+    // why not: the binary the loader would pick, and what loading it says (a glibc or libstdc++
+    // older than the build's, a CPU without the target's features...)
+    const req = createRequire(import.meta.url);
+    const root = fileURLToPath(new URL('../../', import.meta.url));
+    const found = (req(join(root, 'native', 'find-binary.cjs')) as { findBinary(r: string): { file?: string; why?: string } }).findBinary(root);
+    let loadError: string | null = null;
+    if (found.file) {
+      try {
+        req(found.file);
+      } catch (e) {
+        loadError = (e as Error).message;
+      }
+    }
+    return out({ ok: false, why: 'the cmdcm addon is not loaded', binary: found, loadError });
+  }
   const p = a.cudaProbe();
   let device: unknown = null, error: string | null = null;
   {
