@@ -61,3 +61,31 @@ test('cuda: no device memory leaks across a gradient step (every buffer freed go
   assert.equal(after.numTensors, before.numTensors);
   assert.equal(after.numBytesInGPU, before.numBytesInGPU);
 });
+
+test('cuda: worker threads open devices of their own, and a thread that ends closes its devices (env cleanup hook)', async () => {
+  const { Worker } = await import('node:worker_threads');
+  const { createRequire } = await import('node:module');
+  const { pathToFileURL } = await import('node:url');
+  const url = new URL('../../../src/engine/index.js', import.meta.url).href;
+  const tfUrl = pathToFileURL(createRequire(import.meta.url).resolve('@tensorflow/tfjs-core')).href;
+  const src = `
+    import { parentPort } from 'node:worker_threads';
+    const { useEngine } = await import(${JSON.stringify(url)});
+    const tf = await import(${JSON.stringify(tfUrl)});
+    const e = await useEngine('cuda');
+    const y = tf.matMul(tf.tensor2d([[1, 2], [3, 4]]), tf.tensor2d([[5], [6]]));
+    parentPort.postMessage({ e, backend: tf.getBackend(), y: Array.from(y.dataSync()) });
+  `;
+  for (let round = 0; round < 2; round++) {
+    const workers = [0, 1].map(() => new Worker(new URL(`data:text/javascript,${encodeURIComponent(src)}`), { env: { ...process.env } }));
+    const msgs = await Promise.all(workers.map((w) => new Promise<unknown>((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    })));
+    await Promise.all(workers.map((w) => w.terminate()));
+    for (const m of msgs) assert.deepEqual(m, { e: 'cuda', backend: 'cuda', y: [17, 39] });
+  }
+  // this thread's device still works after the workers' were closed
+  await useEngine('cuda');
+  assert.deepEqual(Array.from(tf.add(tf.tensor1d([1, 2]), 1).dataSync()), [2, 3]);
+});
