@@ -10,7 +10,7 @@
 #   4. `cmdcm bench step` at batch 4096, 16384, 65536 on cuda and on native (one native worker),
 #   5. ../shared/bench/torch_ref.py --device cuda at the same batches (PyTorch eager, same GPU),
 # and writes everything under $OUT (device-check.json: the summary; *.tap, *.jsonl: the raw output).
-# Budget: well under 10 minutes (the native runs at large batches are cut short when time runs low).
+# Budget: DEADLINE_S (520 s) for the whole run; steps that would pass it are cut short or skipped.
 #
 #   bench/device-check.sh            on the GPU machine (the device tool: see README "GPU engine")
 #   bench/device-check.sh --dry-run  anywhere: the same steps with the CPU shim device for the GPU
@@ -46,6 +46,14 @@ LOG=$OUT/device-check.log
 : >"$LOG"
 T0=$(date +%s)
 elapsed() { echo $(($(date +%s) - T0)); }
+# one deadline for the whole run (the device tool allows 600 s a command): each step's timeout is
+# its own cap or what is left, and a step with under 15 s left is skipped
+DEADLINE=${DEADLINE_S:-520}
+tmo() {
+  local left=$((DEADLINE - $(elapsed)))
+  if [ "$left" -lt "$1" ]; then echo "$left"; else echo "$1"; fi
+}
+late() { [ $((DEADLINE - $(elapsed))) -lt 15 ]; }
 say() { echo "[device-check $(elapsed)s] $*" | tee -a "$LOG" >&2; }
 
 # 1. the bundle (always unpacked again: a warm machine may hold an older one)
@@ -91,26 +99,28 @@ export CMDCM_CUDA_DEVICE=$DEVICE
 
 # 3. kernel and gradient tests on the device
 for t in loader kernels model-grad process; do
-  timeout 240 "$NODE" --test --test-reporter=tap "dist/test/engine/cuda/$t.test.js" >"$OUT/$t.tap" 2>&1
+  late && { say "test $t: skipped (deadline)"; continue; }
+  timeout "$(tmo 180)" "$NODE" --test --test-reporter=tap "dist/test/engine/cuda/$t.test.js" >"$OUT/$t.tap" 2>&1
   say "test $t: exit $? ($(grep -E '^# (pass|fail) ' "$OUT/$t.tap" | tr '\n' ' '))"
 done
 
 # 4. the default CM-DCM, 50 steps on native and on cuda
 if [ $DRY = 1 ]; then CURVE="64 5"; else CURVE="1024 50"; fi
 # shellcheck disable=SC2086
-timeout 180 "$NODE" dist/bench/cuda-check.js curve $CURVE >"$OUT/curve.json" 2>>"$LOG"
+late || timeout "$(tmo 150)" "$NODE" dist/bench/cuda-check.js curve $CURVE >"$OUT/curve.json" 2>>"$LOG"
 say "curve: exit $? $(head -c 300 "$OUT/curve.json")"
 
 # 5. step throughput: cuda, one native worker, PyTorch eager on the same GPU
 if [ $DRY = 1 ]; then BATCHES="64 128 256"; CUDA_STEPS="--steps 1 --warmup 1"; ROWS=10000; else BATCHES="4096 16384 65536"; CUDA_STEPS="--steps 20 --warmup 3"; ROWS=1000000; fi
 for B in $BATCHES; do
   # shellcheck disable=SC2086
-  timeout 120 "$NODE" bin/cmdcm.js bench step --engine cuda --batch "$B" --rows $ROWS $CUDA_STEPS >"$OUT/bench-cuda-$B.jsonl" 2>>"$LOG"
+  late && { say "bench cuda $B: skipped (deadline)"; continue; }
+  timeout "$(tmo 90)" "$NODE" bin/cmdcm.js bench step --engine cuda --batch "$B" --rows $ROWS $CUDA_STEPS >"$OUT/bench-cuda-$B.jsonl" 2>>"$LOG"
   say "bench cuda $B: exit $? $(grep '"step"' "$OUT/bench-cuda-$B.jsonl" | head -c 300)"
 done
 # where a cuda step's time goes (each kernel between two syncs: slower than the step above)
 # shellcheck disable=SC2086
-timeout 120 "$NODE" bin/cmdcm.js bench step --engine cuda --batch "$(echo $BATCHES | cut -d' ' -f2)" --rows $ROWS --steps 2 --warmup 1 --profile >"$OUT/profile-cuda.jsonl" 2>>"$LOG"
+late || timeout "$(tmo 90)" "$NODE" bin/cmdcm.js bench step --engine cuda --batch "$(echo $BATCHES | cut -d' ' -f2)" --rows $ROWS --steps 2 --warmup 1 --profile >"$OUT/profile-cuda.jsonl" 2>>"$LOG"
 say "profile cuda: exit $? ($(grep -c '"profile"' "$OUT/profile-cuda.jsonl") kernels)"
 SHARED=""
 for d in shared ../shared; do [ -f "$d/bench/torch_ref.py" ] && SHARED=$d && break; done
@@ -120,16 +130,18 @@ for B in $BATCHES; do
   elif [ -z "$SHARED" ]; then
     say "torch: no shared/bench/torch_ref.py here"
   else
-    timeout 120 python3 "$SHARED/bench/torch_ref.py" --device cuda --batch "$B" >"$OUT/torch-$B.jsonl" 2>>"$LOG"
+    late && { say "torch $B: skipped (deadline)"; continue; }
+    timeout "$(tmo 90)" python3 "$SHARED/bench/torch_ref.py" --device cuda --batch "$B" >"$OUT/torch-$B.jsonl" 2>>"$LOG"
     say "torch $B: exit $? $(head -c 300 "$OUT/torch-$B.jsonl")"
   fi
 done
 for B in $BATCHES; do
   # one native worker is slow at large batches: fewer steps, and none when time runs low
   case $B in 4096) NS="--steps 3 --warmup 1" ;; 16384) NS="--steps 2 --warmup 1" ;; *) NS="--steps 1 --warmup 0" ;; esac
-  if [ "$(elapsed)" -gt 330 ] && [ "$B" != 16384 ]; then say "native $B: skipped (time)"; continue; fi
+  if [ "$(elapsed)" -gt $((DEADLINE - 150)) ] && [ "$B" != 16384 ]; then say "native $B: skipped (time)"; continue; fi
+  late && { say "native $B: skipped (deadline)"; continue; }
   # shellcheck disable=SC2086
-  timeout 150 "$NODE" bin/cmdcm.js bench step --engine native --batch "$B" --rows $ROWS $NS >"$OUT/bench-native-$B.jsonl" 2>>"$LOG"
+  timeout "$(tmo 150)" "$NODE" bin/cmdcm.js bench step --engine native --batch "$B" --rows $ROWS $NS >"$OUT/bench-native-$B.jsonl" 2>>"$LOG"
   say "bench native $B: exit $? $(grep '"step"' "$OUT/bench-native-$B.jsonl" | head -c 300)"
 done
 

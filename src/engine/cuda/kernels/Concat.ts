@@ -34,9 +34,7 @@ export const concatConfig: KernelConfig = { kernelName: 'Concat', backendName: '
 function pack(args: KernelArgs): TensorInfo | TensorInfo[] {
   const all = args.inputs as unknown as TensorInfo[];
   if (all.length === 0 || !all.every(isWord) || all.some((t) => t.dtype !== all[0].dtype || t.shape.join() !== all[0].shape.join())) return fallback('Pack', args);
-  const rank = all[0].shape.length;
   const axis = tf.util.parseAxisParam(Number(args.attrs?.axis ?? 0), [...all[0].shape, 1])[0];
-  void rank;
   const expanded = all.map((t) => ({ ...t, shape: [...t.shape.slice(0, axis), 1, ...t.shape.slice(axis)] }));
   const outShape = [...all[0].shape.slice(0, axis), all.length, ...all[0].shape.slice(axis)];
   return concatInto(args, expanded, axis, outShape);
