@@ -86,6 +86,7 @@ export interface AddonFunctions {
     strideA: number, strideB: number): void;
   cudaSync(device: number): void;
   cudaReleaseCached(device: number): void;
+  cudaIndexRange(ids: Int32Array): [number, number];
 }
 export type Addon = Partial<AddonFunctions>;
 

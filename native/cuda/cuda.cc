@@ -318,6 +318,27 @@ Napi::Value ReleaseCached(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
+// cudaIndexRange(ids: Int32Array) -> [min, max] ([0, -1] when empty): the host-side check of a
+// gather's indices before the launch (a plain loop the compiler vectorizes; JS took ~7x longer)
+Napi::Value IndexRange(const Napi::CallbackInfo& info) {
+  Args a(info, "cudaIndexRange");
+  const auto ids = a.Array<int32_t>(0, "ids");
+  if (!a) return a.Fail();
+  int32_t lo = 0, hi = -1;
+  if (ids.length > 0) {
+    lo = hi = ids.data[0];
+    for (size_t i = 1; i < ids.length; i++) {
+      const int32_t v = ids.data[i];
+      lo = v < lo ? v : lo;
+      hi = v > hi ? v : hi;
+    }
+  }
+  Napi::Array r = Napi::Array::New(info.Env(), 2);
+  r.Set(0u, lo);
+  r.Set(1u, hi);
+  return r;
+}
+
 }  // namespace
 
 void InitCuda(Napi::Env env, Napi::Object exports) {
@@ -336,6 +357,7 @@ void InitCuda(Napi::Env env, Napi::Object exports) {
   exports.Set("cudaLaunch", Napi::Function::New(env, Launch, "cudaLaunch"));
   exports.Set("cudaGemm", Napi::Function::New(env, Gemm, "cudaGemm"));
   exports.Set("cudaSync", Napi::Function::New(env, Sync, "cudaSync"));
+  exports.Set("cudaIndexRange", Napi::Function::New(env, IndexRange, "cudaIndexRange"));
   exports.Set("cudaReleaseCached", Napi::Function::New(env, ReleaseCached, "cudaReleaseCached"));
 }
 

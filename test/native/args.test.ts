@@ -204,6 +204,7 @@ const BAD: Record<keyof AddonFunctions, Bad[]> = {
     ['M a string', (a) => a.cudaGemm(dev(a), buf(a, 24), buf(a, 24), buf(a, 16), 1, 'x' as never, 2, 3, false, false, 0, 0), TypeError],
   ],
   cudaSync: [['a device never opened', (a) => a.cudaSync(99999), RangeError]],
+  cudaIndexRange: [['a Float32Array', (a) => a.cudaIndexRange(f32(3) as never), TypeError, /argument ids must be a Int32Array/]],
   cudaReleaseCached: [['device a string', (a) => a.cudaReleaseCached('x' as never), TypeError]],
   firstNonFinite: [['an Int32Array', (a) => a.firstNonFinite(i32(4) as never), TypeError, /argument a must be a Float32Array, got Int32Array/]],
 };

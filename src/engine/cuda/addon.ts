@@ -3,7 +3,7 @@ import { loadAddon, type AddonFunctions } from '../../native.js';
 /** The addon functions of the cuda engine (native/cuda/cuda.cc). */
 export type CudaAddon = Pick<AddonFunctions, 'cudaProbe' | 'cudaOpen' | 'cudaClose' | 'cudaInfo' | 'cudaAlloc' | 'cudaFree' | 'cudaUpload'
   | 'cudaDownload' | 'cudaCopy' | 'cudaCompile' | 'cudaLoadModule' | 'cudaFunction' | 'cudaLaunch' | 'cudaGemm' | 'cudaSync'
-  | 'cudaReleaseCached' | 'matmul'>;
+  | 'cudaReleaseCached' | 'cudaIndexRange' | 'matmul'>;
 
 const REQUIRED: (keyof CudaAddon)[] = ['cudaProbe', 'cudaOpen', 'cudaAlloc', 'cudaLaunch', 'cudaGemm', 'cudaUpload', 'cudaDownload'];
 

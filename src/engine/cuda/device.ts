@@ -51,6 +51,10 @@ export class CudaDevice {
   info(): ReturnType<CudaAddon['cudaInfo']> {
     return this.a.cudaInfo(this.handle);
   }
+  /** [min, max] of host indices ([0, -1] when empty) */
+  indexRange(ids: Int32Array): [number, number] {
+    return this.a.cudaIndexRange(ids);
+  }
   releaseCached(): void {
     this.a.cudaReleaseCached(this.handle);
   }

@@ -14,10 +14,11 @@ function gatherV2(args: KernelArgs): TensorInfo | TensorInfo[] {
   const axis = tf.util.parseAxisParam(attrs.axis as number, x.shape)[0];
   const N = x.shape[axis];
   const host = args.backend.hostValues(indices);
-  if (host) {
-    for (let i = 0; i < host.length; i++) {
-      const v = host[i];
-      if (v < 0 || v >= N) throw new Error(`GatherV2: the index value ${v} is not in [0, ${N - 1}]`);
+  if (host && host.length > 0) {
+    const [lo, hi] = args.backend.device.indexRange(host);
+    if (lo < 0 || hi >= N) {
+      const v = host.find((i) => i < 0 || i >= N);
+      throw new Error(`GatherV2: the index value ${v} is not in [0, ${N - 1}]`);
     }
   }
   const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
