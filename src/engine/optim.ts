@@ -72,9 +72,11 @@ export const tsOptim: OptimKernels = {
 };
 
 /**
- * The optimizer kernels for an engine: the addon's wherever it is loaded (the native and tensorflow
- * engines, and 'auto', which picks cpu only when there is no addon), the TypeScript reference on
- * cpu. Both compute the same bits; the addon's are faster.
+ * The optimizer kernels for an engine: the addon's wherever it is loaded (the native, tensorflow and
+ * cuda engines, and 'auto', which picks cpu only when there is no addon), the TypeScript reference on
+ * cpu. Both compute the same bits; the addon's are faster. The cuda engine keeps the parameters and
+ * embedding tables on the host too (README "GPU engine"): it reads back the gradients, and these
+ * host kernels apply them, so its optimizer contract is the others'.
  */
 export function optimKernels(engine: EngineName): OptimKernels {
   if (engine === 'cpu') return tsOptim;
