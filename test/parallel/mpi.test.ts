@@ -10,7 +10,11 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BIN, smallSetup } from '../cli/train-fixture.js';
-import { readCheckpoint, CKPT_LATEST } from '../../src/train/checkpoint.js';
+import { readCheckpoint, readCheckpointFile, CKPT_LATEST } from '../../src/train/checkpoint.js';
+import { SHARDS_DIR } from '../../src/train/checkpoint-shards.js';
+import { Predictor } from '../../src/train/predictor.js';
+import { openDataset } from '../../src/data/dataset.js';
+import { readdirSync } from 'node:fs';
 import { mpiBuilt } from '../../src/parallel/mpi/binding.js';
 import { shardRows } from '../../src/parallel/mpi/shard.js';
 
@@ -94,6 +98,49 @@ test('2 MPI ranks × b follow 1 process × 2b: parameters, table and moments wit
   assert.ok(relDiff(b.state.params, earlier.state.params) > 1e-4);
 });
 
+test('2 ranks checkpoint as a manifest plus one shard file per rank; the manifest holds no table values', { skip }, async () => {
+  ok(twoRanks, '2-rank run');
+  const m = await readCheckpointFile(join(setup.dir, 'two', CKPT_LATEST));
+  assert.ok(m.shards, 'ckpt-latest.cmck is a sharded manifest');
+  assert.equal(m.shards.ranks, 2);
+  assert.deepEqual(m.shards.arrays, ['table', 'tableM', 'tableV']);
+  assert.equal(m.state.table.length + m.state.tableM.length + m.state.tableV.length, 0);
+  assert.deepEqual(readdirSync(join(setup.dir, 'two', m.shards.dir)).sort(), m.shards.files.map((f) => f.name));
+  // only the shard directories of latest, prev and best are kept
+  const best = await readCheckpointFile(join(setup.dir, 'two', 'best.cmck'));
+  const prev = await readCheckpointFile(join(setup.dir, 'two', 'ckpt-prev.cmck'));
+  assert.equal(best.shards?.arrays.join(), 'table');
+  assert.deepEqual(readdirSync(join(setup.dir, 'two', SHARDS_DIR)).map((d) => `${SHARDS_DIR}/${d}`).sort(), [...new Set([m.shards.dir, prev.shards!.dir, best.shards!.dir])].sort());
+});
+
+test('sharded validation: each validation of 2 ranks logs the single process\'s loglosses (within 1e-6)', { skip }, async () => {
+  ok(twoRanks, '2-rank run');
+  const valids = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step: number; logloss: Record<string, number | null> }).filter((l) => l.type === 'valid');
+  const a = valids(join(setup.dir, 'two')), b = valids(single);
+  assert.deepEqual(a.map((l) => l.step), [3, 6]);
+  assert.deepEqual(a.map((l) => l.step), b.map((l) => l.step));
+  a.forEach((l, i) => {
+    for (const k of Object.keys(b[i].logloss)) {
+      const x = l.logloss[k], y = b[i].logloss[k];
+      if (y === null) assert.equal(x, null);
+      else assert.ok(Math.abs(x! - y) <= 1e-6 * Math.max(1, Math.abs(y)), `step ${l.step} ${k}: ${x} vs ${y}`);
+    }
+  });
+});
+
+test('eval/predict of a 2-rank run (the table assembled in one process) match the single process, calibration included', { skip }, async () => {
+  ok(twoRanks, '2-rank run');
+  const a = await Predictor.load(join(setup.dir, 'two')), b = await Predictor.load(single);
+  // the ranks fit the delayed calibration together: the same fit as the single process's
+  const ca = a.config.modelConfig.delayedCalibration, cb = b.config.modelConfig.delayedCalibration;
+  assert.ok(cb, 'the single-process run fit a calibration');
+  assert.ok(ca && Math.abs(ca.a - cb.a) <= 1e-4 && Math.abs(ca.b - cb.b) <= 1e-4, `${JSON.stringify(ca)} vs ${JSON.stringify(cb)}`);
+  const test = await (await openDataset(setup.data)).load('test');
+  assert.ok(test.n > 0);
+  const pa = a.predict(test), pb = b.predict(test);
+  for (const k of ['direct', 'atc', 'delayed'] as const) assert.ok(relDiff(pa[k], pb[k]) <= 1e-5, `${k}: ${relDiff(pa[k], pb[k])}`);
+});
+
 test('with 2 ranks each rank holds half of the embedding table and its optimizer state', { skip }, async () => {
   ok(twoRanks, '2-rank run');
   const ready = twoRanks.out.split('\n').filter((l) => l.includes('"mpi rank ready"')).map((l) => JSON.parse(l) as { rank: number; tableRows: number; tableBytes: number });
@@ -128,6 +175,73 @@ test('a hung rank: the collective times out and rank 0 names the rank that does 
   assert.match(r.out, /MPI rank 0: .* at step 5 timed out after 4 s; rank 1 did not answer/);
   const ck = await readCheckpoint(join(out, CKPT_LATEST));
   assert.equal(ck.state.step, 4);
+});
+
+/**
+ * Waits until the process holding the run's lock (rank 0 of a failed job, which mpirun stops after
+ * it has itself exited) is gone: a resume started before would find the run in use.
+ */
+async function lockReleased(out: string): Promise<void> {
+  const lock = join(out, '.cmdcm.lock');
+  if (!existsSync(lock)) return;
+  const { pid } = JSON.parse(readFileSync(lock, 'utf8')) as { pid: number };
+  for (let i = 0; i < 600; i++) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return;
+    }
+    await sleep(50);
+  }
+  assert.fail(`pid ${pid} (rank 0 of the failed job) still holds ${lock} after 30 s`);
+}
+
+/** The run in `out` ended at STEPS on the single process's trajectory. */
+async function sameAsSingle(out: string): Promise<void> {
+  const a = await readCheckpoint(join(out, CKPT_LATEST));
+  const b = await readCheckpoint(join(single, CKPT_LATEST));
+  assert.equal(a.state.step, STEPS);
+  assert.deepEqual(a.state.rng, b.state.rng);
+  for (const k of ARRAYS) assert.ok(relDiff(a.state[k], b.state[k]) <= 1e-5, `${k}: ${relDiff(a.state[k], b.state[k])}`);
+  const log = readFileSync(join(out, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; step?: number });
+  assert.deepEqual(log.filter((l) => l.type === 'step').map((l) => l.step), [1, 2, 3, 4, 5, 6]);
+}
+
+test('resume N → M re-shards: 2 ranks → one plain process, 1 process → 2 ranks, 2 ranks → 3 ranks, all on the same trajectory', { skip }, async () => {
+  const cases: [number, number][] = [[2, 0], [0, 2], [2, 3]];
+  for (const [n, m] of cases) {
+    const out = join(setup.dir, `resume-${n}-${m}`);
+    ok(train(n, out, ['--max-steps', '3', '--valid-every', '3']), `first half on ${n || 'one process'}`);
+    // a plain process writes the one-file format, ranks a manifest
+    assert.equal(Boolean((await readCheckpointFile(join(out, CKPT_LATEST))).shards), n > 0);
+    ok(train(m, out, ['--max-steps', String(STEPS), '--valid-every', '3', '--resume']), `second half on ${m || 'one process'}`);
+    assert.equal(Boolean((await readCheckpointFile(join(out, CKPT_LATEST))).shards), m > 0);
+    await sameAsSingle(out);
+    // once the checkpoints of the first half rotated out, their shard directories went too
+    if (existsSync(join(out, SHARDS_DIR))) {
+      const live = await Promise.all(['ckpt-latest.cmck', 'ckpt-prev.cmck', 'best.cmck'].map(async (f) => (await readCheckpointFile(join(out, f))).shards?.dir));
+      assert.deepEqual(readdirSync(join(out, SHARDS_DIR)).map((d) => `${SHARDS_DIR}/${d}`).sort(), [...new Set(live.filter(Boolean))].sort());
+    }
+  }
+});
+
+test('a rank killed while writing its checkpoint shard: the job ends naming it, the previous checkpoint stays readable and resumes', { skip }, async () => {
+  const out = join(setup.dir, 'killed-in-checkpoint');
+  const r = train(2, out, ['--max-steps', String(STEPS), '--checkpoint-every', '2', '--valid-every', '3'], { CMDCM_TEST_MPI_FAULT: '1:4:ckpt-kill' });
+  assert.equal(r.signal, null, 'mpirun hung until the test timeout');
+  assert.notEqual(r.code, 0);
+  assert.match(r.out, /rank 1\b/);
+  // the step-4 checkpoint never got its manifest: latest is still step 2's, whole and readable
+  const ck = await readCheckpoint(join(out, CKPT_LATEST));
+  assert.equal(ck.state.step, 2);
+  await lockReleased(out);
+  const dirs = readdirSync(join(out, SHARDS_DIR));
+  assert.ok(dirs.some((d) => d.startsWith('train-s4-')), `the unfinished step-4 shard directory: ${dirs}`);
+  ok(train(2, out, ['--max-steps', String(STEPS), '--checkpoint-every', '2', '--valid-every', '3', '--resume']), 'resumed');
+  await sameAsSingle(out);
+  // the unfinished directory went with the next checkpoint: only the manifests' directories are left
+  const live = await Promise.all(['ckpt-latest.cmck', 'ckpt-prev.cmck', 'best.cmck'].map(async (f) => (await readCheckpointFile(join(out, f))).shards?.dir));
+  assert.deepEqual(readdirSync(join(out, SHARDS_DIR)).map((d) => `${SHARDS_DIR}/${d}`).sort(), [...new Set(live.filter(Boolean))].sort());
 });
 
 test('a checkpoint of 2 ranks resumes on 1 rank on the same trajectory', { skip }, async () => {

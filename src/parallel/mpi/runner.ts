@@ -298,6 +298,8 @@ export class MpiStepRunner implements CollectiveRunner {
     const head = w.bcastJson(lead ? { err: err ?? null, shards: ck?.shards ?? null } : undefined, 'resume');
     if (head.err !== null) return { err: head.err };
     const state = lead ? ck!.state : placeholderState();
+    // a whole-state file's table arrays (the lead's), before shareDense empties the state's
+    const whole = { table: state.table, tableM: state.tableM, tableV: state.tableV };
     const keep = moments ? undefined : { m: this.m, v: this.v };
     this.shareDense(state, 'resume');
     if (keep) {
@@ -325,11 +327,11 @@ export class MpiStepRunner implements CollectiveRunner {
       if (bad >= 0) return { err: `MPI rank ${bad}: ${all[bad]}` };
     } else {
       // a whole-state file: rank 0 holds it (the single process that wrote it did) and hands out the rows
-      if (lead) this.noteMemory(ck!.state.table.byteLength + ck!.state.tableM.byteLength + ck!.state.tableV.byteLength);
-      w.shard(lead ? ck!.state.table : EMPTY, this.shard, R, D, true);
+      if (lead) this.noteMemory(whole.table.byteLength + whole.tableM.byteLength + whole.tableV.byteLength);
+      w.shard(lead ? whole.table : EMPTY, this.shard, R, D, true);
       if (moments) {
-        w.shard(lead ? ck!.state.tableM : EMPTY, this.shardM, R, D, true);
-        if (this.shardV.length > 0) w.shard(lead ? ck!.state.tableV : EMPTY, this.shardV, R, D, true);
+        w.shard(lead ? whole.tableM : EMPTY, this.shardM, R, D, true);
+        if (this.shardV.length > 0) w.shard(lead ? whole.tableV : EMPTY, this.shardV, R, D, true);
       }
     }
     state.table = state.tableM = state.tableV = EMPTY;
