@@ -85,7 +85,7 @@ export interface TrainRunResult {
 
 interface MpiModule {
   mpiRank(): { rank: number; size: number };
-  createMpiRunner(o: { modelConfig: ModelConfig; schema: Dataset['schema']; config: TrainConfig; paramCount: number; dim: number; optim?: OptimKernels }): StepRunner;
+  createMpiRunner(o: { modelConfig: ModelConfig; schema: Dataset['schema']; config: TrainConfig; paramCount: number; dim: number; optim?: OptimKernels; threads?: number; engine?: EngineName }): StepRunner;
   /** the delayed calibration fit by the ranks together (rank 0 gets it), see src/parallel/mpi/calibrate.ts */
   calibrateMpiRun(runner: StepRunner, runDir: string, valid: SampleColumns, train: SampleColumns, evalBatchSize: number): Promise<DelayedCalibration | null>;
 }
@@ -116,9 +116,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}'${didYouMean(opts.model, MODEL_NAMES)} (expected one of ${MODEL_NAMES.join(', ')})`);
   // Under MPI every rank runs this function on the shared dataset and run directory; rank 0 (the
   // lead) alone writes the run directory, validates and logs to train.log.
-  if (opts.transport === 'mpi' && (opts.workers ?? 1) > 1) {
-    throw new CmdcmError(`--workers ${opts.workers} with --transport mpi: a rank trains in one thread; start more ranks instead (mpirun -np N)`, { exitCode: 2 });
-  }
+  // --workers T with --transport mpi: each rank runs T worker threads (hybrid ranks × threads)
   const mpi = opts.transport === 'mpi' && !opts.runner ? await loadMpi() : undefined;
   const rank = mpi ? mpi.mpiRank().rank : 0;
   const lead = rank === 0;
@@ -215,7 +213,8 @@ async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: stri
     let runner = opts.runner;
     const workers = opts.workers ?? 1;
     if (mpi) {
-      runner = mpi.createMpiRunner({ modelConfig: modelCfg, schema: ds.schema, config: trainCfg, paramCount: model.layout.total, dim: model.dim, optim: optimKernels(engine) });
+      if (engine === 'tensorflow' && workers > 1) throw new CmdcmError('--workers with --transport mpi and --engine tensorflow: tfjs-node cannot run in several threads of one process (tensorflow/tfjs#8388); start one rank per GPU instead', { exitCode: 2 });
+      runner = mpi.createMpiRunner({ modelConfig: modelCfg, schema: ds.schema, config: trainCfg, paramCount: model.layout.total, dim: model.dim, optim: optimKernels(engine), threads: workers, engine });
     } else if (!runner && (workers > 1 || opts.transport === 'process' || (opts.offThread && engine !== 'tensorflow'))) {
       // Each worker's step has a fixed cost (README "Engines and workers"): with small micro-batches
       // the workers only add overhead. Said once, not enforced: the trajectory is right either way.

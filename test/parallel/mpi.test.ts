@@ -80,13 +80,14 @@ after(() => {
   if (setup) rmSync(setup.dir, { recursive: true, force: true });
 });
 
-test('2 MPI ranks × b follow 1 process × 2b: parameters, table and moments within 1e-5 after K steps', { skip }, async () => {
+test('2 MPI ranks × b follow 1 process × 2b: parameters, table and moments within 1e-5 after K steps', { skip }, async (t) => {
   ok(twoRanks, '2-rank run');
   const a = await readCheckpoint(join(setup.dir, 'two', CKPT_LATEST));
   const b = await readCheckpoint(join(single, CKPT_LATEST));
   assert.equal(a.state.step, STEPS);
   for (const k of ARRAYS) assert.ok(relDiff(a.state[k], b.state[k]) <= 1e-5, `${k}: ${relDiff(a.state[k], b.state[k])}`);
-  // the checkpoint is the whole table (rank 0 gathered it), nothing about ranks
+  t.diagnostic(`2 ranks vs 1 process after ${STEPS} steps, max rel. diff: ${ARRAYS.map((k) => `${k} ${relDiff(a.state[k], b.state[k]).toExponential(1)}`).join(', ')}`);
+  // the checkpoint (assembled from the shards by readCheckpoint) is the whole table (rank 0 gathered it), nothing about ranks
   assert.equal(a.state.table.length, b.state.table.length);
   // validation ran on the gathered table: the same best step and logloss
   assert.equal(a.state.best?.step, b.state.best?.step);
@@ -139,6 +140,22 @@ test('eval/predict of a 2-rank run (the table assembled in one process) match th
   assert.ok(test.n > 0);
   const pa = a.predict(test), pb = b.predict(test);
   for (const k of ['direct', 'atc', 'delayed'] as const) assert.ok(relDiff(pa[k], pb[k]) <= 1e-5, `${k}: ${relDiff(pa[k], pb[k])}`);
+});
+
+test('hybrid: 2 ranks × 2 threads × b/2 follow 1 process × 2b within 1e-5 after K steps, validation included', { skip }, async (t) => {
+  const out = join(setup.dir, 'hybrid');
+  const r = train(2, out, ['--max-steps', String(STEPS), '--valid-every', '3', '--workers', '2'], { CMDCM_LOG_LEVEL: 'info' });
+  ok(r, '2 ranks × 2 threads');
+  // each rank did start its thread workers (the thread transport's log line)
+  assert.equal(r.out.split('\n').filter((l) => l.includes('"parallel workers ready"') && l.includes('"workers":2')).length, 2);
+  const a = await readCheckpoint(join(out, CKPT_LATEST));
+  const b = await readCheckpoint(join(single, CKPT_LATEST));
+  assert.equal(a.state.step, STEPS);
+  for (const k of ARRAYS) assert.ok(relDiff(a.state[k], b.state[k]) <= 1e-5, `${k}: ${relDiff(a.state[k], b.state[k])}`);
+  t.diagnostic(`2 ranks × 2 threads vs 1 process after ${STEPS} steps, max rel. diff: ${ARRAYS.map((k) => `${k} ${relDiff(a.state[k], b.state[k]).toExponential(1)}`).join(', ')}`);
+  assert.ok(Math.abs(a.state.best!.metric - b.state.best!.metric) <= 1e-5);
+  const losses = (dir: string) => readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; loss?: number }).filter((l) => l.type === 'step').map((l) => l.loss!);
+  losses(out).forEach((x, i) => assert.ok(Math.abs(x - losses(single)[i]) <= 1e-5 * Math.abs(x), `step ${i + 1} loss ${x} vs ${losses(single)[i]}`));
 });
 
 test('with 2 ranks each rank holds half of the embedding table and its optimizer state', { skip }, async () => {

@@ -4,6 +4,7 @@
  */
 import type { Schema } from '../../data/batch.js';
 import type { OptimKernels } from '../../engine/optim.js';
+import type { EngineName } from '../../engine/index.js';
 import type { ModelConfig } from '../../model/index.js';
 import type { TrainConfig } from '../../train/config.js';
 import { mpiWorld } from './binding.js';
@@ -21,6 +22,9 @@ export function mpiRank(): { rank: number; size: number } {
 }
 
 /** The StepRunner of this rank. */
-export function createMpiRunner(o: { modelConfig: ModelConfig; schema: Schema; config: TrainConfig; paramCount: number; dim: number; optim?: OptimKernels }): MpiStepRunner {
-  return new MpiStepRunner({ world: mpiWorld(), modelConfig: o.modelConfig, schema: o.schema, paramCount: o.paramCount, dim: o.dim, tableOptimizer: o.config.tableOptimizer, optim: o.optim });
+export function createMpiRunner(o: { modelConfig: ModelConfig; schema: Schema; config: TrainConfig; paramCount: number; dim: number; optim?: OptimKernels; threads?: number; engine?: EngineName }): MpiStepRunner {
+  return new MpiStepRunner({
+    world: mpiWorld(), modelConfig: o.modelConfig, schema: o.schema, paramCount: o.paramCount, dim: o.dim, tableOptimizer: o.config.tableOptimizer, optim: o.optim,
+    threads: o.threads, batchSize: o.config.batchSize, engine: o.engine,
+  });
 }

@@ -14,6 +14,9 @@ import { CmdcmError } from '../../util/errors.js';
 import { log, warnOnce } from '../../util/log.js';
 import { combineOwnedRows, microRange, ownedSlice, sumSlice } from '../reduce.js';
 import type { MpiWorld } from './binding.js';
+import type { EngineName } from '../../engine/index.js';
+import type { GradResult } from '../../model/types.js';
+import { ParallelStepRunner } from '../runner.js';
 import { Compactor, gatherRows, planRequests, readOwnedRows, scatterRows, shardRows, type RowRequests } from './shard.js';
 
 export interface MpiRunnerOptions {
@@ -26,6 +29,15 @@ export interface MpiRunnerOptions {
   tableOptimizer: 'lazyAdam' | 'adagrad';
   /** the engine's optimizer kernels (`optimKernels(engine)`); default the TypeScript reference */
   optim?: OptimKernels;
+  /**
+   * Hybrid ranks × threads: > 1 runs each rank's part of a batch on this many worker threads (the
+   * thread transport's workers in gradient-only mode, src/parallel/runner.ts), whose summed
+   * gradient the rank then reduces over the ranks. Needs `batchSize` (the largest global batch) and
+   * the `engine` the threads load.
+   */
+  threads?: number;
+  batchSize?: number;
+  engine?: EngineName;
 }
 
 /** Phase wall times of a rank's last step, ms (bench/scaling reads them). */
@@ -146,6 +158,11 @@ export class MpiStepRunner implements CollectiveRunner {
   private abandoned = false;
   private closed = false;
   private rawModel?: Model;
+  /** hybrid: this rank's gradient-only thread workers, the state they share (params, compact table) */
+  private threads?: ParallelStepRunner;
+  private threadState?: TrainState;
+  /** hybrid: the threads' shared compact table, row gradients and row sums */
+  private threadTableBytes = 0;
   private memPhase: MemPhase = 'start';
   /** per phase: what the rank held for the table (logged at close) */
   readonly memory: Partial<Record<MemPhase, PhaseMemory>> = {};
@@ -180,7 +197,7 @@ export class MpiStepRunner implements CollectiveRunner {
     const m = (this.memory[this.memPhase] ??= { ownedBytes: 0, ownedRows: 0, workingBytes: 0, rssMiB: 0 });
     m.ownedBytes = Math.max(m.ownedBytes, this.tableBytes());
     m.ownedRows = Math.max(m.ownedRows, this.shard.length / this.D);
-    m.workingBytes = Math.max(m.workingBytes, this.compact.byteLength + this.rowGradBuf.byteLength + extra);
+    m.workingBytes = Math.max(m.workingBytes, this.compact.byteLength + this.rowGradBuf.byteLength + this.threadTableBytes + extra);
     m.rssMiB = Math.max(m.rssMiB, +(process.memoryUsage.rss() / 2 ** 20).toFixed(1));
   }
 
@@ -209,10 +226,66 @@ export class MpiStepRunner implements CollectiveRunner {
     w.bcast(this.params, 0, `${what} (parameters)`);
     w.bcast(this.m, 0, `${what} (parameters)`);
     w.bcast(this.v, 0, `${what} (parameters)`);
+    if (this.threadState) {
+      // the threads read the parameters from their shared region: keep them there
+      this.threadState.params.set(this.params);
+      this.params = this.threadState.params;
+    }
     state.params = this.params;
     state.m = this.m;
     state.v = this.v;
     state.table = state.tableM = state.tableV = EMPTY;
+  }
+
+  /**
+   * Hybrid ranks × threads: starts this rank's gradient-only thread workers over a shared region
+   * holding the parameters and a compact table big enough for any part of a batch this rank gets.
+   */
+  private async startThreads(): Promise<void> {
+    const T = this.opts.threads ?? 1;
+    if (T <= 1 || this.threads) return;
+    const { schema, batchSize } = this.opts;
+    if (!(batchSize && batchSize > 0)) throw new Error('mpi runner: threads need the batch size');
+    const micro = Math.ceil(batchSize / this.size);
+    // every id of every sample distinct, at most the whole table, plus the padding row
+    const cap = Math.min(this.R, micro * (schema.fields.length + schema.seqLen * schema.seqTokens.length)) + 1;
+    const compactSchema = { ...schema, tableRows: cap };
+    const model = createModel(this.opts.modelConfig, compactSchema);
+    const runner = new ParallelStepRunner(model, {
+      workers: T, transport: 'thread', engine: this.opts.engine, model: { config: this.opts.modelConfig }, schema: compactSchema,
+      batchSize: micro, tableOptimizer: 'adagrad', gradientOnly: true,
+    });
+    const st = placeholderState();
+    st.params = new Float32Array(this.P);
+    st.table = new Float32Array(cap * this.D);
+    await runner.attach(st);
+    this.threads = runner;
+    this.threadState = st;
+    const V = runner.region()!;
+    this.threadTableBytes = V.table.byteLength + V.rowGrad.byteLength + V.rowSum.byteLength;
+  }
+
+  /**
+   * Hybrid: this rank's gradient from its threads (each a share of the rank's part, scaled to the
+   * global batch `n`), summed by them in thread order; the compact table already holds the rows.
+   */
+  private async threadGrad(state: TrainState, batch: Batch, fields: Int32Array, seq: Int32Array, U: number, h: StepHyper, n: number): Promise<GradResult & { bad?: { term: string; value: number } }> {
+    const V = this.threads!.region()!, D = this.D, st = this.threadState!;
+    V.rowSum.fill(0, D, (U + 1) * D);
+    st.step = state.step;
+    const rows = new Int32Array(U);
+    for (let i = 0; i < U; i++) rows[i] = i + 1;
+    const g = { loss: 0, terms: {} as Record<string, number>, denseGrad: V.gradSum, rows, rowGrad: V.rowSum.subarray(D, (U + 1) * D) };
+    try {
+      const r = await this.threads!.step(st, { ...batch, fields, seq }, h, n);
+      g.loss = r.loss;
+      g.terms = r.terms;
+      return g;
+    } catch (e) {
+      // a thread's non-finite gradient: the ranks learn of it with the losses, and all stop
+      if (!(e instanceof NonFiniteLossError)) throw e;
+      return { ...g, bad: { term: e.term, value: e.value } };
+    }
   }
 
   /** Every rank checks that rank 0 trains the same model sizes and table optimizer (collective). */
@@ -234,6 +307,7 @@ export class MpiStepRunner implements CollectiveRunner {
     this.memPhase = 'start';
     w.phase = 'startup';
     this.checkShapes();
+    await this.startThreads();
     if (o.resume) {
       const got = await this.resume(o.resume.runDir, o.resume.check);
       if (got) {
@@ -392,7 +466,7 @@ export class MpiStepRunner implements CollectiveRunner {
    * rows in order): an all-to-all of counts, one of row ids, one of row values. Collective: every
    * rank calls it, with its own rows (possibly none).
    */
-  private fetchRows(unique: Int32Array, raw = false): { req: RowRequests; got: Int32Array; cap: number; gotDispls: Int32Array; askedIds: Int32Array; model: Model } {
+  private fetchRows(unique: Int32Array, raw = false, into?: Float32Array): { req: RowRequests; got: Int32Array; cap: number; gotDispls: Int32Array; askedIds: Int32Array; model?: Model } {
     const w = this.world, N = this.size, D = this.D;
     const req = planRequests(unique, N);
     const one = new Int32Array(N).fill(1), iota = Int32Array.from({ length: N }, (_, u) => u);
@@ -407,9 +481,12 @@ export class MpiStepRunner implements CollectiveRunner {
     for (let u = 0; u < N; u++) readOwnedRows(this.shard, D, N, askedIds, u * cap, got[u], answer, u * cap);
     const values = new Float32Array(unique.length * D);
     w.alltoallv(answer, scale(got, D), scale(gotDispls, D), values, scale(req.counts, D), scale(req.displs, D), 'row values');
-    const model = this.ensureCompact(unique.length + 1, raw);
-    this.compact.fill(0, 0, D);
-    scatterRows(values, req.order, 1, D, this.compact);
+    // hybrid steps fill the threads' shared compact table instead
+    const model = into ? undefined : this.ensureCompact(unique.length + 1, raw);
+    const table = into ?? this.compact;
+    if (table.length < (unique.length + 1) * D) throw new Error(`mpi runner: ${unique.length} rows do not fit the compact table of ${table.length / D} rows`);
+    table.fill(0, 0, D);
+    scatterRows(values, req.order, 1, D, table);
     this.noteMemory(askedIds.byteLength + answer.byteLength + values.byteLength);
     return { req, got, cap, gotDispls, askedIds, model };
   }
@@ -425,14 +502,19 @@ export class MpiStepRunner implements CollectiveRunner {
     this.memPhase = 'train';
     // 2. the rows this rank's samples touch, fetched from their owners
     const { fields, seq, unique } = this.compactIds(batch);
-    const { req, got, cap, gotDispls, askedIds, model } = this.fetchRows(unique);
-    const table = this.compact;
+    const { req, got, cap, gotDispls, askedIds, model } = this.fetchRows(unique, false, this.threadState?.table);
     const t1 = performance.now();
 
-    // 3. this rank's gradient, as its share of the global-batch mean
-    if (this.rowGradBuf.length < unique.length * D) this.rowGradBuf = new Float32Array(Math.ceil(unique.length * 1.25) * D);
-    const g = model.grad(this.params, table, { ...batch, fields, seq }, batch.n / n, { dense: this.gradBuf, rowGrad: this.rowGradBuf });
-    if (g.rows.length !== unique.length) throw new Error(`mpi runner: the model returned ${g.rows.length} row gradients for ${unique.length} gathered rows`);
+    // 3. this rank's gradient, as its share of the global-batch mean (hybrid: from its threads)
+    let g: GradResult & { bad?: { term: string; value: number } };
+    if (this.threads) {
+      g = await this.threadGrad(state, batch, fields, seq, unique.length, h, n);
+    } else {
+      if (this.rowGradBuf.length < unique.length * D) this.rowGradBuf = new Float32Array(Math.ceil(unique.length * 1.25) * D);
+      g = model!.grad(this.params, this.compact, { ...batch, fields, seq }, batch.n / n, { dense: this.gradBuf, rowGrad: this.rowGradBuf });
+      if (g.rows.length !== unique.length) throw new Error(`mpi runner: the model returned ${g.rows.length} row gradients for ${unique.length} gathered rows`);
+    }
+    const gradBuf = g.denseGrad;
     const t2 = performance.now();
 
     // loss, terms and any non-finite value, from every rank in rank order
@@ -441,9 +523,10 @@ export class MpiStepRunner implements CollectiveRunner {
     const mineStats = new Float64Array(K);
     mineStats[0] = g.loss;
     names.forEach((k, i) => (mineStats[1 + i] = g.terms[k]));
-    const bad = nonFiniteIn(g, firstNonFinite);
+    const bad = g.bad ?? nonFiniteIn(g, firstNonFinite);
     const badNames = [...names, 'loss', 'dense gradient', 'embedding gradient'];
-    mineStats[K - 2] = bad ? badNames.indexOf(bad.term) + 1 : 0;
+    // (a name a thread reported that this rank's terms lack counts as the loss)
+    mineStats[K - 2] = bad ? (badNames.indexOf(bad.term) + 1 || K - 2) : 0;
     mineStats[K - 1] = bad ? bad.value : 0;
     const stats = new Float64Array(N * K);
     w.allgatherv(mineStats, stats, new Int32Array(N).fill(K), Int32Array.from({ length: N }, (_, u) => u * K), 'step losses');
@@ -464,7 +547,7 @@ export class MpiStepRunner implements CollectiveRunner {
     // 4. dense: reduce-scatter (summed in rank order), Adam on the owned slice
     const [lo, hi] = this.slice, len = hi - lo;
     const parts = new Float32Array(N * len);
-    w.alltoallv(this.gradBuf, this.sliceCounts, this.sliceDispls, parts, new Int32Array(N).fill(len), Int32Array.from({ length: N }, (_, u) => u * len), 'dense gradient reduce-scatter');
+    w.alltoallv(gradBuf, this.sliceCounts, this.sliceDispls, parts, new Int32Array(N).fill(len), Int32Array.from({ length: N }, (_, u) => u * len), 'dense gradient reduce-scatter');
     const summed = new Float32Array(len);
     if (len > 0) {
       sumSlice(parts, len, N, 0, len, summed);
@@ -584,7 +667,7 @@ export class MpiStepRunner implements CollectiveRunner {
       const { model } = this.fetchRows(unique, opts.raw);
       const mine = new Float32Array((hi - lo) * 4);
       if (hi > lo) {
-        const p = model.predict(this.params, this.compact, { ...part, fields, seq });
+        const p = model!.predict(this.params, this.compact, { ...part, fields, seq });
         for (let i = 0; i < hi - lo; i++) {
           mine[i * 4] = p.direct[i];
           mine[i * 4 + 1] = p.atc[i];
@@ -639,6 +722,7 @@ export class MpiStepRunner implements CollectiveRunner {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await this.threads?.close();
     // after an error this rank exits with it and the launcher stops the others; waiting for them
     // in MPI_Finalize could wait for a rank that is itself stuck in a collective
     if (this.abandoned) return;
