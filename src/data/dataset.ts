@@ -81,7 +81,7 @@ import { validateDatasetMeta, validateShardColumns } from './validate.js';
 import { maskImmatureLabels, type LabelHorizons } from './asof.js';
 
 /** Version of the dataset directory layout and meta.json; shards carry their own version. */
-export const DATASET_FORMAT_VERSION = 2;
+export const DATASET_FORMAT_VERSION = 3; // 3: i_click is clicks per week since the log's first day
 
 /** Index of the latest historical promotion (the validation source), or -1 when there is none. */
 export function validPromo(meta: Pick<DatasetMeta, 'promotions' | 'target'>): number {

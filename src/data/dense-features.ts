@@ -9,7 +9,7 @@ export const DENSE_FEATURES = [
   'u_hist_cart_promo_buy_rate', // items the user carted in earlier pre-windows and bought on that promotion day (smoothed)
   'u_has_hist', // the user was active in an earlier pre-window (0/1)
   'ui_win_click', 'ui_win_carted', // this user on this item, current pre-window so far
-  'i_click', 'i_cart_rate', 'i_buy_rate', 'i_promo_buy', // item popularity, all users, days before the click's day
+  'i_click', 'i_cart_rate', 'i_buy_rate', 'i_promo_buy', // item popularity, all users, days before the click's day (i_click: clicks per week since the log's first day)
   'days_to_promo_frac', // days to the promotion / pre-window length
 ] as const;
 

@@ -245,7 +245,9 @@ export async function buildSamplesFromParts(parts: Iterable<EventPart> | AsyncIt
             d[o + D.ui_win_carted] = seen ? uiCarted[it] : 0;
             itemCountsBefore(istats, it, day, ic4);
             const ic = ic4[0], ica = ic4[1], ib = ic4[2];
-            d[o + D.i_click] = log1pInt(ic);
+            // per week since the log's first day, not a running total: a count that grows with the
+            // log's length puts later promotions' clicks outside the range the delayed towers learnt on
+            d[o + D.i_click] = Math.log1p((7 * ic) / Math.max(1, day - istats.firstDay));
             d[o + D.i_cart_rate] = (ica + ITEM_CART_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
             d[o + D.i_buy_rate] = (ib + ITEM_BUY_PRIOR * ITEM_STRENGTH) / (ic + ITEM_STRENGTH);
             d[o + D.i_promo_buy] = log1pInt(ic4[3]);

@@ -28,6 +28,8 @@ export interface ItemDayStats {
   buys: Int32Array;
   /** buys on a (historical) promotion day */
   promoBuys: Int32Array;
+  /** the log's first day (any event): item popularity is taken per day since then (DENSE i_click) */
+  firstDay: number;
   /**
    * Query-day layout (ItemStatsAccumulator): `dense` cell (i, j) holds item i's counts over the
    * days before query day j, where queryCol[day - queryMin] = j for every day a sample can ask
@@ -71,7 +73,7 @@ export function buildItemDayStats(g: GroupedEvents, nItems: number, promoDays: r
         dense[o + 4] += dense[o]; dense[o + 5] += dense[o + 1]; dense[o + 6] += dense[o + 2]; dense[o + 7] += dense[o + 3];
       }
     }
-    return { dense, minDay, nDays, start: none, day: none, clicks: none, carts: none, buys: none, promoBuys: none };
+    return { dense, minDay, nDays, start: none, day: none, clicks: none, carts: none, buys: none, promoBuys: none, firstDay: minDay };
   }
 
   // counting sort by day
@@ -120,7 +122,7 @@ export function buildItemDayStats(g: GroupedEvents, nItems: number, promoDays: r
     }
   }
   eStart[nItems] = m;
-  return { dense: none, minDay, nDays, start: eStart, day: eDay.slice(0, m), clicks: eClicks.slice(0, m), carts: eCarts.slice(0, m), buys: eBuys.slice(0, m), promoBuys: ePromo.slice(0, m) };
+  return { dense: none, minDay, nDays, start: eStart, day: eDay.slice(0, m), clicks: eClicks.slice(0, m), carts: eCarts.slice(0, m), buys: eBuys.slice(0, m), promoBuys: ePromo.slice(0, m), firstDay: minDay };
 }
 
 /**
@@ -190,6 +192,7 @@ export class ItemStatsAccumulator {
   private hSlot = new Int32Array(0);
   private hCount = new Int32Array(0);
   private hUsed = 0;
+  private firstDay = Infinity;
 
   constructor(queryDays: readonly number[], promoDays: readonly number[], private readonly denseCells = DENSE_ITEM_DAY_CELLS) {
     this.q = Int32Array.from(new Set(queryDays)).sort();
@@ -206,6 +209,10 @@ export class ItemStatsAccumulator {
 
   /** Counts events [0, n) of the columns. */
   add(item: Int32Array, time: Int32Array, beh: Uint8Array, n: number): void {
+    for (let k = 0; k < n; k++) {
+      const d = Math.floor(time[k] / SECONDS_PER_DAY);
+      if (d < this.firstDay) this.firstDay = d;
+    }
     const nq = this.q.length;
     if (nq === 0) return;
     const qMin = this.qMin, slotOf = this.slotOf, span = slotOf.length, pd = this.promoDays;
@@ -304,7 +311,7 @@ export class ItemStatsAccumulator {
           dense[o + 4] += dense[o]; dense[o + 5] += dense[o + 1]; dense[o + 6] += dense[o + 2]; dense[o + 7] += dense[o + 3];
         }
       }
-      return { dense, minDay: this.qMin, nDays: nq, start: none, day: none, clicks: none, carts: none, buys: none, promoBuys: none, queryMin: this.qMin, queryCol };
+      return { dense, minDay: this.qMin, nDays: nq, start: none, day: none, clicks: none, carts: none, buys: none, promoBuys: none, queryMin: this.qMin, queryCol, firstDay: this.firstDayOr0() };
     }
     // sparse layout of buildItemDayStats: an entry per (item, slot) seen, its "day" the slot's
     // first day (the query day before it, or -2^31 for slot 0), so `itemEntryBefore(day = Q[j])`
@@ -341,6 +348,10 @@ export class ItemStatsAccumulator {
       }
     }
     this.hItem = this.hSlot = this.hCount = none;
-    return { dense: none, minDay: this.qMin, nDays: nq, start, day, clicks, carts, buys, promoBuys };
+    return { dense: none, minDay: this.qMin, nDays: nq, start, day, clicks, carts, buys, promoBuys, firstDay: this.firstDayOr0() };
+  }
+
+  private firstDayOr0(): number {
+    return Number.isFinite(this.firstDay) ? this.firstDay : 0;
   }
 }

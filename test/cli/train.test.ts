@@ -66,7 +66,8 @@ test('cmdcm train --resume after an interruption reaches the uninterrupted param
   ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', straight, '--config', S.config, '--epochs', '2']), 'train');
   const r1 = ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', cut, '--config', S.config, '--epochs', '2', '--max-steps', '9']), 'train cut');
   assert.match(r1.stdout, /9 steps, step budget reached/);
-  ok(await cmdcmIn(['train', '--data', S.data, '--model', 'esmm', '--out', cut, '--resume', '--max-steps', '0']), 'resume');
+  // no --model: a resumed run keeps its own (esmm here; a fresh run's default is cmdcm)
+  ok(await cmdcmIn(['train', '--data', S.data, '--out', cut, '--resume', '--max-steps', '0']), 'resume');
   const a = await readCheckpoint(join(straight, 'ckpt-latest.cmck')), b = await readCheckpoint(join(cut, 'ckpt-latest.cmck'));
   assert.equal(a.state.step, b.state.step);
   assert.deepEqual(b.state.params, a.state.params);

@@ -159,7 +159,7 @@ test('openDataset: clear errors for a missing dir, missing meta.json, bad versio
   cpSync(dir, v, { recursive: true });
   const meta = JSON.parse(readFileSync(join(v, 'meta.json'), 'utf8'));
   writeFileSync(join(v, 'meta.json'), JSON.stringify({ ...meta, formatVersion: 99 }));
-  await assert.rejects(openDataset(v), isErr(/v2\/meta\.json: dataset format version 99, but this cmdcm reads version 2/));
+  await assert.rejects(openDataset(v), isErr(/v2\/meta\.json: dataset format version 99, but this cmdcm reads version 3/));
   const ms = join(root, 'missing-shard');
   cpSync(dir, ms, { recursive: true });
   rmSync(join(ms, meta.shards[0].file));

@@ -10,6 +10,7 @@ import { openDataset } from '../../src/data/dataset.js';
 import { generate } from '../../src/data/generate.js';
 import { run as runPrepare } from '../../src/cli/commands/prepare.js';
 import { CmdcmError } from '../../src/util/errors.js';
+import { datasetWarnings } from '../../src/data/warnings.js';
 
 process.env.CMDCM_LOG_LEVEL = 'silent';
 process.env.CMDCM_QUIET = '1';
@@ -114,7 +115,6 @@ test('prepare refuses a non-dataset directory at --out, and bad flags, naming th
   await assert.rejects(cli(['--log', log, '--out', out]), isFlag('promo', /required/));
   await assert.rejects(cli(['--log', join(root, 'nosidecar.csv'), '--promo', 'auto', '--out', out]), isFlag('promo', /nosidecar\.csv\.promos\.json: not found/));
   await assert.rejects(cli(['--log', log, '--promo', '2014-12-12:10', '--promo', '2014-12-05:3', '--out', out]), isFlag('promo', /overlap/));
-  await assert.rejects(cli(['--log', log, '--promo', '2014-10-11:10', '--promo', '2014-12-12:10', '--out', out]), isFlag('promo', /2014-10-11 is outside the log's date range 2014-11-01 \.\. 2014-12-12/));
   await assert.rejects(cli(['--log', log, '--promo', 'auto', '--valid-days', '10', '--out', out]), isFlag('valid-days', /whole 10-day pre-window/));
   await assert.rejects(cli(['--log', log, '--promo', 'auto', '--seq-len', '0', '--out', out]), isFlag('seq-len', />= 1/));
   assert.ok(!existsSync(out));
@@ -130,6 +130,12 @@ test('prepare reads real public logs: Tianchi 2014 (hour) and Tmall IJCAI-15 (da
   assert.equal(test_.n, a.meta.counts.perSplit.test);
   assert.equal(a.meta.counts.perSplit.train + test_.n, a.meta.counts.samples, 'the target before asOf trains, the rest tests');
   assert.ok(test_.n > 0 && a.meta.counts.perSplit.train > 0);
+  // the same log with Double 11 named too (it starts a week after it): the same test clicks, and a warning
+  const t2 = join(root, 'real-tianchi-1111');
+  const a2 = await prepare({ logs: [join(REAL, 'tianchi_mobile2014_user_head2k.csv')], promos: ['2014-11-11:10', '2014-12-12:10'], out: t2, progress: false });
+  assert.deepEqual(a2.meta.counts.perSplit, a.meta.counts.perSplit);
+  assert.equal(a2.meta.perPromotion?.[0].samples, 0);
+  assert.ok(datasetWarnings(a2.meta).some((w) => /historical promotion 2014-11-11:10 has no samples/.test(w)), datasetWarnings(a2.meta).join('\n'));
   const m = join(root, 'real-tmall');
   const b = await prepare({ logs: [join(REAL, 'tianchi_tmall_ijcai15_user_log_head_contig.csv')], read: { year: 2015 }, promos: ['2015-06-18:7', '2015-11-11:10'], out: m, progress: false });
   assert.equal(b.meta.resolution, 'day');

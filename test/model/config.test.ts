@@ -21,10 +21,11 @@ test('defaults: the documented values and what each name switches', () => {
     const d = defaultModelConfig(n);
     return [d.gating, d.directTask, d.counterfactual, d.nonCartPath];
   };
-  assert.deepEqual(flags('cmdcm'), [true, true, 'ipw', false]);
-  assert.deepEqual(flags('cmdcm-nogate'), [false, true, 'ipw', false]);
-  assert.deepEqual(flags('cmdcm-nocf'), [true, true, 'none', false]);
-  assert.deepEqual(flags('cmdcm-nodirect'), [true, false, 'ipw', false]);
+  // CM-DCM and its ablations model the promotion-day buys without a cart too
+  assert.deepEqual(flags('cmdcm'), [true, true, 'ipw', true]);
+  assert.deepEqual(flags('cmdcm-nogate'), [false, true, 'ipw', true]);
+  assert.deepEqual(flags('cmdcm-nocf'), [true, true, 'none', true]);
+  assert.deepEqual(flags('cmdcm-nodirect'), [true, false, 'ipw', true]);
   // the published baselines stay as published: p_delayed = p_a·p_t
   assert.deepEqual(flags('esmm'), [false, false, 'none', false]);
   assert.deepEqual(flags('escm2-ipw'), [false, false, 'ipw', false]);
@@ -32,6 +33,7 @@ test('defaults: the documented values and what each name switches', () => {
   for (const n of MODEL_NAMES) {
     assert.equal(defaultModelConfig(n).standardizeDense, true);
     assert.equal(defaultModelConfig(n).denseStats, null);
+    assert.equal(defaultModelConfig(n).perTaskDense, true);
   }
   for (const k of ['nonCartPath', 'standardizeDense', 'denseStats', 'outputBias']) assert.ok(k in DEFAULTS_DOC, `${k} undocumented`);
   // Defaults are fresh objects: mutating one must not change the next.

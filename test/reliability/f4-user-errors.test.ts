@@ -214,7 +214,7 @@ test('inspect of a dataset directory whose meta.json is null, a number or of the
   for (const [name, text, re] of [
     ['null', 'null', /meta\.json: not a cmdcm dataset's meta\.json \(it holds null/],
     ['number', '5', /meta\.json: not a cmdcm dataset's meta\.json \(it holds 5/],
-    ['counts', '{"formatVersion":2,"counts":5}', /meta\.json: /],
+    ['counts', '{"formatVersion":3,"counts":5}', /meta\.json: /],
   ] as const) {
     const d = join(S.dir, `inspect-${name}`);
     mkdirSync(d);

@@ -167,7 +167,7 @@ export function memDataset(schema: Schema, splits: { train: SampleColumns; valid
   const users = Array.from({ length: 20 }, (_, k) => `u${1000 + k}`);
   const items = Array.from({ length: schema.tableRows }, (_, k) => `it${k * 7}`);
   const meta: DatasetMeta = {
-    formatVersion: 2,
+    formatVersion: 3,
     createdAt: 'test',
     sources: [],
     resolution: 'hour',

@@ -8,13 +8,15 @@ import { parseJsonWithLocation } from '../../model/config.js';
 import { readConfigFile } from '../../train/config.js';
 import { TRAIN_FLAGS, trainOverridesFromFlags, combineTrainInputs, engineFlag, transportFlag, gpusFlag } from '../flags/train.js';
 import { trainRun } from '../../train/run.js';
-import { readFileSync } from 'node:fs';
+import { readRunConfig } from '../../train/run-dir.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { CmdcmError } from '../../util/errors.js';
 import { refusePrototypeKeys } from '../../util/json-safe.js';
 
 const FLAGS = {
   data: { type: 'string', help: 'prepared dataset directory (from `cmdcm prepare`)' },
-  model: { type: 'string', help: `model: ${MODEL_NAMES.join(', ')}` },
+  model: { type: 'string', help: `model: ${MODEL_NAMES.join(', ')} (default: cmdcm, or the resumed run's)` },
   out: { type: 'string', help: 'run directory to create (config.json, checkpoints, metrics.jsonl, train.log)' },
   resume: { type: 'boolean', help: 'continue the run in --out from its last good checkpoint' },
   ...TRAIN_FLAGS,
@@ -50,12 +52,13 @@ const PLAIN_PROGRESS_MS = 10_000;
 export async function run(argv: string[]): Promise<number> {
   const { values, help } = parseFlags(argv, FLAGS);
   if (help) {
-    process.stdout.write(helpText('train', '--data DIR --model NAME --out RUN [flags]', FLAGS) + '\n');
+    process.stdout.write(helpText('train', '--data DIR --out RUN [--model NAME] [flags]', FLAGS) + '\n');
     return 0;
   }
-  const data = strFlag(values, 'data'), model = strFlag(values, 'model'), out = strFlag(values, 'out');
+  const data = strFlag(values, 'data'), out = strFlag(values, 'out');
   if (!data) throw flagError('data', 'required: the prepared dataset directory');
-  if (!model) throw flagError('model', `required: one of ${MODEL_NAMES.join(', ')}`);
+  // default: cmdcm, or the model of the run being resumed
+  const model = strFlag(values, 'model') ?? (values.resume && out && existsSync(join(out, 'config.json')) ? readRunConfig(out).model : 'cmdcm');
   if (!(MODEL_NAMES as readonly string[]).includes(model)) throw flagError('model', `unknown model '${model}'${didYouMean(model, MODEL_NAMES)} (expected one of ${MODEL_NAMES.join(', ')})`);
   if (!out) throw flagError('out', 'required: the run directory');
   const workers = numFlag(values, 'workers', { int: true, min: 1 }) ?? 1;
