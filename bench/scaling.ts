@@ -326,15 +326,19 @@ async function pairedChild(c: Conf): Promise<void> {
  * training on rank 0 (the other ranks wait in a broadcast) with the N ranks.
  */
 async function mpiChild(c: Conf): Promise<void> {
-  const { mpiWorld, MpiStepRunner, placeholderState } = await import('../src/parallel/mpi/index.js');
+  const { mpiWorld, MpiStepRunner } = await import('../src/parallel/mpi/index.js');
+  const { initTrainState, initTableRows } = await import('../src/train/state.js');
   const { sliceBatch } = await import('../src/parallel/layout.js');
   const { columnWidths } = await import('../src/data/batch.js');
   const world = mpiWorld();
   const lead = world.rank === 0;
   const { engine, schema, model, modelConfig, cfg, batches, h, newState, runner } = await setup(c.batch, c.engine, c.items);
   const mpi = new MpiStepRunner({ world, modelConfig, schema, paramCount: model.layout.total, dim: model.dim, tableOptimizer: cfg.tableOptimizer });
-  const state = lead ? newState() : placeholderState();
-  await mpi.attach(state);
+  // as `cmdcm train` starts: every rank draws only its own rows of the fresh table
+  const { state } = await mpi.start({
+    fresh: () => initTrainState(model, schema, cfg, undefined, { table: false }),
+    initRows: (N, u, out) => initTableRows(cfg, schema.tableRows, model.dim, N, u, out),
+  });
   const widths = columnWidths(schema);
   let k = 0;
   const PH = ['rows', 'grad', 'wait', 'dense', 'rowUpdate', 'gather', 'bytesOut', 'uniqueRows'] as const;
