@@ -88,9 +88,13 @@ function logAddExp(a: tf.Tensor1D, b: tf.Tensor1D): tf.Tensor1D {
  * 1 − p = σ(za)σ(−zt) + σ(−za)σ(−zn), log(1 − p) likewise — exact, finite at any logits.
  */
 export function bceMixtureLogits(za: tf.Tensor1D, zt: tf.Tensor1D, zn: tf.Tensor1D, y: tf.Tensor1D): tf.Tensor1D {
-  // log σ(−z) = log σ(z) − z: one logSigmoid per logit
+  // log σ(−z) directly, not as log σ(z) − z: that equals it, but its gradient σ(−z) − 1 = −σ(z)
+  // cancels to float32 rounding noise once σ(z) < 1e-7, and a promotion-day buy without a cart is
+  // that rare: the non-cart tower then learnt from noise that each engine rounded its own way
   const la = tf.logSigmoid(za), lt = tf.logSigmoid(zt), ln = tf.logSigmoid(zn);
-  const lna = tf.sub(la, za), lnt = tf.sub(lt, zt), lnn = tf.sub(ln, zn);
+  // (as −softplus(z): tfjs's logSigmoid keeps its input for the gradient only by closure, which
+  // fails on an intermediate such as −z)
+  const lna = tf.neg(tf.softplus(za)), lnt = tf.neg(tf.softplus(zt)), lnn = tf.neg(tf.softplus(zn));
   const logP = logAddExp(tf.add(la, lt) as tf.Tensor1D, tf.add(lna, ln) as tf.Tensor1D);
   const log1mP = logAddExp(tf.add(la, lnt) as tf.Tensor1D, tf.add(lna, lnn) as tf.Tensor1D);
   return tf.neg(tf.add(tf.mul(y, logP), tf.mul(tf.sub(1, y), log1mP))) as tf.Tensor1D;

@@ -75,8 +75,11 @@ test('real model (cpu engine): run directory contents, and resume is bit-exact',
       assert.ok(Math.abs(viaPredictor.delayed[i] - 1 / (1 + Math.exp(-(cal.a + cal.b * z)))) < 1e-6);
     }
     // the dense statistics were fit on the train split, stored with the run, and the predictor applies them
-    const fitted = fitDenseStats(splits.train.dense, schema.dense.length, 'none', fullyLabelledRows(splits.train));
+    // (perTaskDense, the default: on every train row; the delayed path's mask from the fully labelled ones)
+    const fitted = fitDenseStats(splits.train.dense, schema.dense.length, 'none', null);
     assert.deepEqual(rc.modelConfig.denseStats, fitted);
+    const labelled = fitDenseStats(splits.train.dense, schema.dense.length, 'none', fullyLabelledRows(splits.train));
+    assert.deepEqual(rc.modelConfig.delayedDenseMask, labelled.std.map((x) => (x > 0 ? 1 : 0)));
     assert.deepEqual((p.model as NetModel).config.denseStats, fitted);
     const unscaled = createModel({ ...(p.model as NetModel).config, denseStats: null }, schema).predict(best.state.params, best.state.table, splits.test);
     assert.notDeepEqual(unscaled.atc, viaPredictor.atc);
