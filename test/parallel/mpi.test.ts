@@ -6,7 +6,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BIN, smallSetup } from '../cli/train-fixture.js';
@@ -240,6 +240,31 @@ test('resume N → M re-shards: 2 ranks → one plain process, 1 process → 2 r
       assert.deepEqual(readdirSync(join(out, SHARDS_DIR)).map((d) => `${SHARDS_DIR}/${d}`).sort(), [...new Set(live.filter(Boolean))].sort());
     }
   }
+});
+
+test('hybrid resume: 2 ranks × 2 threads → 3 ranks × 2 threads, on the same trajectory', { skip }, async () => {
+  const out = join(setup.dir, 'resume-hybrid');
+  ok(train(2, out, ['--max-steps', '3', '--valid-every', '3', '--workers', '2']), 'first half on 2 ranks × 2 threads');
+  ok(train(3, out, ['--max-steps', String(STEPS), '--valid-every', '3', '--workers', '2', '--resume']), 'second half on 3 ranks × 2 threads');
+  await sameAsSingle(out);
+});
+
+test('a damaged shard of the latest checkpoint (read by rank 1 only): every rank falls back to prev together and the run resumes from it', { skip }, async () => {
+  const out = join(setup.dir, 'damaged-shard');
+  // checkpoints at step 2 (prev) and 3 (latest, the final one)
+  ok(train(2, out, ['--max-steps', '3', '--checkpoint-every', '2', '--valid-every', '3']), 'first part');
+  const m = await readCheckpointFile(join(out, CKPT_LATEST));
+  assert.equal(m.state.step, 3);
+  // rank 1 of 2 reads only rank 1's file: rank 0 sees nothing wrong, yet both must take prev
+  const f = join(out, m.shards!.dir, m.shards!.files[1].name);
+  const bytes = readFileSync(f);
+  bytes[bytes.length - 1] ^= 0xff;
+  writeFileSync(f, bytes);
+  const r = train(2, out, ['--max-steps', String(STEPS), '--checkpoint-every', '2', '--valid-every', '3', '--resume'], { CMDCM_LOG_LEVEL: 'warn' });
+  ok(r, 'resumed');
+  assert.match(r.out, /MPI rank 1: .*rank-00001-of-00002\.cmsh: corrupted checkpoint shard \(CRC mismatch.*resuming from the previous checkpoint .*ckpt-prev\.cmck \(step 2\)/);
+  assert.ok(existsSync(join(out, `${CKPT_LATEST}.corrupt`)));
+  await sameAsSingle(out);
 });
 
 test('a rank killed while writing its checkpoint shard: the job ends naming it, the previous checkpoint stays readable and resumes', { skip }, async () => {
