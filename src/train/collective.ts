@@ -32,7 +32,7 @@ export interface CollectiveRunner extends StepRunner {
     fresh: () => TrainState;
     initRows: (N: number, u: number, out: Float32Array) => void;
     resume?: { runDir: string; check: (ck: Checkpoint, path: string) => void };
-  }): Promise<{ state: TrainState; resumedFrom?: number }>;
+  }): Promise<{ state: TrainState; resumedFrom?: number; path?: string }>;
   /**
    * Writes a checkpoint (collective): each process its shard file, then the lead the manifest
    * (`train`: rotated in as ckpt-latest with the optimizer state; `best`: best.cmck, parameters and

@@ -163,7 +163,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         initRows: (N, u, out) => initTableRows(o.config, o.schema.tableRows, o.model.dim, N, u, out),
         resume: o.resume && o.runDir ? { runDir: o.runDir, check } : undefined,
       });
-      return got.resumedFrom === undefined ? got : resumed(got.state, o.runDir!);
+      return got.resumedFrom === undefined ? got : resumed(got.state, got.path ?? o.runDir!);
     }
     if (o.initialState) return { state: o.initialState };
     if (o.resume && o.runDir) {

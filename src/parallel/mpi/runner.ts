@@ -302,7 +302,7 @@ export class MpiStepRunner implements CollectiveRunner {
     log().info({ rank: this.rank, ranks: this.size, host: this.world.host, tableRows: shardRows(this.R, this.size, this.rank), tableBytes: this.tableBytes() }, 'mpi rank ready');
   }
 
-  async start(o: Parameters<CollectiveRunner['start']>[0]): Promise<{ state: TrainState; resumedFrom?: number }> {
+  async start(o: Parameters<CollectiveRunner['start']>[0]): Promise<{ state: TrainState; resumedFrom?: number; path?: string }> {
     const w = this.world, lead = !this.follower;
     this.memPhase = 'start';
     w.phase = 'startup';
@@ -312,7 +312,7 @@ export class MpiStepRunner implements CollectiveRunner {
       const got = await this.resume(o.resume.runDir, o.resume.check);
       if (got) {
         this.ready();
-        return { state: got, resumedFrom: got.step };
+        return { state: got.state, resumedFrom: got.state.step, path: got.path };
       }
     }
     const state = lead ? o.fresh() : placeholderState();
@@ -328,7 +328,7 @@ export class MpiStepRunner implements CollectiveRunner {
    * the file and checks it, every rank reads its own rows. Undefined when the run has none; a
    * CmdcmError on every rank when none is usable.
    */
-  private async resume(runDir: string, check: (ck: Checkpoint, path: string) => void): Promise<TrainState | undefined> {
+  private async resume(runDir: string, check: (ck: Checkpoint, path: string) => void): Promise<{ state: TrainState; path: string } | undefined> {
     const w = this.world, lead = !this.follower;
     const latest = join(runDir, CKPT_LATEST), prev = join(runDir, CKPT_PREV);
     const candidates = w.bcastJson(lead ? [latest, prev].filter((p) => existsSync(p)) : undefined, 'resume');
@@ -345,7 +345,7 @@ export class MpiStepRunner implements CollectiveRunner {
         warnOnce(`ckpt-fallback:${latest}`, `${why[0]}; resuming from the previous checkpoint ${prev} (step ${got.state.step})`);
         await fsp.rename(latest, latest + '.corrupt').catch(() => {});
       }
-      return got.state;
+      return { state: got.state, path };
     }
     throw new CmdcmError(candidates.length === 1 && candidates[0] === latest ? `${why[0]}; no previous checkpoint (${prev}) to fall back to`
       : why.length === 1 ? why[0] : `${why[0]}; the previous checkpoint is unusable too: ${why[1]}`);
