@@ -15,6 +15,16 @@
  * a message latency --latency-us per peer and collective (7 collectives a step, each a linear
  * exchange with every other rank); no overlap of communication with compute.
  *
+ * Two layouts of a host's --ranks-per-host cores: `rank-per-core` (one rank per core) and
+ * `rank-per-host` (hybrid: one rank per host with that many threads, `--workers` with `--transport
+ * mpi`): then a host has one peer per other host, and its rank sends the rows of the host's whole
+ * part of the batch once (U of ranks-per-host × micro samples, which overlap) instead of per core.
+ * Assumed for it: the threads of a rank compute their micro-batches in parallel at the one-core
+ * speed (the thread transport measured 1.6-1.8× for 2 threads on 2 vCPUs, README), and their sum in
+ * shared memory is free beside the step. Checkpoints and validation are not in a step: each rank
+ * writes its own shard file (no table crosses the network; README), and validation exchanges rows
+ * as a step does, once per validation.
+ *
  *   node dist/bench/mpi-model.js [--micro 1024] [--ranks-per-host 16] [--latency-us 20] [--fit-batches 256,2048] [--steps 6]
  */
 import { parseArgs } from 'node:util';
@@ -54,6 +64,8 @@ function uniqueOf(s: ReturnType<typeof syntheticSchema>, b: number): number {
 }
 const big = syntheticSchema({ items: 900_000_000, users: 100_000_000 });
 const U = { default: uniqueOf(schema, micro), billion: uniqueOf(big, micro) };
+// a host's whole part of the batch (hybrid: one rank per host sends each of its rows once)
+const UHost = { default: uniqueOf(schema, micro * k), billion: uniqueOf(big, micro * k) };
 
 // f + c·b from in-thread steps (the median of `steps` after 2 warm-up steps) at two batch sizes
 const cfg = { ...DEFAULT_TRAIN_CONFIG };
@@ -77,18 +89,21 @@ const c = (msAt[1] - msAt[0]) / (fitB[1] - fitB[0]), f = Math.max(0, msAt[0] - c
 
 const gbit = [10, 25, 100], hostsList = [2, 4, 8, 16, 32, 64];
 const rows: Record<string, unknown>[] = [];
-for (const table of ['default', 'billion'] as const) {
+for (const layout of ['rank-per-core', 'rank-per-host'] as const) for (const table of ['default', 'billion'] as const) {
   const tableRows = table === 'default' ? schema.tableRows : big.tableRows;
+  // ranks per host, and the rows one rank's part of a step touches
+  const kr = layout === 'rank-per-core' ? k : 1;
+  const u = layout === 'rank-per-core' ? U[table] : UHost[table];
   for (const hosts of hostsList) {
-    const N = hosts * k, share = (N - 1) / N;
-    const perRank = 2 * 4 * P * share + U[table] * share * (4 + 8 * D);
+    const N = hosts * kr, share = (N - 1) / N;
+    const perRank = 2 * 4 * P * share + u * share * (4 + 8 * D);
     // of a rank's peers, those on other hosts: their traffic crosses this host's NIC
-    const remote = (N - k) / (N - 1);
-    const hostBytes = k * perRank * remote;
+    const remote = (N - kr) / (N - 1);
+    const hostBytes = kr * perRank * remote;
     const compute = f + c * micro;
     const latency = 7 * (N - 1) * alpha * 1000;
     const row: Record<string, unknown> = {
-      table, tableRows, hosts, ranks: N, global_batch: N * micro, rank_MB_per_step: +(perRank / 1e6).toFixed(2), host_MB_per_step: +(hostBytes / 1e6).toFixed(1),
+      layout, table, tableRows, hosts, ranks: N, threads_per_rank: k / kr, global_batch: hosts * k * micro, rank_MB_per_step: +(perRank / 1e6).toFixed(2), host_MB_per_step: +(hostBytes / 1e6).toFixed(1),
       table_GB_per_host: +((tableRows * D * 4 * 3) / hosts / 1e9).toFixed(2), compute_ms: +compute.toFixed(0), latency_ms: +latency.toFixed(1),
     };
     for (const g of gbit) {
@@ -96,14 +111,14 @@ for (const table of ['default', 'billion'] as const) {
       const step = compute + wire + latency;
       row[`step_ms_${g}G`] = +step.toFixed(0);
       row[`efficiency_${g}G`] = +(compute / step).toFixed(2);
-      row[`samples_per_s_${g}G`] = Math.round((N * micro * 1000) / step);
+      row[`samples_per_s_${g}G`] = Math.round((hosts * k * micro * 1000) / step);
     }
     rows.push(row);
   }
 }
 const out = {
   bench: 'mpi-model', engine, params: P, dim: D, micro_batch: micro, ranks_per_host: k, latency_us: alpha * 1e6,
-  measured: { unique_rows_per_micro_batch: U, fixed_ms_per_step: +f.toFixed(1), ms_per_sample: +c.toFixed(4), step_ms_at: Object.fromEntries(fitB.map((b, i) => [b, +msAt[i].toFixed(1)])) },
+  measured: { unique_rows_per_micro_batch: U, unique_rows_per_host_batch: UHost, fixed_ms_per_step: +f.toFixed(1), ms_per_sample: +c.toFixed(4), step_ms_at: Object.fromEntries(fitB.map((b, i) => [b, +msAt[i].toFixed(1)])) },
 };
 process.stdout.write(JSON.stringify(out) + '\n');
 for (const r of rows) process.stdout.write(JSON.stringify({ bench: 'mpi-model', ...r }) + '\n');

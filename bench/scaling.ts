@@ -31,7 +31,8 @@
  * `mpi-2@B`, `paired-mpi@B`, `mpi-1-1M`, `mpi-2-1M`: the same training as ranks of an `mpirun` job
  * (`--transport mpi`, see mpiChild), with each rank's resident memory; left out where mpirun is not
  * installed. `paired_mpi_2v1` (2 ranks against 1 in-thread worker, alternated) compares with
- * `paired_threads_2v1`; `rss_1M_mpi_per_rank_2v1` is the largest rank's RSS with 2 ranks over 1.
+ * `paired_threads_2v1`; `paired_mpi_1x2_2v1` is one rank with 2 threads (ranks × threads) against
+ * 1 in-thread worker; `rss_1M_mpi_per_rank_2v1` is the largest rank's RSS with 2 ranks over 1.
  *
  * Memory: `rssPeakMiB` is the peak resident set of the coordinator process (threads included);
  * with worker processes, `pssMiB` adds up every process's proportional set size at the end of the
@@ -58,6 +59,8 @@ interface Conf {
   paired?: { rounds: number; block: number };
   /** a local training that runs steps on request from its parent (the paired ceiling's halves) */
   serve?: boolean;
+  /** mpi: worker threads per rank (hybrid ranks × threads, `--workers` with `--transport mpi`) */
+  threads?: number;
 }
 
 function kib(status: string, key: string): number {
@@ -326,15 +329,19 @@ async function pairedChild(c: Conf): Promise<void> {
  * training on rank 0 (the other ranks wait in a broadcast) with the N ranks.
  */
 async function mpiChild(c: Conf): Promise<void> {
-  const { mpiWorld, MpiStepRunner, placeholderState } = await import('../src/parallel/mpi/index.js');
+  const { mpiWorld, MpiStepRunner } = await import('../src/parallel/mpi/index.js');
+  const { initTrainState, initTableRows } = await import('../src/train/state.js');
   const { sliceBatch } = await import('../src/parallel/layout.js');
   const { columnWidths } = await import('../src/data/batch.js');
   const world = mpiWorld();
   const lead = world.rank === 0;
   const { engine, schema, model, modelConfig, cfg, batches, h, newState, runner } = await setup(c.batch, c.engine, c.items);
-  const mpi = new MpiStepRunner({ world, modelConfig, schema, paramCount: model.layout.total, dim: model.dim, tableOptimizer: cfg.tableOptimizer });
-  const state = lead ? newState() : placeholderState();
-  await mpi.attach(state);
+  const mpi = new MpiStepRunner({ world, modelConfig, schema, paramCount: model.layout.total, dim: model.dim, tableOptimizer: cfg.tableOptimizer, threads: c.threads, batchSize: c.batch, engine: engine as never });
+  // as `cmdcm train` starts: every rank draws only its own rows of the fresh table
+  const { state } = await mpi.start({
+    fresh: () => initTrainState(model, schema, cfg, undefined, { table: false }),
+    initRows: (N, u, out) => initTableRows(cfg, schema.tableRows, model.dim, N, u, out),
+  });
   const widths = columnWidths(schema);
   let k = 0;
   const PH = ['rows', 'grad', 'wait', 'dense', 'rowUpdate', 'gather', 'bytesOut', 'uniqueRows'] as const;
@@ -349,7 +356,7 @@ async function mpiChild(c: Conf): Promise<void> {
     }
     return (performance.now() - t0) / n;
   };
-  const base = { bench: 'scaling', label: c.label, mode: 'mpi', ranks: world.size, engine, model: 'cmdcm', batch: c.batch, tableRows: schema.tableRows, dim: model.dim, params: model.layout.total };
+  const base = { bench: 'scaling', label: c.label, mode: 'mpi', ranks: world.size, threads_per_rank: c.threads ?? 1, engine, model: 'cmdcm', batch: c.batch, tableRows: schema.tableRows, dim: model.dim, params: model.layout.total };
   if (c.paired) {
     const order = new Int32Array(2);
     if (lead) {
@@ -460,6 +467,8 @@ async function main(): Promise<void> {
       { mode: 'local', workers: 2, batch, steps, warmup, engine, label: at('paired-independent'), paired },
       { mode: 'mpi', workers: 2, batch, steps, warmup, engine, label: at('mpi-2') },
       { mode: 'mpi', workers: 2, batch, steps, warmup, engine, label: at('paired-mpi'), paired },
+      // hybrid: one rank with 2 threads against 1 in-thread worker (its threads' cost over the thread transport's)
+      { mode: 'mpi', workers: 1, threads: 2, batch, steps, warmup, engine, label: at('paired-mpi-1x2'), paired },
     );
   }
   // memory with a 1M-row table: once, at the first batch size
@@ -537,6 +546,7 @@ async function main(): Promise<void> {
       paired_processes_2v1: (res[`paired-processes@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
       paired_ceiling_independent_2v1: (res[`paired-independent@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
       paired_mpi_2v1: (res[`paired-mpi@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
+      paired_mpi_1x2_2v1: (res[`paired-mpi-1x2@${b}`]?.speedup_2v1_median as number | undefined) ?? null,
       mpi_2_vs_thread_2: r(`mpi-2@${b}`, `thread-2@${b}`, 'samples_per_s'),
     })),
     // each worker count at its own best global batch: what a user tuning the batch size gets

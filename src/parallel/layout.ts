@@ -11,6 +11,9 @@ import { columnWidths, SAMPLE_COLUMNS, type SampleColumns, type SampleColumnName
  *   table tableM tableV   the embedding table and its row optimizer state (once, for all workers)
  *   rowCount rowIdx rowGrad   each worker's touched rows and their gradients (capacity rowCap)
  *   batch       the current global batch, one column per SampleColumns array (capacity batchCap)
+ *   gradSum rowSum   gradient-only workers (an MPI rank's threads): the workers' summed dense
+ *               gradient (P) and summed row gradients (tableRows × dim, by row); the moments are
+ *               then empty, the rank's optimizer runs after the ranks' reduction
  */
 export const CTRL_WORDS = 16;
 /** ctrl word indices */
@@ -35,6 +38,8 @@ export interface LayoutInput {
   schema: Schema;
   /** rows a micro-batch may touch; default: every table row its samples can name */
   rowCap?: number;
+  /** the workers only sum their gradients (into gradSum / rowSum) and apply no optimizer */
+  gradientOnly?: boolean;
 }
 
 export interface RegionLayout extends Required<Omit<LayoutInput, 'schema'>> {
@@ -57,6 +62,9 @@ export function computeLayout(inp: LayoutInput): RegionLayout {
   const { workers: W, paramCount: P, tableRows: R, dim: D, batchCap: B } = inp;
   if (!(W >= 1) || !Number.isInteger(W)) throw new Error(`layout: workers must be a positive integer, got ${W}`);
   const rowCap = inp.rowCap ?? defaultRowCap(inp.schema, B, W);
+  const gradientOnly = inp.gradientOnly ?? false;
+  // gradient-only workers keep no optimizer state
+  const moments = gradientOnly ? 0 : 1;
   const widths = columnWidths(inp.schema);
   const off: Record<string, number> = {};
   let at = 0;
@@ -67,18 +75,20 @@ export function computeLayout(inp: LayoutInput): RegionLayout {
   };
   put('ctrl', CTRL_WORDS * 4);
   put('params', P * 4);
-  put('m', P * 4);
-  put('v', P * 4);
+  put('m', moments * P * 4);
+  put('v', moments * P * 4);
   put('grads', W * P * 4);
   put('table', R * D * 4);
-  put('tableM', R * D * 4);
-  put('tableV', inp.tableOptimizer === 'lazyAdam' ? R * D * 4 : 0);
+  put('tableM', moments * R * D * 4);
+  put('tableV', inp.tableOptimizer === 'lazyAdam' ? moments * R * D * 4 : 0);
   put('rowCount', W * 4);
   put('rowIdx', W * rowCap * 4);
   put('rowGrad', W * rowCap * D * 4);
   for (const c of SAMPLE_COLUMNS) put('batch.' + c, B * widths[c] * 4);
+  put('gradSum', (1 - moments) * P * 4);
+  put('rowSum', (1 - moments) * R * D * 4);
   const bytes = Math.max(ALIGN, Math.ceil(at / 4096) * 4096);
-  return { workers: W, paramCount: P, tableRows: R, dim: D, tableOptimizer: inp.tableOptimizer, batchCap: B, rowCap, widths, bytes, off };
+  return { workers: W, paramCount: P, tableRows: R, dim: D, tableOptimizer: inp.tableOptimizer, batchCap: B, rowCap, gradientOnly, widths, bytes, off };
 }
 
 export interface RegionViews {
@@ -95,11 +105,14 @@ export interface RegionViews {
   rowGrad: Float32Array;
   /** capacity-sized columns (n = batchCap); a step uses the first n samples */
   batch: SampleColumns;
+  /** gradient-only workers' sums (empty otherwise) */
+  gradSum: Float32Array;
+  rowSum: Float32Array;
 }
 
 export function viewsOf(buf: ArrayBufferLike, L: RegionLayout): RegionViews {
   if (buf.byteLength < L.bytes) throw new Error(`shared region is ${buf.byteLength} bytes, layout needs ${L.bytes}`);
-  const P = L.paramCount, RD = L.tableRows * L.dim;
+  const P = L.paramCount, RD = L.tableRows * L.dim, mo = L.gradientOnly ? 0 : 1;
   const f = (name: string, n: number) => new Float32Array(buf, L.off[name], n);
   const i = (name: string, n: number) => new Int32Array(buf, L.off[name], n);
   const batch = { n: L.batchCap } as SampleColumns;
@@ -110,16 +123,18 @@ export function viewsOf(buf: ArrayBufferLike, L: RegionLayout): RegionViews {
   return {
     ctrl: i('ctrl', CTRL_WORDS),
     params: f('params', P),
-    m: f('m', P),
-    v: f('v', P),
+    m: f('m', mo * P),
+    v: f('v', mo * P),
     grads: f('grads', L.workers * P),
     table: f('table', RD),
-    tableM: f('tableM', RD),
-    tableV: f('tableV', L.tableOptimizer === 'lazyAdam' ? RD : 0),
+    tableM: f('tableM', mo * RD),
+    tableV: f('tableV', L.tableOptimizer === 'lazyAdam' ? mo * RD : 0),
     rowCount: i('rowCount', L.workers),
     rowIdx: i('rowIdx', L.workers * L.rowCap),
     rowGrad: f('rowGrad', L.workers * L.rowCap * L.dim),
     batch,
+    gradSum: f('gradSum', (1 - mo) * P),
+    rowSum: f('rowSum', (1 - mo) * RD),
   };
 }
 

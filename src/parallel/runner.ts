@@ -36,6 +36,12 @@ export interface ParallelOptions {
   tableOptimizer: TableOptimizer;
   /** override the per-worker touched-row capacity (rows) */
   rowCap?: number;
+  /**
+   * The workers only sum their gradients (`RegionViews.gradSum`, `rowSum`) and update nothing: an
+   * MPI rank's threads (src/parallel/mpi), whose rank reduces over the ranks and then applies the
+   * optimizer. The state handed to `attach` then has empty moments.
+   */
+  gradientOnly?: boolean;
   /** testing only: make a worker fail */
   fault?: FaultInjection;
   /** process transport: a worker silent this long (no heartbeat) is a fault; default CMDCM_WORKER_TIMEOUT_MS or 30 s */
@@ -125,12 +131,12 @@ export class ParallelStepRunner implements StepRunner {
     const o = this.opts;
     const L = computeLayout({
       workers: o.workers, paramCount: this.model.layout.total, tableRows: o.schema.tableRows, dim: this.model.dim,
-      tableOptimizer: o.tableOptimizer, batchCap: o.batchSize, schema: o.schema, rowCap: o.rowCap,
+      tableOptimizer: o.tableOptimizer, batchCap: o.batchSize, schema: o.schema, rowCap: o.rowCap, gradientOnly: o.gradientOnly,
     });
     if (state.params.length !== L.paramCount || state.table.length !== L.tableRows * L.dim) {
       throw new Error(`parallel: state has ${state.params.length} params / ${state.table.length} table values, the model needs ${L.paramCount} / ${L.tableRows * L.dim}`);
     }
-    if (state.tableV.length !== (L.tableOptimizer === 'lazyAdam' ? state.table.length : 0)) {
+    if (!L.gradientOnly && state.tableV.length !== (L.tableOptimizer === 'lazyAdam' ? state.table.length : 0)) {
       throw new Error(`parallel: the state's embedding-row moments (${state.tableV.length} values in tableV) are not those of ${L.tableOptimizer}`);
     }
     this.layout = L;
@@ -148,8 +154,10 @@ export class ParallelStepRunner implements StepRunner {
     V.m.set(state.m);
     V.v.set(state.v);
     V.table.set(state.table);
-    V.tableM.set(state.tableM);
-    if (L.tableOptimizer === 'lazyAdam') V.tableV.set(state.tableV);
+    if (!L.gradientOnly) {
+      V.tableM.set(state.tableM);
+      if (L.tableOptimizer === 'lazyAdam') V.tableV.set(state.tableV);
+    }
     state.params = V.params;
     state.m = V.m;
     state.v = V.v;
@@ -288,16 +296,22 @@ export class ParallelStepRunner implements StepRunner {
     void this.teardown();
   }
 
-  async step(state: TrainState, batch: Batch, h: StepHyper): Promise<StepResult> {
+  /** The shared region's views (after attach): an MPI rank reads its gradient-only workers' sums there. */
+  region(): RegionViews | undefined {
+    return this.views;
+  }
+
+  /** `scaleN`: the samples each worker's share is a fraction of (default batch.n; an MPI rank's global batch). */
+  async step(state: TrainState, batch: Batch, h: StepHyper, scaleN?: number): Promise<StepResult> {
     if (this.failed) throw this.failed;
     if (!this.views || this.closed) throw new Error('parallel runner: step before attach or after close');
     const L = this.layout!, V = this.views;
-    if (h.tableOptimizer !== L.tableOptimizer) throw new Error(`parallel runner: started for ${L.tableOptimizer}, step asks for ${h.tableOptimizer}`);
+    if (!L.gradientOnly && h.tableOptimizer !== L.tableOptimizer) throw new Error(`parallel runner: started for ${L.tableOptimizer}, step asks for ${h.tableOptimizer}`);
     if (batch.n > L.batchCap) throw new Error(`parallel runner: batch of ${batch.n} samples, capacity ${L.batchCap} (batchSize option)`);
     writeBatch(V.batch, batch, L);
     Atomics.store(V.ctrl, C_BAD, 0);
     const t = state.step + 1;
-    const order: StepOrder = { type: 'step', t, n: batch.n, lr: h.lr, tableLr: h.tableLr, beta1: h.beta1, beta2: h.beta2, eps: h.eps };
+    const order: StepOrder = { type: 'step', t, n: batch.n, lr: h.lr, tableLr: h.tableLr, beta1: h.beta1, beta2: h.beta2, eps: h.eps, ...(scaleN !== undefined ? { scaleN } : {}) };
     const reports = await new Promise<StepReport[]>((resolve, reject) => {
       this.pending = { t, reports: new Array(L.workers).fill(undefined), left: L.workers, resolve, reject };
       for (const hd of this.handles) hd.send(order);

@@ -3,7 +3,7 @@ import type { GradResult, Model } from '../model/types.js';
 import type { EngineName } from '../engine/index.js';
 import { Barrier } from './barrier.js';
 import { C_BAD, viewsOf, sliceBatch, type RegionLayout, type RegionViews } from './layout.js';
-import { microRange, ownedSlice } from './reduce.js';
+import { combineOwnedRows, microRange, ownedSlice, sumSlice } from './reduce.js';
 import { reduceKernels, type ReduceKernels } from './reduce-kernels.js';
 import { optimKernels, type RowState } from '../engine/optim.js';
 import { nonFiniteIn } from '../train/step.js';
@@ -59,6 +59,8 @@ export interface StepOrder {
   beta1: number;
   beta2: number;
   eps: number;
+  /** the samples a worker's share is a fraction of (default n): an MPI rank's threads split the rank's part of a larger global batch */
+  scaleN?: number;
 }
 
 export interface StepReport {
@@ -105,6 +107,8 @@ export class WorkerCore {
   /** this worker's dense-gradient and row-gradient slots in the shared region */
   private readonly gradSlot: Float32Array;
   private readonly rowGradSlot: Float32Array;
+  private outRows = new Int32Array(0);
+  private outGrad = new Float32Array(0);
 
   constructor(readonly init: WorkerInit, buffer: ArrayBufferLike, waiter: Waiter, private readonly model: Model) {
     const L = init.layout;
@@ -127,6 +131,27 @@ export class WorkerCore {
     process.kill(process.pid, f.kind === 'stop' ? 'SIGSTOP' : 'SIGKILL');
   }
 
+  /**
+   * Gradient-only workers (an MPI rank's threads, src/parallel/mpi): this worker's dense slice
+   * summed over the workers into gradSum, and the rows it owns summed into rowSum at their row, both
+   * in worker order (as the optimizing reduce sums them); the rank applies the optimizer after
+   * reducing over the ranks.
+   */
+  private sumOnly(): void {
+    const { w, layout: L } = this.init;
+    const V = this.views, D = L.dim;
+    const [a, b] = this.slice;
+    if (b > a) sumSlice(V.grads, L.paramCount, L.workers, a, b, V.gradSum.subarray(a, b));
+    let touched = 0;
+    for (let u = 0; u < L.workers; u++) touched += V.rowCount[u];
+    if (this.outRows.length < touched) {
+      this.outRows = new Int32Array(touched);
+      this.outGrad = new Float32Array(touched * D);
+    }
+    const n = combineOwnedRows(L.workers, w, V.rowCount, V.rowIdx, V.rowGrad, L.rowCap, D, this.outRows, this.outGrad);
+    for (let k = 0; k < n; k++) V.rowSum.set(this.outGrad.subarray(k * D, (k + 1) * D), this.outRows[k] * D);
+  }
+
   step(o: StepOrder): StepReport {
     const { w, layout: L } = this.init;
     const V = this.views, P = L.paramCount, D = L.dim;
@@ -136,7 +161,7 @@ export class WorkerCore {
     let g: GradResult;
     if (hi > lo) {
       // the model writes its gradients straight into this worker's shared slots
-      g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / o.n, { dense: this.gradSlot, rowGrad: this.rowGradSlot });
+      g = this.model.grad(V.params, V.table, sliceBatch(V.batch, lo, hi, L.widths), (hi - lo) / (o.scaleN ?? o.n), { dense: this.gradSlot, rowGrad: this.rowGradSlot });
     } else {
       g = { loss: 0, terms: {}, denseGrad: this.gradSlot.fill(0), rows: new Int32Array(0), rowGrad: new Float32Array(0) };
     }
@@ -156,7 +181,9 @@ export class WorkerCore {
     this.barrier.arrive();
     const t3 = performance.now(), c3 = PHASE_CPU ? threadCpuMs() : 0;
 
-    if (Atomics.load(V.ctrl, C_BAD) === 0) {
+    if (Atomics.load(V.ctrl, C_BAD) === 0 && L.gradientOnly) {
+      this.sumOnly();
+    } else if (Atomics.load(V.ctrl, C_BAD) === 0) {
       const [a, b] = this.slice;
       if (b > a) this.reduce.denseAdam(V.grads, P, L.workers, a, b, V.params, V.m, V.v, { lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, step: o.t });
       this.reduce.ownedRows(L.workers, w, V.rowCount, V.rowIdx, V.rowGrad, L.rowCap, D, this.rowState, L.tableOptimizer,

@@ -15,7 +15,8 @@ import { DEFAULT_TRAIN_CONFIG, mergeTrainConfig, type TrainConfig, type TrainCon
 import { Trainer, type TrainerEvents, type TrainSummary } from './trainer.js';
 import type { ParallelRunnerFactory, StepRunner } from './step.js';
 import type { ParallelExtras } from '../parallel/index.js';
-import type { TrainState } from './state.js';
+import type { SampleColumns } from '../data/batch.js';
+import type { DelayedCalibration } from '../model/calibration.js';
 import { schemaFingerprint } from './fingerprint.js';
 import { fitRunCalibration } from './calibrate.js';
 import { absPath, readRunConfig, runConfigPath, RUN_FORMAT, type RunConfig } from './run-dir.js';
@@ -84,8 +85,9 @@ export interface TrainRunResult {
 
 interface MpiModule {
   mpiRank(): { rank: number; size: number };
-  createMpiRunner(o: { modelConfig: ModelConfig; schema: Dataset['schema']; config: TrainConfig; paramCount: number; dim: number; optim?: OptimKernels }): StepRunner;
-  placeholderState(): TrainState;
+  createMpiRunner(o: { modelConfig: ModelConfig; schema: Dataset['schema']; config: TrainConfig; paramCount: number; dim: number; optim?: OptimKernels; threads?: number; engine?: EngineName }): StepRunner;
+  /** the delayed calibration fit by the ranks together (rank 0 gets it), see src/parallel/mpi/calibrate.ts */
+  calibrateMpiRun(runner: StepRunner, runDir: string, valid: SampleColumns, train: SampleColumns, evalBatchSize: number): Promise<DelayedCalibration | null>;
 }
 
 async function loadMpi(): Promise<MpiModule> {
@@ -114,9 +116,7 @@ export async function trainRun(opts: TrainRunOptions): Promise<TrainRunResult> {
   if (!(MODEL_NAMES as readonly string[]).includes(opts.model)) throw new CmdcmError(`--model: unknown model '${opts.model}'${didYouMean(opts.model, MODEL_NAMES)} (expected one of ${MODEL_NAMES.join(', ')})`);
   // Under MPI every rank runs this function on the shared dataset and run directory; rank 0 (the
   // lead) alone writes the run directory, validates and logs to train.log.
-  if (opts.transport === 'mpi' && (opts.workers ?? 1) > 1) {
-    throw new CmdcmError(`--workers ${opts.workers} with --transport mpi: a rank trains in one thread; start more ranks instead (mpirun -np N)`, { exitCode: 2 });
-  }
+  // --workers T with --transport mpi: each rank runs T worker threads (hybrid ranks × threads)
   const mpi = opts.transport === 'mpi' && !opts.runner ? await loadMpi() : undefined;
   const rank = mpi ? mpi.mpiRank().rank : 0;
   const lead = rank === 0;
@@ -213,7 +213,8 @@ async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: stri
     let runner = opts.runner;
     const workers = opts.workers ?? 1;
     if (mpi) {
-      runner = mpi.createMpiRunner({ modelConfig: modelCfg, schema: ds.schema, config: trainCfg, paramCount: model.layout.total, dim: model.dim, optim: optimKernels(engine) });
+      if (engine === 'tensorflow' && workers > 1) throw new CmdcmError('--workers with --transport mpi and --engine tensorflow: tfjs-node cannot run in several threads of one process (tensorflow/tfjs#8388); start one rank per GPU instead', { exitCode: 2 });
+      runner = mpi.createMpiRunner({ modelConfig: modelCfg, schema: ds.schema, config: trainCfg, paramCount: model.layout.total, dim: model.dim, optim: optimKernels(engine), threads: workers, engine });
     } else if (!runner && (workers > 1 || opts.transport === 'process' || (opts.offThread && engine !== 'tensorflow'))) {
       // Each worker's step has a fixed cost (README "Engines and workers"): with small micro-batches
       // the workers only add overhead. Said once, not enforced: the trajectory is right either way.
@@ -225,17 +226,20 @@ async function trainLocked(opts: TrainRunOptions, ds: Dataset, fingerprint: stri
       const factory = opts.parallel ?? (await loadParallelFactory());
       runner = await factory({ workers, model, modelConfig: modelCfg, schema: ds.schema, engine, config: trainCfg, transport: opts.transport as 'thread' | 'process' | undefined, gpus: opts.gpus });
     }
-    // a follower rank starts empty: rank 0 hands it the state (fresh or resumed) and its table shard
-    const initialState: TrainState | undefined = lead ? undefined : mpi!.placeholderState();
-    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, initialState, optim: optimKernels(engine), runner, signal: opts.signal, logger,
-      beforeTraining: lead && hasRun ? writeConfig : undefined });
+    // MPI: the ranks fit the calibration together before the runner closes (none holds the whole table)
+    let mpiCalibration: DelayedCalibration | null = null;
+    const afterTraining = mpi && modelCfg.calibrateDelayed
+      ? async (interrupted: boolean) => { if (!interrupted) mpiCalibration = await mpi.calibrateMpiRun(runner!, runDir, valid, train, trainCfg.evalBatchSize); }
+      : undefined;
+    const trainer = new Trainer({ model, modelConfig: modelCfg, schema: ds.schema, train, valid, config: trainCfg, runDir, resume: opts.resume, optim: optimKernels(engine), runner, signal: opts.signal, logger,
+      beforeTraining: lead && hasRun ? writeConfig : undefined, afterTraining });
     // progress events come from the lead only
     if (lead) for (const [ev, fn] of Object.entries(opts.on ?? {})) if (fn) trainer.on(ev as keyof TrainerEvents, fn as never);
     const summary = await trainer.run();
     // the lead alone (it wrote the checkpoints this reads; an MPI follower only trained); a resumed
     // run that had already finished was left unchanged, config.json included
     if (lead && modelCfg.calibrateDelayed && !opts.signal?.aborted && !summary.unchanged) {
-      const cal = await fitRunCalibration(runDir, modelCfg, ds.schema, valid, train, trainCfg.evalBatchSize);
+      const cal = mpi ? mpiCalibration : await fitRunCalibration(runDir, modelCfg, ds.schema, valid, train, trainCfg.evalBatchSize);
       if (cal) {
         runCfg.modelConfig = { ...modelCfg, delayedCalibration: cal };
         await writeFileAtomic(runConfigPath(runDir), JSON.stringify(runCfg, null, 2) + '\n');

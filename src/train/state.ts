@@ -38,15 +38,17 @@ export interface TrainState {
 }
 
 /** Fresh state: model.initParams(seed, train-split base rates), table ~ N(0, tableInitStd²) from a seeded RNG, zero moments. */
-export function initTrainState(model: Model, schema: Schema, cfg: TrainConfig, priors?: BaseRates): TrainState {
+/**
+ * `opts.table: false` leaves the table and its moments empty: the MPI ranks each initialise only the
+ * rows they own (`initTableRows`).
+ */
+export function initTrainState(model: Model, schema: Schema, cfg: TrainConfig, priors?: BaseRates, opts: { table?: boolean } = {}): TrainState {
   const params = model.initParams(cfg.seed, priors);
   if (params.length !== model.layout.total) throw new Error(`model ${model.name}: initParams returned ${params.length} values, layout says ${model.layout.total}`);
   const dim = model.dim;
-  const table = new Float32Array(schema.tableRows * dim);
-  // the table's stream is separate from the shuffling stream so changing one never shifts the other
-  const tr = new Rng((cfg.seed ^ 0x5bd1e995) >>> 0);
-  const std = cfg.tableInitStd;
-  for (let i = dim; i < table.length; i++) table[i] = std * tr.normal();
+  const withTable = opts.table ?? true;
+  const table = withTable ? new Float32Array(schema.tableRows * dim) : new Float32Array(0);
+  if (withTable) initTableRows(cfg, schema.tableRows, dim, 1, 0, table);
   const rng = new Rng(cfg.seed >>> 0).state();
   return {
     params,
@@ -64,6 +66,26 @@ export function initTrainState(model: Model, schema: Schema, cfg: TrainConfig, p
     badValidations: 0,
     finished: null,
   };
+}
+
+/**
+ * The fresh table's rows that rank u of N owns (global row g, g mod N = u, at local row g div N of
+ * `out`), with the values the whole table gets: one seeded stream over the whole table, row after
+ * row, each rank keeping its own rows. A rank draws every value (time O(table)) but stores only its
+ * rows (memory O(table / N)). Row 0 (padding) stays zero.
+ */
+export function initTableRows(cfg: Pick<TrainConfig, 'seed' | 'tableInitStd'>, rows: number, dim: number, N: number, u: number, out: Float32Array): void {
+  // the table's stream is separate from the shuffling stream so changing one never shifts the other
+  const tr = new Rng((cfg.seed ^ 0x5bd1e995) >>> 0);
+  const std = cfg.tableInitStd;
+  for (let g = 1; g < rows; g++) {
+    if (g % N === u) {
+      const at = Math.floor(g / N) * dim;
+      for (let d = 0; d < dim; d++) out[at + d] = std * tr.normal();
+    } else {
+      for (let d = 0; d < dim; d++) tr.normal();
+    }
+  }
 }
 
 /** This epoch's sample order: a permutation of [0, n) drawn from `state.epochRng`. */

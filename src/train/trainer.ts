@@ -15,7 +15,7 @@ import type { OptimKernels } from '../engine/optim.js';
 import { validationLoglosses } from './validation.js';
 import type { TrainConfig } from './config.js';
 import { learningRate } from './schedule.js';
-import { initTrainState, epochPermutation, type TrainState } from './state.js';
+import { initTrainState, initTableRows, epochPermutation, type TrainState } from './state.js';
 import { localStepRunner, stepHyper, type StepRunner } from './step.js';
 import { isCollective, type CollectiveRunner } from './collective.js';
 import { predictColumnsAsync } from './columns.js';
@@ -54,6 +54,11 @@ export interface TrainerOptions {
   runner?: StepRunner;
   /** called once the start state is known and training will run (not when a resumed run had already finished): the run's config.json is written here */
   beforeTraining?: () => Promise<void>;
+  /**
+   * Called on every process after the final checkpoint, before the runner closes (a collective
+   * runner's processes can still work together here: the MPI run's calibration).
+   */
+  afterTraining?: (interrupted: boolean) => Promise<void>;
   /** stop after the current step, writing a final checkpoint */
   signal?: AbortSignal;
   logger?: Logger;
@@ -89,7 +94,10 @@ export interface TrainSummary {
   seconds: number;
   /** as StepEvent.samplesPerSec, over the whole run */
   samplesPerSec: number;
-  /** the final state (parameters after the last step) */
+  /**
+   * the final state (parameters after the last step); under MPI the dense part only, the table
+   * arrays empty (the table stays sharded: read the checkpoint)
+   */
   state: TrainState;
   resumedFrom?: number;
   /** set when --resume found the run already finished and wrote nothing */
@@ -138,19 +146,29 @@ export class Trainer extends EventEmitter<TrainerEvents> {
 
   private async startState(): Promise<{ state: TrainState; resumedFrom?: number }> {
     const o = this.opts;
+    const check = (ck: Checkpoint, path: string) => checkCheckpointFor(ck, path, {
+      model: o.model.name, schemaFingerprint: this.fingerprint, params: o.model.layout.total, dim: o.model.dim, tableRows: o.schema.tableRows,
+      train: { tableOptimizer: o.config.tableOptimizer, stepsPerEpoch: this.stepsPerEpoch },
+    });
+    const resumed = (s: TrainState, path: string) => {
+      // a step budget reached is extended by a larger (or no) --max-steps; anything else that ended stays ended
+      if (s.finished === 'max-steps' && !(o.config.maxSteps > 0 && s.step >= o.config.maxSteps)) s.finished = null;
+      this.logger.info({ path, step: s.step, epoch: s.epoch, cursor: s.cursor }, 'resuming');
+      return { state: s, resumedFrom: s.step };
+    };
+    // a collective runner's processes start together, each with only its own table rows
+    if (this.coll) {
+      const got = await this.coll.start({
+        fresh: () => initTrainState(o.model, o.schema, o.config, baseRates(o.train), { table: false }),
+        initRows: (N, u, out) => initTableRows(o.config, o.schema.tableRows, o.model.dim, N, u, out),
+        resume: o.resume && o.runDir ? { runDir: o.runDir, check } : undefined,
+      });
+      return got.resumedFrom === undefined ? got : resumed(got.state, got.path ?? o.runDir!);
+    }
     if (o.initialState) return { state: o.initialState };
     if (o.resume && o.runDir) {
-      const got = await loadLastGoodCheckpoint(o.runDir, (ck, path) => checkCheckpointFor(ck, path, {
-        model: o.model.name, schemaFingerprint: this.fingerprint, params: o.model.layout.total, dim: o.model.dim, tableRows: o.schema.tableRows,
-        train: { tableOptimizer: o.config.tableOptimizer, stepsPerEpoch: this.stepsPerEpoch },
-      }));
-      if (got) {
-        const s = got.ck.state;
-        // a step budget reached is extended by a larger (or no) --max-steps; anything else that ended stays ended
-        if (s.finished === 'max-steps' && !(o.config.maxSteps > 0 && s.step >= o.config.maxSteps)) s.finished = null;
-        this.logger.info({ path: got.path, step: s.step, epoch: s.epoch, cursor: s.cursor }, 'resuming');
-        return { state: s, resumedFrom: s.step };
-      }
+      const got = await loadLastGoodCheckpoint(o.runDir, check);
+      if (got) return resumed(got.ck.state, got.path);
     }
     return { state: initTrainState(o.model, o.schema, o.config, baseRates(o.train)) };
   }
@@ -166,20 +184,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     withFsErrorsSync(p, 'cannot append to the metrics log', () => appendFileSync(p, JSON.stringify(obj) + '\n'));
   }
 
-  /** The whole state on this process (a collective runner's lead gathers it), or undefined on a follower. */
-  private async whole(state: TrainState, moments: boolean): Promise<TrainState | undefined> {
-    return this.coll ? this.coll.snapshot(state, moments) : state;
-  }
-
-  /** Writes a checkpoint (lead only); returns the whole state it wrote, undefined on a follower. */
-  private async checkpoint(state: TrainState): Promise<TrainState | undefined> {
-    if (!this.opts.runDir && !this.coll) return state;
-    const whole = await this.whole(state, true);
-    if (!whole || !this.opts.runDir) return whole;
-    const path = await saveCheckpoint(this.opts.runDir, { meta: this.meta(), state: whole });
+  /** Writes a checkpoint (a collective runner's processes each write their shard, the lead the manifest). */
+  private async checkpoint(state: TrainState): Promise<void> {
+    if (!this.opts.runDir) return;
+    const path = this.coll ? await this.coll.save('train', this.opts.runDir, this.meta(), state) : await saveCheckpoint(this.opts.runDir, { meta: this.meta(), state });
+    if (!path) return;
     this.logger.info({ step: state.step, path }, 'checkpoint');
     this.emit('checkpoint', { step: state.step, path });
-    return whole;
   }
 
   /** Validation, then (collective runner) every rank adopts the lead's verdict: best, early stop. */
@@ -192,16 +203,19 @@ export class Trainer extends EventEmitter<TrainerEvents> {
   private async validate(state: TrainState): Promise<void> {
     const o = this.opts;
     if (!o.valid || o.valid.n === 0) return;
-    // a collective runner's lead gathers the table for it; a follower only takes part in that
-    const whole = await this.whole(state, false);
-    if (!whole) return;
     let p;
-    try {
-      // in pieces, yielding between them: the caller's event loop keeps turning during validation
-      p = await predictColumnsAsync(o.model, whole.params, whole.table, o.schema, o.valid, o.config.evalBatchSize, { signal: o.signal });
-    } catch (e) {
-      if (o.signal?.aborted) return; // stopped mid-validation: the loop sees the abort next and checkpoints
-      throw e;
+    if (this.coll) {
+      // every process scores its part with its own rows and sees every prediction, so every
+      // process reaches the same verdict below (the lead's is adopted by all after it anyway)
+      p = await this.coll.predict(state, o.valid, o.config.evalBatchSize);
+    } else {
+      try {
+        // in pieces, yielding between them: the caller's event loop keeps turning during validation
+        p = await predictColumnsAsync(o.model, state.params, state.table, o.schema, o.valid, o.config.evalBatchSize, { signal: o.signal });
+      } catch (e) {
+        if (o.signal?.aborted) return; // stopped mid-validation: the loop sees the abort next and checkpoints
+        throw e;
+      }
     }
     const ll = validationLoglosses(o.valid, p);
     const metric = o.config.earlyStopOn === 'delayed' && ll.delayed !== null ? ll.delayed : ll.sum;
@@ -209,7 +223,10 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     if (improved) {
       state.best = { metric, step: state.step };
       state.badValidations = 0;
-      if (o.runDir) await saveBest(o.runDir, { meta: this.meta(), state: { ...state, params: whole.params, table: whole.table } });
+      if (o.runDir) {
+        if (this.coll) await this.coll.save('best', o.runDir, this.meta(), state);
+        else await saveBest(o.runDir, { meta: this.meta(), state });
+      }
     } else {
       state.badValidations++;
       if (o.config.patience > 0 && state.badValidations >= o.config.patience) state.finished = 'early-stop';
@@ -235,9 +252,17 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     const o = this.opts;
     const cfg = o.config;
     if (o.runDir) ensureDirSync(o.runDir, 'run directory');
-    const { state, resumedFrom } = await this.startState();
     const runner = o.runner ?? localStepRunner(o.model, o.optim);
     this.coll = isCollective(runner) ? runner : undefined;
+    let started: Awaited<ReturnType<Trainer['startState']>>;
+    try {
+      started = await this.startState();
+    } catch (e) {
+      this.coll?.abandon();
+      await runner.close?.();
+      throw e;
+    }
+    const { state, resumedFrom } = started;
     // (under MPI the ranks go through the loop together, which ends at once for a finished run)
     if (resumedFrom !== undefined && state.finished && !this.coll) {
       await o.runner?.close?.();
@@ -251,13 +276,13 @@ export class Trainer extends EventEmitter<TrainerEvents> {
     let lastLoss: number | null = null;
     let interrupted = false;
     let batchBuf: SampleColumns | undefined;
-    let final = state;
     let ok = false;
     // throughput counts from the first step: starting workers (each loads tfjs and builds its model)
     // is a one-time cost that would otherwise make N workers look slower on a short run
     let tSteps = t0;
     try {
-      if (runner.attach) await runner.attach(state);
+      // (a collective runner distributed the state in startState)
+      if (runner.attach && !this.coll) await runner.attach(state);
       tSteps = Date.now();
       outer: while (!state.finished) {
         if (state.epoch >= cfg.epochs) {
@@ -308,8 +333,8 @@ export class Trainer extends EventEmitter<TrainerEvents> {
         this.emit('epoch', { epoch: state.epoch, step: state.step });
         if (cfg.validEvery === 0) await this.validateAll(state);
       }
-      // a collective runner's lead reports the whole final state (its own arrays hold a shard)
-      final = (await this.checkpoint(state)) ?? state;
+      await this.checkpoint(state);
+      await o.afterTraining?.(interrupted);
       ok = true;
     } finally {
       if (!ok) this.coll?.abandon();
@@ -324,7 +349,7 @@ export class Trainer extends EventEmitter<TrainerEvents> {
       lastLoss,
       seconds,
       samplesPerSec: samples / Math.max((Date.now() - tSteps) / 1000, 1e-3),
-      state: final,
+      state,
       resumedFrom,
     };
     this.metricsLine({ type: 'end', time: new Date().toISOString(), steps: summary.steps, epochs: summary.epochs, finished: summary.finished, best: summary.best, seconds, samplesPerSec: summary.samplesPerSec });

@@ -65,7 +65,10 @@ export function validateCheckpoint(ck: Checkpoint, path: string): void {
   // a NaN metric is possible (a validation that diverged) and is kept as written
   if (best !== null && !(isObj(best) && typeof best.metric === 'number' && isInt(best.step, 0))) throw bad('best is not { metric, step }');
   if (!FINISHED.includes(s.finished as string | null)) throw bad(`finished is ${kindOf(s.finished)}`);
-  const len = (k: (typeof ARRAYS)[number]) => ck.state[k].length;
+  // a sharded manifest's table arrays are in its shard files: their sizes follow from the manifest
+  const T0 = ck.shards ? m.tableRows * m.dim : ck.state.table.length;
+  const len = (k: (typeof ARRAYS)[number]) => !ck.shards || !k.startsWith('table') ? ck.state[k].length
+    : ck.shards.arrays.includes(k as 'table') ? T0 : 0;
   const P = len('params'), T = len('table');
   if (T !== m.tableRows * m.dim) throw bad(`table holds ${T} values, meta says ${m.tableRows} rows × ${m.dim}`);
   if (m.kind === 'best') {
@@ -74,6 +77,13 @@ export function validateCheckpoint(ck: Checkpoint, path: string): void {
     if (len('m') !== P || len('v') !== P) throw bad(`optimizer moments m/v hold ${len('m')}/${len('v')} values, params ${P}`);
     if (len('tableM') !== T || (len('tableV') !== T && len('tableV') !== 0)) throw bad(`table moments hold ${len('tableM')}/${len('tableV')} values, table ${T}`);
   }
+}
+
+/** The table values a checkpoint describes (a manifest's are in its shards). */
+export function tableValuesOf(ck: Checkpoint): { table: number; tableV: number } {
+  if (!ck.shards) return { table: ck.state.table.length, tableV: ck.state.tableV.length };
+  const T = ck.meta.tableRows * ck.meta.dim;
+  return { table: T, tableV: ck.shards.arrays.includes('tableV') ? T : 0 };
 }
 
 export interface CheckpointUse {
@@ -93,12 +103,13 @@ export function checkCheckpointFor(ck: Checkpoint, path: string, want: Checkpoin
     throw new CmdcmError(`${path}: checkpoint was trained on a dataset with another schema (fingerprint ${ck.meta.schemaFingerprint}, this dataset ${want.schemaFingerprint})`);
   }
   const s = ck.state;
-  if (s.params.length !== want.params || s.table.length !== want.tableRows * want.dim) {
-    throw new CmdcmError(`${path}: parameter sizes differ from model '${want.model}' (${s.params.length} vs ${want.params} dense, ${s.table.length} vs ${want.tableRows * want.dim} table values)`);
+  const tv = tableValuesOf(ck);
+  if (s.params.length !== want.params || tv.table !== want.tableRows * want.dim) {
+    throw new CmdcmError(`${path}: parameter sizes differ from model '${want.model}' (${s.params.length} vs ${want.params} dense, ${tv.table} vs ${want.tableRows * want.dim} table values)`);
   }
   if (!want.train) return;
   if (ck.meta.kind !== 'train') throw new CmdcmError(`${path}: a '${ck.meta.kind}' checkpoint (no optimizer state) cannot be resumed from; was best.cmck copied over it?`);
-  const wantV = want.train.tableOptimizer === 'lazyAdam' ? s.table.length : 0;
-  if (s.tableV.length !== wantV) throw new CmdcmError(`${path}: table moments do not fit the '${want.train.tableOptimizer}' table optimizer of this run`);
+  const wantV = want.train.tableOptimizer === 'lazyAdam' ? tv.table : 0;
+  if (tv.tableV !== wantV) throw new CmdcmError(`${path}: table moments do not fit the '${want.train.tableOptimizer}' table optimizer of this run`);
   if (s.cursor > want.train.stepsPerEpoch) throw new CmdcmError(`${path}: data cursor ${s.cursor} is past the ${want.train.stepsPerEpoch} batches of an epoch`);
 }

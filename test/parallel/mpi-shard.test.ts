@@ -69,11 +69,3 @@ test('--transport mpi without the MPI addon fails on one line saying what to ins
   assert.match(r.stderr, /--transport mpi: this cmdcm was built without MPI.*apt-get install libopenmpi-dev openmpi-bin/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 });
-
-test('--transport mpi with --workers > 1 is refused: ranks, not threads, scale it', () => {
-  const r = spawnSync(process.execPath, [BIN, 'train', '--data', '/nonexistent', '--model', 'cmdcm', '--out', '/tmp/none', '--transport', 'mpi', '--workers', '2'], {
-    encoding: 'utf8', env: { ...process.env, CMDCM_LOG_LEVEL: 'silent' }, timeout: 60_000,
-  });
-  assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /--workers 2 with --transport mpi/);
-});

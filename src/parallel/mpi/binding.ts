@@ -128,6 +128,20 @@ export class MpiWorld {
     return JSON.parse(new TextDecoder().decode(bytes)) as T;
   }
 
+  /** Every rank's JSON value, in rank order, on every rank. */
+  allgatherJson<T>(value: T, what: string): T[] {
+    const N = this.size, one = new Int32Array(N).fill(1), iota = Int32Array.from({ length: N }, (_, u) => u);
+    const bytes = new TextEncoder().encode(JSON.stringify(value));
+    const lens = new Int32Array(N);
+    this.allgatherv(Int32Array.of(bytes.length), lens, one, iota, what);
+    const displs = new Int32Array(N);
+    for (let u = 1; u < N; u++) displs[u] = displs[u - 1] + lens[u - 1];
+    const all = new Uint8Array(displs[N - 1] + lens[N - 1]);
+    this.allgatherv(bytes, all, lens, displs, what);
+    const dec = new TextDecoder();
+    return Array.from({ length: N }, (_, u) => JSON.parse(dec.decode(all.subarray(displs[u], displs[u] + lens[u]))) as T);
+  }
+
   /** Collective, after the last step: every rank must call it. */
   finalize(): void {
     if (this.finalized) return;
