@@ -21,7 +21,7 @@ import type { FaultInjection, ModelSpec, StepOrder, StepReport, WorkerInit } fro
 export interface ParallelOptions {
   /** worker count W ≥ 1 */
   workers: number;
-  /** default: 'process' for the tensorflow engine, else 'thread' */
+  /** default: 'process' for the tensorflow and cuda engines (one process per GPU), else 'thread' */
   transport?: Transport;
   /** the engine every worker loads (default 'auto') */
   engine?: EngineName;
