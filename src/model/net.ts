@@ -104,20 +104,23 @@ export class NetModel implements Model {
     tf.tidy(() => {
       const pv = new ParamView(this.layout, params);
       const rowsT = this.rowsTensor(host);
+      // the terms are read back once, with the loss, after the backward pass: a read in the middle
+      // of the forward pass would wait for the device (the cuda engine) once per term
+      let termValues: tf.Tensor1D | undefined;
       const f = () => {
         const x = this.tensorInputs(host, rowsT);
         const t = lossTerms(this.arch.forward(pv, x, this.hooks), this.labels(batch), this.termOptions(), lossScale);
         let total: tf.Scalar = tf.scalar(0);
-        for (const name of this.termNames) {
-          const v = t[name]!;
-          terms[name] = v.dataSync()[0];
-          if (only.includes(name)) total = tf.add(total, v);
-        }
+        for (const name of this.termNames) if (only.includes(name)) total = tf.add(total, t[name]!);
+        termValues = tf.keep(tf.stack([total, ...this.termNames.map((name) => t[name]!)]) as tf.Tensor1D);
         return total;
       };
       const xs = [rowsT, ...pv.tensors];
-      const { value, grads } = firstOrderGradients(() => tf.engine().gradients(f, xs, undefined, true));
-      loss = value.dataSync()[0];
+      const { grads } = firstOrderGradients(() => tf.engine().gradients(f, xs, undefined, true));
+      const read = termValues!.dataSync();
+      termValues!.dispose();
+      loss = read[0];
+      this.termNames.forEach((name, i) => { terms[name] = read[i + 1]; });
       // peeked arrays are the backend's own and die with the tidy: copied out here
       // row 0 of the block is the padding row: its gradient is dropped
       if (grads[0]) rowGrad.set(peekF32(grads[0]).subarray(D));
