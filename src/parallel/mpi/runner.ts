@@ -15,7 +15,7 @@ import { log, warnOnce } from '../../util/log.js';
 import { combineOwnedRows, microRange, ownedSlice, sumSlice } from '../reduce.js';
 import type { MpiWorld } from './binding.js';
 import type { EngineName } from '../../engine/index.js';
-import type { GradResult } from '../../model/types.js';
+import { TERM_NAMES, type GradResult } from '../../model/types.js';
 import { ParallelStepRunner } from '../runner.js';
 import { Compactor, gatherRows, planRequests, readOwnedRows, scatterRows, shardRows, type RowRequests } from './shard.js';
 
@@ -517,24 +517,33 @@ export class MpiStepRunner implements CollectiveRunner {
     const gradBuf = g.denseGrad;
     const t2 = performance.now();
 
-    // loss, terms and any non-finite value, from every rank in rank order
-    const names = Object.keys(g.terms).sort();
-    const K = names.length + 3;
+    // loss, terms and any non-finite value, from every rank in rank order. The slots are every term
+    // name (value, reported or not) whatever this rank's batch held: a rank, or all its threads, with
+    // no sample of the last batch of an epoch reports no terms, and a different count truncated
+    // the exchange (MPI_ERR_TRUNCATE)
+    const names: readonly string[] = TERM_NAMES;
+    const T = names.length, K = 2 * T + 3;
     const mineStats = new Float64Array(K);
     mineStats[0] = g.loss;
-    names.forEach((k, i) => (mineStats[1 + i] = g.terms[k]));
+    names.forEach((k, i) => {
+      if (!(k in g.terms)) return;
+      mineStats[1 + i] = g.terms[k];
+      mineStats[1 + T + i] = 1;
+    });
     const bad = g.bad ?? nonFiniteIn(g, firstNonFinite);
-    const badNames = [...names, 'loss', 'dense gradient', 'embedding gradient'];
+    const badNames = [...names, ...names, 'loss', 'dense gradient', 'embedding gradient'];
     // (a name a thread reported that this rank's terms lack counts as the loss)
     mineStats[K - 2] = bad ? (badNames.indexOf(bad.term) + 1 || K - 2) : 0;
     mineStats[K - 1] = bad ? bad.value : 0;
     const stats = new Float64Array(N * K);
     w.allgatherv(mineStats, stats, new Int32Array(N).fill(K), Int32Array.from({ length: N }, (_, u) => u * K), 'step losses');
     let loss = 0;
-    const terms: Record<string, number> = Object.fromEntries(names.map((k) => [k, 0]));
+    const terms: Record<string, number> = {};
     for (let u = 0; u < N; u++) {
       loss += stats[u * K];
-      names.forEach((k, i) => (terms[k] += stats[u * K + 1 + i]));
+      names.forEach((k, i) => {
+        if (stats[u * K + 1 + T + i] > 0) terms[k] = (terms[k] ?? 0) + stats[u * K + 1 + i];
+      });
     }
     for (let u = 0; u < N; u++) {
       if (stats[u * K + K - 2] !== 0) {
