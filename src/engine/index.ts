@@ -10,6 +10,7 @@ import { registerNativeBackend } from './native/backend.js';
 import { installPool } from './native/pool.js';
 import { registerCudaBackend, cudaDevice } from './cuda/backend.js';
 import { deviceKindFromEnv, gpuProblem, openDevice } from './cuda/device.js';
+import { backendSelfCheckProblem } from './cuda/selfcheck.js';
 
 export { startKernelProfile, stopKernelProfile, type KernelProfile } from './native/backend.js';
 export { optimKernels, tsOptim, type OptimKernels, type AdamHyper, type AdagradHyper, type TableOptimizer } from './optim.js';
@@ -102,10 +103,22 @@ async function useTensorflow(): Promise<string> {
     'or pick --engine native');
 }
 
+let cudaChecked = false;
+
 async function useCuda(): Promise<string> {
   if (!cudaDevice()) registerCudaBackend(openDevice(deviceKindFromEnv()));
   if (!(await tf.setBackend('cuda'))) throw new CmdcmError("engine 'cuda': tfjs could not initialize the backend");
   await tf.ready();
+  // once per process: the GPU path has kernels and libraries no CI machine runs, so its results are
+  // checked against plain arithmetic before anything trains on them
+  if (!cudaChecked) {
+    const problem = backendSelfCheckProblem();
+    if (problem) {
+      throw new CmdcmError(`engine 'cuda': its self-check on this ${cudaDevice()?.kind === 'gpu' ? 'GPU' : 'device'} computed ${problem}; ` +
+        'please report it with `cmdcm bench step --engine cuda --profile` output (pick --engine native meanwhile)');
+    }
+    cudaChecked = true;
+  }
   return 'cuda';
 }
 
