@@ -50,6 +50,8 @@ export interface GenerateOptions {
    * the confounder (carted clicks are then no selected population); 2 doubles it.
    */
   confounding?: number;
+  /** aborts between blocks of users: the temp files are removed and nothing is written */
+  signal?: AbortSignal;
 }
 
 export interface GenerateResult {
@@ -168,6 +170,7 @@ export async function generate(opts: GenerateOptions): Promise<GenerateResult> {
     if (truth) await write(truth, 'user_id,item_id,time,p_direct,p_atc,p_transition,p_delayed,direct,atc,delayed\n');
     const BLOCK = 256;
     for (let u0 = 0; u0 < nUsers; u0 += BLOCK) {
+      if (opts.signal?.aborted) throw new CmdcmError(`generate: aborted; ${opts.out} is unchanged`);
       const block: { u: number; ev: Ev }[] = [];
       let truthText = '';
       for (let u = u0; u < Math.min(nUsers, u0 + BLOCK); u++) {

@@ -2,6 +2,7 @@ import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.j
 import { flagError } from '../../util/errors.js';
 import { generate, GENERATE_DEFAULTS } from '../../data/generate.js';
 import { log } from '../../util/log.js';
+import { withInterrupt } from '../interrupt.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   out: { type: 'string', help: 'log file to write (Tianchi mobile 2014 CSV)' },
@@ -23,7 +24,8 @@ export async function run(argv: string[]): Promise<number> {
   const out = strFlag(values, 'out');
   if (!out) throw flagError('out', 'required: the log file to write');
   const started = Date.now();
-  const r = await generate({
+  const r = await withInterrupt('generate', (signal) => generate({
+    signal,
     out,
     truth: strFlag(values, 'truth'),
     seed: numFlag(values, 'seed', { int: true, min: 0, max: 2 ** 32 - 1 }),
@@ -31,7 +33,7 @@ export async function run(argv: string[]): Promise<number> {
     confounding: numFlag(values, 'confounding', { min: 0, max: 10 }),
     items: numFlag(values, 'items', { int: true, min: 1 }),
     days: numFlag(values, 'days', { int: true, min: 1 }),
-  });
+  }));
   log().info({ ...r, ms: Date.now() - started }, 'generated synthetic log');
   const pb = r.perBehavior;
   process.stdout.write(`wrote ${r.out}: ${r.rows} rows (${pb.click} clicks, ${pb.collect} collects, ${pb.cart} carts, ${pb.buy} buys), `

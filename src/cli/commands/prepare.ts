@@ -2,6 +2,7 @@ import { parseFlags, helpText, numFlag, strFlag, type FlagSpec } from '../args.j
 import { flagError } from '../../util/errors.js';
 import { READ_FLAGS, readOptionsFromFlags } from '../flags/read.js';
 import { prepare, DEFAULT_MEMORY_BUDGET_MB } from '../../data/prepare.js';
+import { withInterrupt } from '../interrupt.js';
 
 const FLAGS: Record<string, FlagSpec> = {
   log: { type: 'string', multiple: true, help: 'behavior log file (.csv or .csv.gz); repeat for several files' },
@@ -33,7 +34,8 @@ export async function run(argv: string[]): Promise<number> {
   const out = strFlag(values, 'out');
   if (!out) throw flagError('out', 'required: the dataset directory to write');
   if (values['test-days'] !== undefined && values['as-of'] !== undefined) throw flagError('as-of', 'give either --as-of or --test-days, not both');
-  const r = await prepare({
+  const r = await withInterrupt('prepare', (signal) => prepare({
+    signal,
     logs,
     read: readOptionsFromFlags(values),
     promos: promoVals[0] === 'auto' ? 'auto' : promoVals,
@@ -47,7 +49,7 @@ export async function run(argv: string[]): Promise<number> {
     maxBuckets: numFlag(values, 'max-buckets', { int: true, min: 16 }),
     memoryBudgetMB: numFlag(values, 'memory-budget', { min: 16 }),
     outOfCore: outOfCoreFlag(strFlag(values, 'out-of-core')),
-  });
+  }));
   const m = r.meta;
   const ps = m.counts.perSplit;
   process.stdout.write(`wrote ${r.dir}: ${m.counts.samples} samples from ${m.counts.events} events (${m.counts.users} users, ${m.counts.items} items), `
