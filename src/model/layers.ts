@@ -25,12 +25,15 @@ export function stopGradient<T extends tf.Tensor>(x: T): T {
  */
 export function gatherRows(emb: tf.Tensor2D, idx: Int32Array): tf.Tensor2D {
   const rows = emb.shape[0], d = emb.shape[1];
-  const f = tf.customGrad(((e: tf.Tensor2D) => {
+  const f = tf.customGrad(((e: tf.Tensor2D, save: (ts: tf.Tensor[]) => void) => {
     const idxT = tf.tensor1d(idx, 'int32');
+    // kept for the gradient (saved, not closed over: a closed-over intermediate is disposed before
+    // the backward pass), so the indices reach the backend once a step, not twice
+    save([idxT]);
     return {
       value: tf.gather(e, idxT),
-      gradFunc: (dy: tf.Tensor2D) => {
-        if (tf.getBackend() !== 'cpu') return tf.unsortedSegmentSum(dy, tf.tensor1d(idx, 'int32'), rows);
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        if (tf.getBackend() !== 'cpu') return tf.unsortedSegmentSum(dy, saved[0] as tf.Tensor1D, rows);
         const g = dy.dataSync() as Float32Array;
         const out = new Float32Array(rows * d);
         for (let i = 0; i < idx.length; i++) {
