@@ -60,6 +60,8 @@ def window_of(d):
     return -1
 season = np.array([1.0 + 0.25 * math.sin(2 * math.pi * d / 23.0) for d in range(NDAYS)])
 GEO = 'abcdefghijklmnopqrstuvwxyz0123456789'
+_hours = np.r_[np.full(7, 0.01), np.full(12, 0.05), np.full(5, 0.066)]  # night, day, evening
+HOUR_P = _hours / _hours.sum()
 
 events = []   # (user, item, beh, day, hour)
 truth = []
@@ -81,7 +83,7 @@ for u in range(a.users):
             if len(pool) == 0:
                 continue
             wts = np.exp(0.7 * item_appeal[pool]); wts /= wts.sum()
-            hour = int(rng.choice(24, p=np.r_[np.full(7, 0.01), np.full(12, 0.05), np.full(5, 0.066)] / np.r_[np.full(7, 0.01), np.full(12, 0.05), np.full(5, 0.066)].sum()))
+            hour = int(rng.choice(24, p=HOUR_P))
             for it in rng.choice(pool, size=min(len(pool), 1 + rng.poisson(1.5)), p=wts):
                 it = int(it)
                 uev.append((it, 1, d, hour))
