@@ -1,16 +1,13 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { broadcastPlan } from '../../native/util.js';
 import { fallback, size, type KernelArgs } from '../util.js';
+import { BINARY_OPS } from '../../op-codes.js';
 
 /**
  * Element-wise binary kernels with broadcasting (cm_binary): float32 in; float32 out, or bool for
  * comparisons. The broadcast plan (collapsed dims, per-operand strides) is the native engine's.
- * Op codes match native/cuda/kernels/elementwise.cu.
+ * Op codes: ../../op-codes.ts.
  */
-const OPS: Record<string, number> = {
-  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7,
-  Greater: 10, GreaterEqual: 11, Less: 12, LessEqual: 13, Equal: 14, NotEqual: 15,
-};
 
 export function binaryInto(args: KernelArgs, op: number, a: TensorInfo, b: TensorInfo, out?: TensorInfo): TensorInfo {
   const plan = broadcastPlan(a.shape, b.shape);
@@ -47,7 +44,7 @@ function logical(name: string, op: number, args: KernelArgs): TensorInfo | Tenso
 const LOGICAL: Record<string, number> = { LogicalAnd: 20, LogicalOr: 21, LogicalNot: 22 };
 
 export const binaryConfigs: KernelConfig[] = [
-  ...Object.entries(OPS).map(([kernelName, op]) => ({
+  ...Object.entries(BINARY_OPS).map(([kernelName, op]) => ({
     kernelName,
     backendName: 'cuda',
     kernelFunc: ((args: KernelArgs) => binary(kernelName, op, args)) as unknown as KernelConfig['kernelFunc'],

@@ -1,6 +1,7 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import * as tf from '@tensorflow/tfjs-core';
 import { fallback, size, strided, strides, type CudaBackendLike, type KernelArgs } from '../util.js';
+import { REDUCE_OPS } from '../../op-codes.js';
 
 /**
  * Sum / Mean / Max / Min / Prod of float32 (cm_reduce, one thread per output value) over any set
@@ -8,13 +9,6 @@ import { fallback, size, strided, strides, type CudaBackendLike, type KernelArgs
  * [outer, R, inner]; a long R with few outputs (the bias gradient: [batch, units] summed over the
  * batch) is cut into chunks whose partials a second launch combines, so the GPU has threads enough.
  */
-const OPS: Record<string, { op: number; axisAttr: string }> = {
-  Sum: { op: 0, axisAttr: 'axis' },
-  Mean: { op: 1, axisAttr: 'axis' },
-  Max: { op: 2, axisAttr: 'reductionIndices' },
-  Min: { op: 3, axisAttr: 'axis' },
-  Prod: { op: 4, axisAttr: 'axis' },
-};
 
 /** [first, last] of a contiguous run of axes, after moving scattered axes to the end; disposes `x` when it made it. */
 export function contiguous(b: CudaBackendLike, x: TensorInfo, axes: number[]): { x: TensorInfo; first: number; last: number; temp: boolean } {
@@ -65,7 +59,7 @@ function reduce(name: string, op: number, axisAttr: string, args: KernelArgs): T
   return out;
 }
 
-export const reduceConfigs: KernelConfig[] = Object.entries(OPS).map(([kernelName, { op, axisAttr }]) => ({
+export const reduceConfigs: KernelConfig[] = Object.entries(REDUCE_OPS).map(([kernelName, { op, axisAttr }]) => ({
   kernelName,
   backendName: 'cuda',
   kernelFunc: ((args: KernelArgs) => reduce(kernelName, op, axisAttr, args)) as unknown as KernelConfig['kernelFunc'],

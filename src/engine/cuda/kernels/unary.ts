@@ -1,28 +1,8 @@
 import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { fallback, size, type KernelArgs } from '../util.js';
+import { UNARY_OPS } from '../../op-codes.js';
 
-/** Element-wise unary kernels on float32 (cm_unary); op codes match native/cuda/kernels/elementwise.cu. */
-const OPS: Record<string, { op: number; attrs?: (a: Record<string, unknown>) => [number, number] }> = {
-  Relu: { op: 0 },
-  Sigmoid: { op: 1 },
-  Exp: { op: 2 },
-  Log: { op: 3 },
-  Log1p: { op: 4 },
-  Softplus: { op: 5 },
-  Neg: { op: 6 },
-  Square: { op: 7 },
-  Sqrt: { op: 8 },
-  Rsqrt: { op: 9 },
-  Abs: { op: 10 },
-  Tanh: { op: 11 },
-  Step: { op: 12, attrs: (a) => [Number(a.alpha ?? 0), 0] },
-  Reciprocal: { op: 13 },
-  Elu: { op: 14 },
-  ClipByValue: { op: 15, attrs: (a) => [Number(a.clipValueMin), Number(a.clipValueMax)] },
-  LeakyRelu: { op: 16, attrs: (a) => [Number(a.alpha ?? 0.2), 0] },
-  Relu6: { op: 17 },
-  Expm1: { op: 18 },
-};
+/** Element-wise unary kernels on float32 (cm_unary); op codes: ../../op-codes.ts. */
 
 function unary(name: string, op: number, args: KernelArgs, alpha: number, beta: number): TensorInfo | TensorInfo[] {
   const x = args.inputs.x as TensorInfo;
@@ -32,7 +12,7 @@ function unary(name: string, op: number, args: KernelArgs, alpha: number, beta: 
   return out;
 }
 
-export const unaryConfigs: KernelConfig[] = Object.entries(OPS).map(([kernelName, spec]) => ({
+export const unaryConfigs: KernelConfig[] = Object.entries(UNARY_OPS).map(([kernelName, spec]) => ({
   kernelName,
   backendName: 'cuda',
   kernelFunc: ((args: KernelArgs) => {

@@ -2,16 +2,13 @@ import type { KernelConfig, TensorInfo } from '@tensorflow/tfjs-core';
 import { addon } from '../addon.js';
 import { allocF32 } from '../pool.js';
 import { broadcastPlan, f32, fallback, size, type KernelArgs } from '../util.js';
+import { BINARY_OPS } from '../../op-codes.js';
 
 /**
  * Element-wise binary kernels with broadcasting (row, column, scalar and general), float32 in;
- * float32 out, or bool for comparisons. Other dtypes go to the CPU kernel. Op codes match
- * native/engine/elementwise.cc.
+ * float32 out, or bool for comparisons. Other dtypes go to the CPU kernel. Op codes:
+ * ../../op-codes.ts.
  */
-const OPS: Record<string, number> = {
-  Add: 0, Sub: 1, Multiply: 2, RealDiv: 3, Maximum: 4, Minimum: 5, SquaredDifference: 6, Pow: 7,
-  Greater: 10, GreaterEqual: 11, Less: 12, LessEqual: 13, Equal: 14, NotEqual: 15,
-};
 
 export function binaryOp(name: string, op: number, args: KernelArgs): TensorInfo | TensorInfo[] {
   const a = args.inputs.a as TensorInfo, b = args.inputs.b as TensorInfo;
@@ -24,7 +21,7 @@ export function binaryOp(name: string, op: number, args: KernelArgs): TensorInfo
   return args.backend.makeTensorInfo(plan.outShape.slice(), isCmp ? 'bool' : 'float32', out);
 }
 
-export const binaryConfigs: KernelConfig[] = Object.entries(OPS).map(([kernelName, op]) => ({
+export const binaryConfigs: KernelConfig[] = Object.entries(BINARY_OPS).map(([kernelName, op]) => ({
   kernelName,
   backendName: 'native',
   kernelFunc: ((args: KernelArgs) => binaryOp(kernelName, op, args)) as unknown as KernelConfig['kernelFunc'],

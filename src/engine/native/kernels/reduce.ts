@@ -3,19 +3,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { addon } from '../addon.js';
 import { allocF32 } from '../pool.js';
 import { f32, fallback, size, type KernelArgs } from '../util.js';
+import { REDUCE_OPS } from '../../op-codes.js';
 
 /**
  * Sum / Mean / Max / Min / Prod of float32 over one contiguous run of axes (the last axis, the
  * batch axis of a bias gradient, a middle axis...), viewed as [outer, R, inner]. Scattered axis
  * sets and other dtypes go to the CPU kernel.
  */
-const OPS: Record<string, { op: number; axisAttr: string }> = {
-  Sum: { op: 0, axisAttr: 'axis' },
-  Mean: { op: 1, axisAttr: 'axis' },
-  Max: { op: 2, axisAttr: 'reductionIndices' },
-  Min: { op: 3, axisAttr: 'axis' },
-  Prod: { op: 4, axisAttr: 'axis' },
-};
 
 function reduce(name: string, op: number, axisAttr: string, args: KernelArgs): TensorInfo | TensorInfo[] {
   const x = args.inputs.x as TensorInfo;
@@ -36,7 +30,7 @@ function reduce(name: string, op: number, axisAttr: string, args: KernelArgs): T
   return args.backend.makeTensorInfo(outShape, 'float32', out);
 }
 
-export const reduceConfigs: KernelConfig[] = Object.entries(OPS).map(([kernelName, { op, axisAttr }]) => ({
+export const reduceConfigs: KernelConfig[] = Object.entries(REDUCE_OPS).map(([kernelName, { op, axisAttr }]) => ({
   kernelName,
   backendName: 'native',
   kernelFunc: ((args: KernelArgs) => reduce(kernelName, op, axisAttr, args)) as unknown as KernelConfig['kernelFunc'],
