@@ -17,22 +17,29 @@ import { predictColumns } from './columns.js';
 export async function fitRunCalibration(runDir: string, cfg: ModelConfig, schema: Schema, valid: SampleColumns, train: SampleColumns, evalBatchSize: number): Promise<DelayedCalibration | null> {
   const path = existsSync(join(runDir, CKPT_BEST)) ? join(runDir, CKPT_BEST) : join(runDir, CKPT_LATEST);
   if (!existsSync(path)) return null;
-  const withDelayed = (c: SampleColumns) => {
-    const idx: number[] = [];
-    for (let i = 0; i < c.n; i++) if (c.mask[i * 3 + 2] > 0) idx.push(i);
-    return idx;
-  };
-  let cols = valid, idx = withDelayed(valid);
-  if (idx.length === 0) {
-    cols = train;
-    idx = withDelayed(train);
-  }
-  if (idx.length === 0) return null;
+  const on = calibrationSamples(valid, train);
+  if (!on) return null;
   const ck = await readCheckpoint(path);
   // the raw predictions: a resumed run's config may already hold a calibration
   const model = createModel({ ...cfg, delayedCalibration: null }, schema);
-  const p = predictColumns(model, ck.state.params, ck.state.table, schema, cols, evalBatchSize);
+  const p = predictColumns(model, ck.state.params, ck.state.table, schema, on.cols, evalBatchSize);
+  return fitOnSamples(p.delayed, on);
+}
+
+/** The clicks the calibration is fit on: the valid split's with a delayed label, else the train split's; null when neither has one. */
+export function calibrationSamples(valid: SampleColumns, train: SampleColumns): { cols: SampleColumns; idx: number[] } | null {
+  for (const cols of [valid, train]) {
+    const idx: number[] = [];
+    for (let i = 0; i < cols.n; i++) if (cols.mask[i * 3 + 2] > 0) idx.push(i);
+    if (idx.length > 0) return { cols, idx };
+  }
+  return null;
+}
+
+/** The fit of the raw p_delayed of `on.cols` against their delayed labels, on the samples `on.idx` (null: fitCalibration found nothing to fit). */
+export function fitOnSamples(pDelayed: Float32Array, on: { cols: SampleColumns; idx: number[] }): DelayedCalibration | null {
+  const { cols, idx } = on;
   const y = new Float32Array(cols.n);
   for (let i = 0; i < cols.n; i++) y[i] = cols.labels[i * 3 + 2];
-  return fitCalibration(p.delayed, y, idx);
+  return fitCalibration(pDelayed, y, idx);
 }

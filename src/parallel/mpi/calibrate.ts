@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { SampleColumns } from '../../data/batch.js';
-import { fitCalibration, type DelayedCalibration } from '../../model/calibration.js';
+import type { DelayedCalibration } from '../../model/calibration.js';
+import { calibrationSamples, fitOnSamples } from '../../train/calibrate.js';
 import { CKPT_BEST, CKPT_LATEST } from '../../train/checkpoint.js';
 import type { MpiStepRunner } from './runner.js';
 import { placeholderState } from './runner.js';
@@ -18,20 +19,8 @@ export async function calibrateMpiRun(runner: MpiStepRunner, runDir: string, val
   // rank 0 decides from what it sees: every rank then reads the same files
   const path = w.bcastJson(lead ? [CKPT_BEST, CKPT_LATEST].map((f) => join(runDir, f)).find((p) => existsSync(p)) ?? null : undefined, 'calibration');
   if (path === null) return null;
-  const withDelayed = (c: SampleColumns) => {
-    const idx: number[] = [];
-    for (let i = 0; i < c.n; i++) if (c.mask[i * 3 + 2] > 0) idx.push(i);
-    return idx;
-  };
-  let cols = valid, idx = withDelayed(valid);
-  if (idx.length === 0) {
-    cols = train;
-    idx = withDelayed(train);
-  }
-  if (idx.length === 0) return null;
-  const p = await runner.predictFrom(path, placeholderState(), cols, evalBatchSize);
-  if (!lead) return null;
-  const y = new Float32Array(cols.n);
-  for (let i = 0; i < cols.n; i++) y[i] = cols.labels[i * 3 + 2];
-  return fitCalibration(p.delayed, y, idx);
+  const on = calibrationSamples(valid, train);
+  if (!on) return null;
+  const p = await runner.predictFrom(path, placeholderState(), on.cols, evalBatchSize);
+  return lead ? fitOnSamples(p.delayed, on) : null;
 }
