@@ -9,7 +9,8 @@ import { describeFsError } from './fs-errors.js';
  * deepest existing ancestor itself, checks it is a directory, and creates each missing level once.
  */
 export async function ensureDir(dir: string, what = 'directory'): Promise<void> {
-  const missing = await missingLevels(dir, what);
+  // a few stat calls up the path: done synchronously, as ensureDirSync does, rather than twice over
+  const missing = missingLevels(dir, what);
   for (const p of missing) {
     try {
       await fsp.mkdir(p);
@@ -21,7 +22,7 @@ export async function ensureDir(dir: string, what = 'directory'): Promise<void> 
 }
 
 export function ensureDirSync(dir: string, what = 'directory'): void {
-  const missing = missingLevelsSync(dir, what);
+  const missing = missingLevels(dir, what);
   for (const p of missing) {
     try {
       mkdirSync(p);
@@ -45,27 +46,7 @@ function mkdirError(e: unknown, level: string, dir: string, what: string): Cmdcm
   return new CmdcmError(msg, { cause: e });
 }
 
-async function missingLevels(dir: string, what: string): Promise<string[]> {
-  const missing: string[] = [];
-  let p = resolve(dir);
-  for (;;) {
-    let st: import('node:fs').Stats | undefined;
-    try { st = await fsp.stat(p); } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code !== 'ENOENT') throw new CmdcmError(describeFsError(e, dir, `cannot create the ${what}`) ?? `${dir}: ${(e as Error).message}`, { cause: e });
-    }
-    if (st) {
-      if (!st.isDirectory()) throw new CmdcmError(`${dir}: cannot create the ${what}: ${p} is a file, not a directory; choose another path`);
-      return missing.reverse();
-    }
-    missing.push(p);
-    const up = dirname(p);
-    if (up === p) return missing.reverse();
-    p = up;
-  }
-}
-
-function missingLevelsSync(dir: string, what: string): string[] {
+function missingLevels(dir: string, what: string): string[] {
   const missing: string[] = [];
   let p = resolve(dir);
   for (;;) {
