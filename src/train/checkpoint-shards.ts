@@ -5,7 +5,8 @@ import { randomBytes } from 'node:crypto';
 import { CmdcmError } from '../util/errors.js';
 import { isInt, isObj, kindOf } from '../util/json-safe.js';
 import { ensureDir } from '../util/fsx.js';
-import { describeFsError, fsError } from '../util/fs-errors.js';
+import { writeAtomicWith } from '../util/atomic.js';
+import { describeFsError } from '../util/fs-errors.js';
 
 /**
  * The table part of a sharded checkpoint (the MPI trainer's, src/parallel/mpi): each rank writes the
@@ -84,24 +85,13 @@ export async function writeShardFile(runDir: string, dir: string, rank: number, 
   head.writeUInt32LE(dim, 32);
   head.writeUInt32LE(crc >>> 0, 36);
   head.writeBigUInt64LE(BigInt(local), 40);
-  const tmp = join(dirname(target), `.${name}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`);
-  try {
-    const fh = await fsp.open(tmp, 'w');
-    try {
-      await fh.write(head);
-      for (let i = 0; i < arrays.length; i++) {
-        await writeAll(fh, bytes(arrays[i]));
-        if (i === 0) partial?.();
-      }
-      await fh.sync();
-    } finally {
-      await fh.close().catch(() => {});
+  await writeAtomicWith(target, async (fh) => {
+    await fh.write(head);
+    for (let i = 0; i < arrays.length; i++) {
+      await writeAll(fh, bytes(arrays[i]));
+      if (i === 0) partial?.();
     }
-    await fsp.rename(tmp, target);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw fsError(e, target, 'cannot write the checkpoint shard');
-  }
+  }, 'cannot write the checkpoint shard');
   return { name, bytes: SHARD_HEADER + arrays.length * local * dim * 4, crc: crc >>> 0 };
 }
 

@@ -16,11 +16,19 @@ export function tempPathFor(target: string): string {
  */
 export async function writeFileAtomic(target: string, data: string | Uint8Array): Promise<void> {
   await ensureDir(dirname(target));
+  await writeAtomicWith(target, (fh) => fh.writeFile(data));
+}
+
+/**
+ * writeFileAtomic's protocol with the bytes written by `write` (several buffers in turn, without
+ * a concatenated copy); `target`'s directory must exist. `what` words the error.
+ */
+export async function writeAtomicWith(target: string, write: (fh: fsp.FileHandle) => Promise<void>, what = 'cannot write the file'): Promise<void> {
   const tmp = tempPathFor(target);
   try {
     const fh = await fsp.open(tmp, 'w');
     try {
-      await fh.writeFile(data);
+      await write(fh);
       await fh.sync();
     } finally {
       await fh.close().catch(() => {});
@@ -28,7 +36,7 @@ export async function writeFileAtomic(target: string, data: string | Uint8Array)
     await fsp.rename(tmp, target);
   } catch (e) {
     await fsp.rm(tmp, { force: true }).catch(() => {});
-    throw fsError(e, target, 'cannot write the file');
+    throw fsError(e, target, what);
   }
 }
 
